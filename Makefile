@@ -1,0 +1,61 @@
+# amzn-assets: `make demo` runs the pipeline on a generated sample, `make test` runs the suite.
+# Both create .venv on first use. The CLI, `dagster dev` and the tests share these settings:
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+export AMZN_DATA_DIR ?= $(CURDIR)/data
+export PATH := $(BIN):$(PATH)
+
+DEMO_START := 2018-01-01
+DEMO_DAYS := 21
+DEMO_END := 2018-01-21
+DEMO_REVIEWS := 3000
+
+.PHONY: install demo test ui land summary benchmark clean-data
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(VENV)/bin/python || $(PY) -m venv $(VENV) || { \
+	  echo "python venv support is missing: installing python3-venv"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PY) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+# Resets the data directory's pipeline folders, generates a sample, materializes every asset for
+# every sample day in one run, and prints what landed.
+demo: install
+	@set -e; start=$$(date +%s); log=$(DAGSTER_HOME)/demo-materialize.log; \
+	rm -rf $(AMZN_DATA_DIR)/uploaded $(AMZN_DATA_DIR)/landed $(AMZN_DATA_DIR)/raw \
+	       $(AMZN_DATA_DIR)/quarantine $(AMZN_DATA_DIR)/warehouse; \
+	$(BIN)/amzn-assets generate --seed 42 --start $(DEMO_START) --days $(DEMO_DAYS) --reviews $(DEMO_REVIEWS); \
+	echo "materializing every asset for $(DEMO_START)...$(DEMO_END) (log: $$log)"; \
+	$(BIN)/dagster asset materialize -m amzn_assets --select '*' \
+	    --partition-range $(DEMO_START)...$(DEMO_END) > $$log 2>&1 || { tail -40 $$log; exit 1; }; \
+	$(BIN)/amzn-assets summary; \
+	echo "demo took $$(( $$(date +%s) - start ))s"
+
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+ui: install
+	$(BIN)/dagster dev -w workspace.yaml
+
+land: install
+	$(BIN)/amzn-assets land
+
+summary: install
+	$(BIN)/amzn-assets summary
+
+benchmark: install
+	$(BIN)/python benchmarks/landing_throughput.py
+
+clean-data:
+	rm -rf $(AMZN_DATA_DIR)/uploaded $(AMZN_DATA_DIR)/landed $(AMZN_DATA_DIR)/raw \
+	       $(AMZN_DATA_DIR)/quarantine $(AMZN_DATA_DIR)/warehouse

@@ -1,0 +1,18 @@
+"""Materialization metadata shared by the assets."""
+
+from __future__ import annotations
+
+from dagster import MetadataValue
+
+
+def rate(rows: int, seconds: float) -> float:
+    return round(rows / seconds, 1) if seconds > 0 else 0.0
+
+
+def histogram_markdown(counts: dict[int, int]) -> MetadataValue:
+    total = sum(counts.values()) or 1
+    lines = ["| rating | reviews | share |", "|---|---:|---|"]
+    for rating in sorted(counts, reverse=True):
+        share = counts[rating] / total
+        lines.append(f"| {'★' * rating} | {counts[rating]} | {'█' * round(share * 20)} {share:.0%} |")
+    return MetadataValue.md("\n".join(lines))

@@ -1,0 +1,129 @@
+"""The amzn-assets command line: generate sample data, land uploads, query the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from amzn_assets.settings import DataDirs, data_dir_from_env
+
+
+def _dirs(args: argparse.Namespace) -> DataDirs:
+    return DataDirs(Path(args.data_dir).resolve() if args.data_dir else data_dir_from_env())
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from amzn_assets.generate import generate_sample
+
+    started = time.perf_counter()
+    summary = generate_sample(
+        _dirs(args).root,
+        seed=args.seed,
+        start=date.fromisoformat(args.start),
+        days=args.days,
+        reviews=args.reviews,
+        categories=tuple(c.strip() for c in args.categories.split(",") if c.strip()),
+    )
+    print(
+        f"generated {summary.review_files} review files, {summary.products} products, "
+        f"{summary.stations} stations, {summary.climate_rows} climate rows "
+        f"for {summary.first_date}..{summary.last_date} in {time.perf_counter() - started:.1f}s"
+    )
+    return 0
+
+
+def cmd_land(args: argparse.Namespace) -> int:
+    from amzn_assets.landing.intake import Lander
+
+    report = Lander(_dirs(args)).land_pending()
+    print(
+        f"landed {report.files_landed} files ({report.rows} rows) in {report.batches} batches, "
+        f"{report.files_quarantined} files quarantined, {report.files_duplicate} duplicates, "
+        f"{report.rejected_records} records quarantined, {report.seconds:.2f}s"
+    )
+    for kind, keys in sorted(report.partitions.items()):
+        if keys:
+            print(f"  {kind}: {len(keys)} partitions {min(keys)}..{max(keys)}")
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from amzn_assets.warehouse.query import format_table, run_query
+
+    sql = Path(args.file).read_text() if args.file else args.sql
+    if not sql:
+        print("give a SQL string or --file", file=sys.stderr)
+        return 2
+    try:
+        result = run_query(_dirs(args).warehouse, sql)
+    except LookupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    else:
+        print(format_table(result))
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from amzn_assets.landing.ledger import Ledger
+    from amzn_assets.warehouse.query import table_counts
+
+    dirs = _dirs(args)
+    counts = table_counts(dirs.warehouse)
+    if not counts:
+        print(f"nothing materialized under {dirs.warehouse}")
+        return 1
+    print(f"warehouse {dirs.warehouse}")
+    print(f"  {'table':<16}{'rows':>10}{'partitions':>12}")
+    for name, (rows, partitions) in counts.items():
+        print(f"  {name:<16}{rows:>10}{partitions:>12}")
+    ledger = Ledger(dirs.ledger_url(), lock_path=dirs.landed / ".landing.lock")
+    files = ledger.file_status_counts()
+    print("  landing ledger: " + (", ".join(f"{n} files {s}" for s, n in sorted(files.items())) or "empty"))
+    print(f"  quarantined records: {len(ledger.quarantined())}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="amzn-assets", description=__doc__)
+    parser.add_argument("--data-dir", help="data directory (default: $AMZN_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a deterministic synthetic sample into the upload area")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--start", default="2018-01-01", help="first review day (YYYY-MM-DD)")
+    gen.add_argument("--days", type=int, default=21)
+    gen.add_argument("--reviews", type=int, default=3000)
+    gen.add_argument("--categories", default="all_beauty,appliances")
+    gen.set_defaults(func=cmd_generate)
+
+    land = sub.add_parser("land", help="land every complete file in the upload area now")
+    land.set_defaults(func=cmd_land)
+
+    query = sub.add_parser("query", help="run SQL over the warehouse (tables under their asset names)")
+    query.add_argument("sql", nargs="?")
+    query.add_argument("--file", help="read the SQL from a file, e.g. sql/analysis/top_products.sql")
+    query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    query.set_defaults(func=cmd_query)
+
+    summary = sub.add_parser("summary", help="rows and partitions per table, ledger and quarantine counts")
+    summary.set_defaults(func=cmd_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Land every complete file in the upload area exactly once.
+
+Per batch of files: (1) open the batch in the ledger, (2) parse and write segments named by the
+batch id, (3) commit the files, their partitions and the quarantined records in one ledger
+transaction, (4) move the source files to data/raw/ (or data/quarantine/). A crash before (3)
+leaves an open batch whose segments the next run deletes before landing the files again; a crash
+after (3) leaves files the ledger knows, which the next run only finishes archiving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
+from amzn_assets.landing.ledger import Ledger
+from amzn_assets.landing.segments import SegmentStore
+from amzn_assets.settings import DataDirs
+
+IN_FLIGHT_SUFFIXES = (".tmp", ".part", ".partial")
+DEFAULT_BATCH_FILES = 20_000
+
+
+@dataclass
+class LandingReport:
+    batches: int = 0
+    files_landed: int = 0
+    files_quarantined: int = 0
+    files_duplicate: int = 0
+    rows: int = 0
+    rejected_records: int = 0
+    partitions: dict[str, set[str]] = field(default_factory=dict)  # kind -> partition keys fed
+    seconds: float = 0.0
+
+    def add_partitions(self, kind: str, keys: Sequence[str]) -> None:
+        self.partitions.setdefault(kind, set()).update(keys)
+
+
+class Lander:
+    def __init__(
+        self,
+        dirs: DataDirs,
+        ledger: Ledger | None = None,
+        batch_files: int = DEFAULT_BATCH_FILES,
+        on_stage: Callable[[str], None] | None = None,
+    ):
+        self.dirs = dirs
+        self.ledger = ledger or Ledger(dirs.ledger_url(), lock_path=dirs.landed / ".landing.lock")
+        self.segments = SegmentStore(dirs.landed)
+        self.batch_files = batch_files
+        # Test hook: called with "segments_written" and "committed" to inject crashes.
+        self.on_stage = on_stage or (lambda stage: None)
+
+    def land_pending(self, today: date | None = None) -> LandingReport:
+        """Land everything complete in the upload area; safe to call from concurrent runs."""
+        started = time.perf_counter()
+        report = LandingReport()
+        with self.ledger.exclusive():
+            self.recover()
+            for kind in KINDS:
+                candidates = sorted(self.discover(kind))
+                for start in range(0, len(candidates), self.batch_files):
+                    self._land_batch(kind, candidates[start : start + self.batch_files], today, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def recover(self) -> None:
+        """Roll back batches a crash left open: their segments go, their files land again."""
+        for batch_id, kind in self.ledger.open_batches():
+            self.segments.delete_batch(kind, batch_id)
+            self.ledger.forget_batch(batch_id)
+
+    def discover(self, kind: SourceKind) -> Iterator[tuple[Path, str | None]]:
+        """Complete files of this kind in the upload area: (path, category)."""
+        root = self.dirs.uploaded / kind.upload_subdir
+        if not root.is_dir():
+            return
+        folders = [(root, None)]
+        if kind.by_category:
+            folders = [(Path(e.path), e.name) for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")]
+        for folder, category in folders:
+            for entry in os.scandir(folder):
+                name = entry.name
+                if (
+                    entry.is_file()
+                    and not name.startswith(".")
+                    and not name.endswith(IN_FLIGHT_SUFFIXES)
+                    and name.endswith(kind.suffixes)
+                ):
+                    yield Path(entry.path), category
+
+    def _land_batch(
+        self, kind: SourceKind, candidates: Sequence[tuple[Path, str | None]], today: date | None, report: LandingReport
+    ) -> None:
+        files = [self._load(path, category) for path, category in candidates]
+        live = self.ledger.live_files(kind.name, {f.sha256 for f in files})
+        fresh, duplicates, unfinished = [], [], []
+        seen: set[str] = set()
+        for f in files:
+            known = live.get(f.sha256)
+            if known and known.path == f.rel_path and known.archived_path and not (self.dirs.root / known.archived_path).exists():
+                unfinished.append((f, known.archived_path))  # crashed after commit, before the move
+            elif known or f.sha256 in seen:
+                duplicates.append(f)
+            else:
+                fresh.append(f)
+                seen.add(f.sha256)
+        self._move_all([(f.rel_path, dest) for f, dest in unfinished])
+        if not fresh and not duplicates:
+            return
+
+        batch_id = new_batch_id()
+        self.ledger.open_batch(batch_id, kind.name)
+        parsed = kind.parse(fresh, today) if fresh else None
+        table = parsed.table if parsed and parsed.table is not None else kind.schema.empty_table()
+        keys = self.segments.write(kind.name, table.select(kind.schema.names).cast(kind.schema), kind.partition_column, batch_id)
+        self.on_stage("segments_written")
+
+        file_rows, moves = self._file_rows(kind, batch_id, fresh, duplicates, parsed)
+        rejected = [
+            {"kind": kind.name, "source": r.source, "line": r.line, "reason": r.reason, "record": r.record}
+            for r in (parsed.rejected if parsed else [])
+        ] + [
+            {"kind": kind.name, "source": path, "line": None, "reason": reason, "record": None}
+            for path, reason in (parsed.file_errors.items() if parsed else [])
+        ]
+        self.ledger.commit_batch(batch_id, file_rows, rejected, table.num_rows)
+        self.on_stage("committed")
+        self._move_all(moves)
+
+        report.batches += 1
+        report.rows += table.num_rows
+        report.rejected_records += len(rejected)
+        report.add_partitions(kind.name, keys)
+        for row in file_rows:
+            status = row["status"]
+            report.files_landed += status == "landed"
+            report.files_quarantined += status == "quarantined"
+            report.files_duplicate += status == "duplicate"
+
+    def _file_rows(
+        self,
+        kind: SourceKind,
+        batch_id: str,
+        fresh: Sequence[LoadedFile],
+        duplicates: Sequence[LoadedFile],
+        parsed: ParsedBatch | None,
+    ) -> tuple[list[dict], list[tuple[str, str]]]:
+        rows, moves = [], []
+        for f in fresh:
+            error = parsed.file_errors.get(f.rel_path)
+            landed_rows = parsed.rows_by_file.get(f.rel_path, 0)
+            if error is None and landed_rows == 0:
+                error = "no valid record in file"
+            status = "landed" if landed_rows else "quarantined"
+            area = self.dirs.raw if landed_rows else self.dirs.quarantine
+            dest = self._archive_path(area, f.rel_path, batch_id)
+            partitions = parsed.partitions_by_file.get(f.rel_path)
+            rows.append(
+                _file_row(f, kind, status, dest, json.dumps(partitions) if partitions else None, None if landed_rows else error)
+            )
+            moves.append((f.rel_path, dest))
+        for f in duplicates:
+            dest = self._archive_path(self.dirs.raw / "duplicates" / batch_id, f.rel_path, batch_id)
+            rows.append(_file_row(f, kind, "duplicate", dest, None, "same content already landed"))
+            moves.append((f.rel_path, dest))
+        return rows, moves
+
+    def _archive_path(self, area: Path, rel_path: str, batch_id: str) -> str:
+        """Where a source file goes: its upload path mirrored under the archive area."""
+        inside = Path(rel_path).relative_to("uploaded")
+        dest = area / inside
+        if dest.exists():  # a different file once had this name: keep both
+            dest = dest.with_name(f"{dest.name}.{batch_id}")
+        return str(dest.relative_to(self.dirs.root))
+
+    def _move_all(self, moves: Sequence[tuple[str, str]]) -> None:
+        made: set[Path] = set()
+        for source, dest in moves:
+            target = self.dirs.root / dest
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            os.replace(self.dirs.root / source, target)
+
+    def _load(self, path: Path, category: str | None) -> LoadedFile:
+        data = path.read_bytes()
+        stat = path.stat()
+        return LoadedFile(
+            rel_path=str(path.relative_to(self.dirs.root)),
+            size_bytes=len(data),
+            mtime_ns=stat.st_mtime_ns,
+            sha256=hashlib.sha256(data).hexdigest(),
+            data=data,
+            category=category,
+        )
+
+
+def _file_row(f: LoadedFile, kind: SourceKind, status: str, dest: str, partitions: str | None, error: str | None) -> dict:
+    return {
+        "path": f.rel_path,
+        "size_bytes": f.size_bytes,
+        "mtime_ns": f.mtime_ns,
+        "sha256": f.sha256,
+        "kind": kind.name,
+        "category": f.category,
+        "status": status,
+        "partitions": partitions,
+        "error": error,
+        "archived_path": dest,
+    }
+
+
+def new_batch_id() -> str:
+    """Sortable by creation time, unique across processes."""
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"

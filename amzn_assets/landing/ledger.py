@@ -1,0 +1,170 @@
+"""The landing ledger: which source files landed, in which batch, feeding which partitions.
+
+A batch is committed in one transaction that records every file and every quarantined record,
+so the ledger and the segments can never disagree about what landed: readers only trust
+segments of committed batches, and recovery deletes the segments of batches left open.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from amzn_assets.landing.ledger_schema import landing_batches, landing_files, metadata, quarantine
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class LiveFile:
+    """A file the ledger holds as landed (or landing) for a given content hash."""
+
+    path: str
+    archived_path: str | None
+
+
+class Ledger:
+    def __init__(self, url: str, lock_path: Path | None = None):
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            database = Path(self.engine.url.database)
+            database.parent.mkdir(parents=True, exist_ok=True)
+            if lock_path is None:
+                lock_path = database.with_suffix(".lock")
+        self._lock_path = lock_path
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Serialize landing across processes (one lander at a time per data directory)."""
+        if self._lock_path is None:
+            yield
+            return
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- batches -----------------------------------------------------------------------------
+    def open_batch(self, batch_id: str, kind: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(landing_batches).values(
+                    batch_id=batch_id, kind=kind, status="open", created_at=utcnow()
+                )
+            )
+
+    def commit_batch(
+        self,
+        batch_id: str,
+        files: Sequence[dict],
+        rejected: Sequence[dict],
+        row_count: int,
+    ) -> None:
+        """Record the batch's files and quarantined records and mark it committed, atomically."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if files:
+                conn.execute(insert(landing_files), [dict(f, batch_id=batch_id, landed_at=now) for f in files])
+            if rejected:
+                conn.execute(insert(quarantine), [dict(r, batch_id=batch_id, created_at=now) for r in rejected])
+            conn.execute(
+                update(landing_batches)
+                .where(landing_batches.c.batch_id == batch_id)
+                .values(
+                    status="committed",
+                    committed_at=now,
+                    file_count=len(files),
+                    row_count=row_count,
+                    rejected_count=len(rejected),
+                )
+            )
+
+    def open_batches(self) -> list[tuple[str, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(landing_batches.c.batch_id, landing_batches.c.kind).where(
+                    landing_batches.c.status == "open"
+                )
+            )
+            return [(r.batch_id, r.kind) for r in rows]
+
+    def forget_batch(self, batch_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(landing_batches.delete().where(landing_batches.c.batch_id == batch_id))
+
+    def committed_batches(self, kind: str) -> set[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(landing_batches.c.batch_id).where(
+                    landing_batches.c.kind == kind, landing_batches.c.status == "committed"
+                )
+            )
+            return {r.batch_id for r in rows}
+
+    # -- files -------------------------------------------------------------------------------
+    def live_files(self, kind: str, hashes: Iterable[str]) -> dict[str, LiveFile]:
+        """The landed file for each of these content hashes, where there is one."""
+        found: dict[str, LiveFile] = {}
+        hashes = list(hashes)
+        with self.engine.connect() as conn:
+            for start in range(0, len(hashes), 500):
+                rows = conn.execute(
+                    select(landing_files.c.sha256, landing_files.c.path, landing_files.c.archived_path).where(
+                        landing_files.c.kind == kind,
+                        landing_files.c.status.in_(["landing", "landed"]),
+                        landing_files.c.sha256.in_(hashes[start : start + 500]),
+                    )
+                )
+                found.update({r.sha256: LiveFile(r.path, r.archived_path) for r in rows})
+        return found
+
+    def file_status_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(landing_files.c.status, func.count()).group_by(landing_files.c.status)
+            )
+            return {status: count for status, count in rows}
+
+    def partitions_of_batches(self, batch_ids: Iterable[str]) -> set[str]:
+        keys: set[str] = set()
+        batch_ids = list(batch_ids)
+        with self.engine.connect() as conn:
+            for start in range(0, len(batch_ids), 500):
+                rows = conn.execute(
+                    select(landing_files.c.partitions).where(
+                        landing_files.c.batch_id.in_(batch_ids[start : start + 500]),
+                        landing_files.c.partitions.is_not(None),
+                    )
+                )
+                for (partitions,) in rows:
+                    keys.update(json.loads(partitions))
+        return keys
+
+    def quarantined(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(quarantine).order_by(quarantine.c.quarantine_id))
+            return [dict(r._mapping) for r in rows]
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")  # a committed batch must survive a power cut
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

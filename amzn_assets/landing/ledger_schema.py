@@ -1,0 +1,78 @@
+"""The ledger tables, in SQLAlchemy Core (portable to SQLite and PostgreSQL).
+
+sql/postgres/schema.sql and sql/redshift/schema.sql declare the same tables for the warehouse
+dialects; a test checks that the columns agree.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# Batch status: open -> committed. An open batch found at start-up crashed mid-way: recovery
+# deletes its segments and rows, so its files are landed again.
+landing_batches = Table(
+    "landing_batches",
+    metadata,
+    Column("batch_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("file_count", Integer, nullable=False, default=0),
+    Column("row_count", BigInteger, nullable=False, default=0),
+    Column("rejected_count", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("committed_at", DateTime(timezone=True)),
+)
+
+# File status: landing -> landed | quarantined | duplicate; archived_path is set once the
+# source file has been moved out of the upload area.
+landing_files = Table(
+    "landing_files",
+    metadata,
+    Column("file_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("path", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("category", Text),
+    Column("batch_id", Text, ForeignKey("landing_batches.batch_id"), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("partitions", Text),  # JSON list of the partition keys (dates) the file fed
+    Column("error", Text),
+    Column("archived_path", Text),
+    Column("landed_at", DateTime(timezone=True)),
+)
+Index(
+    "landing_files_one_live_copy",
+    landing_files.c.kind,
+    landing_files.c.sha256,
+    unique=True,
+    sqlite_where=landing_files.c.status.in_(["landing", "landed"]),
+    postgresql_where=landing_files.c.status.in_(["landing", "landed"]),
+)
+Index("landing_files_status", landing_files.c.status)
+Index("landing_files_path", landing_files.c.path)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("quarantine_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("batch_id", Text),
+    Column("kind", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("line", Integer),
+    Column("reason", Text, nullable=False),
+    Column("record", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("quarantine_batch", quarantine.c.batch_id)

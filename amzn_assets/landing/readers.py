@@ -1,0 +1,39 @@
+"""Read what has landed: committed segments only, deduplicated by each table's key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from amzn_assets import tables
+from amzn_assets.landing.kinds import CLIMATE, PRODUCTS, REVIEWS, STATIONS, SourceKind
+from amzn_assets.landing.ledger import Ledger
+from amzn_assets.landing.segments import SegmentStore
+from amzn_assets.transforms.dedupe import keep_first, keep_last
+
+
+class LandedReader:
+    def __init__(self, ledger: Ledger, segments: SegmentStore):
+        self.ledger = ledger
+        self.segments = segments
+
+    def _read(self, kind: SourceKind, keys: Sequence[str] = ()) -> pa.Table:
+        committed = self.ledger.committed_batches(kind.name)
+        return self.segments.read(kind.name, kind.schema, committed, kind.partition_column, keys)
+
+    def reviews(self, keys: Sequence[str]) -> tuple[pa.Table, int]:
+        """Reviews of these days; the first landed copy of a review wins. Returns (rows, duplicates merged)."""
+        rows = self._read(REVIEWS, keys)
+        unique = keep_first(rows, tables.LANDED_REVIEWS.primary_key)
+        return unique, rows.num_rows - unique.num_rows
+
+    def climate(self, keys: Sequence[str]) -> pa.Table:
+        """Observations of these days; a later landed file corrects an earlier one."""
+        return keep_last(self._read(CLIMATE, keys), tables.LANDED_CLIMATE.primary_key)
+
+    def product_metadata(self) -> pa.Table:
+        return keep_last(self._read(PRODUCTS), ("asin",))
+
+    def station_list(self) -> pa.Table:
+        return keep_last(self._read(STATIONS), ("station_id",))

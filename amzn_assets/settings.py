@@ -1,0 +1,47 @@
+"""Where the data lives, from the environment, so the CLI, the assets and the tests agree."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DataDirs:
+    """The on-disk layout under one data directory (the seed project's layout, plus landing)."""
+
+    root: Path
+
+    @property
+    def uploaded(self) -> Path:
+        return self.root / "uploaded"
+
+    @property
+    def landed(self) -> Path:
+        return self.root / "landed"
+
+    @property
+    def raw(self) -> Path:
+        """Archive of source files that landed (the seed's backup folder)."""
+        return self.root / "raw"
+
+    @property
+    def quarantine(self) -> Path:
+        """Source files that could not be landed at all, kept for inspection."""
+        return self.root / "quarantine"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse"
+
+    def ledger_url(self) -> str:
+        return os.environ.get("AMZN_LEDGER_URL") or f"sqlite:///{self.landed / 'ledger.sqlite'}"
+
+
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get("AMZN_DATA_DIR", "data")).resolve()
+
+
+def dirs_from_env() -> DataDirs:
+    return DataDirs(data_dir_from_env())

@@ -1,0 +1,240 @@
+"""Parse Amazon review JSON lines (2018 and 2014 formats) into LANDED_REVIEW_SCHEMA.
+
+2018: {"overall": 5.0, "verified": true, "reviewTime": "09 1, 2016", "reviewerID": ..., "asin": ...,
+"style": {"Size:": " 7.0 oz"}, "reviewerName": ..., "reviewText": ..., "summary": ...,
+"unixReviewTime": 1472688000, "vote": "1,341", "image": [...]}.
+2014: the same without verified/style/vote/image, with "helpful": [helpful_votes, total_votes].
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from amzn_assets.sources.common import ParseResult, RawLine, Rejected
+from amzn_assets.tables import LANDED_REVIEW_SCHEMA
+
+_DAY = 86_400
+_INT32_MAX = 2**31 - 1
+_INT16_MAX = 2**15 - 1
+_BOM = b"\xef\xbb\xbf"
+_BATCH = 1024
+_RATINGS = {1.0: 1, 2.0: 2, 3.0: 3, 4.0: 4, 5.0: 5}
+
+
+class _Reject(Exception):
+    """A record is refused; the message is the reason."""
+
+
+def parse_reviews(lines: Sequence[RawLine], today: dt.date | None = None) -> ParseResult:
+    """Parse review lines; a record dated after `today` (default: today's UTC date) is refused."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    end_ts = ((today - dt.date(1970, 1, 1)).days + 1) * _DAY  # first second after `today`
+    style_cache: dict[Any, str | None] = {}
+    rejected: list[Rejected] = []
+    # Batches keep the Python objects of only a few thousand records alive at a time: much faster
+    # than building whole-file lists (memory stays in cache), and memory use stays low.
+    batches = [
+        _parse_batch(lines[i : i + _BATCH], end_ts, style_cache, rejected)
+        for i in range(0, len(lines), _BATCH)
+    ] or [_parse_batch([], end_ts, style_cache, rejected)]
+    return ParseResult(pa.Table.from_batches(batches, LANDED_REVIEW_SCHEMA), rejected)
+
+
+def _parse_batch(
+    lines: Sequence[RawLine], end_ts: int, style_cache: dict[Any, str | None], rejected: list[Rejected]
+) -> pa.RecordBatch:
+    """Parse one batch of lines; refused records are appended to `rejected`."""
+    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
+    rows: list[tuple] = []  # one tuple per review, transposed into columns at the end
+
+    # The fast path covers well-formed 2018 records inline; anything unusual goes to a helper.
+    for raw in lines:
+        try:
+            try:
+                rec = loads(raw.data)
+            except JSONDecodeError as exc:
+                rec = _load_slow(raw.data, exc)
+            if type(rec) is not dict:
+                raise _Reject("not a JSON object")
+            asin = rec.get("asin")
+            asin = asin.strip() if type(asin) is str and asin else _key(asin, "asin")
+            reviewer = rec.get("reviewerID")
+            reviewer = reviewer.strip() if type(reviewer) is str and reviewer else _key(reviewer, "reviewerID")
+            if not asin or not reviewer:  # only blanks
+                raise _Reject("missing asin" if not asin else "missing reviewerID")
+            overall = rec.get("overall")
+            rating = _RATINGS.get(overall) if type(overall) is float else None
+            if rating is None:
+                rating = _rating(overall)
+            ts = rec.get("unixReviewTime")
+            if type(ts) is not int or ts < 0:
+                ts = _review_time(rec)
+            if ts >= end_ts:
+                raise _Reject(f"review date in the future: {_utc_date(ts)}")
+            vote = rec.get("vote")
+            if vote is not None or "helpful" in rec:
+                vote = _vote(rec)
+            style = rec.get("style")
+            if style is not None:
+                try:
+                    style = style_cache[tuple(style.items())]
+                except (KeyError, TypeError, AttributeError):
+                    style = _style(style, style_cache)
+        except _Reject as exc:
+            rejected.append(Rejected.of(raw, str(exc)))
+            continue
+        image = rec.get("image")
+        verified = rec.get("verified")
+        rows.append((
+            ts,
+            asin,
+            reviewer,
+            rec.get("reviewerName"),
+            raw.category,
+            rating,
+            verified if type(verified) is bool else None,
+            vote,
+            style,
+            rec.get("summary"),
+            rec.get("reviewText"),
+            min(len(image), _INT16_MAX) if type(image) is list else (1 if image else 0),
+        ))
+
+    cols = list(zip(*rows)) if rows else [[] for _ in range(12)]
+    times = pa.array(cols[0], pa.timestamp("s", tz="UTC"))
+    columns = [
+        times.cast(pa.date32()),
+        times,
+        pa.array(cols[1], pa.string()),
+        pa.array(cols[2], pa.string()),
+        _strings(cols[3]),
+        _strings(cols[4]),
+        pa.array(cols[5], pa.int8()),
+        pa.array(cols[6], pa.bool_()),
+        pa.array(cols[7], pa.int32()),
+        pa.array(cols[8], pa.string()),
+        _strings(cols[9]),
+        _strings(cols[10]),
+        pa.array(cols[11], pa.int16()),
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=LANDED_REVIEW_SCHEMA)
+
+
+def _strings(values: Sequence[Any]) -> pa.Array:
+    """Text column; a rare non-string JSON value (a number...) is kept as its text."""
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([v if v is None or type(v) is str else str(v) for v in values], pa.string())
+
+
+def _load_slow(data: bytes, exc: Exception) -> Any:
+    """Explain why orjson refused a line (or load it after dropping a UTF-8 byte order mark)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Reject("not valid UTF-8") from None
+    if data.startswith(_BOM):
+        try:
+            return orjson.loads(data[len(_BOM):])
+        except orjson.JSONDecodeError as exc2:
+            exc = exc2
+    raise _Reject(f"invalid JSON: {exc}")
+
+
+def _key(value: Any, field: str) -> str:
+    """Called when asin/reviewerID is not a non-empty string: always refuses."""
+    if value is None or value == "":
+        raise _Reject(f"missing {field}")
+    raise _Reject(f"invalid {field}: {value!r}")
+
+
+def _rating(value: Any) -> int:
+    if value is None:
+        raise _Reject("missing overall")
+    if type(value) is not float and type(value) is not int:  # bool is an int subclass: refused
+        raise _Reject(f"overall not a number: {value!r}")
+    if not 1 <= value <= 5:  # NaN fails here too
+        raise _Reject(f"overall out of range 1-5: {value:g}")
+    if value != int(value):
+        raise _Reject(f"overall not a whole number: {value!r}")
+    return int(value)
+
+
+def _review_time(rec: dict) -> int:
+    """Seconds since the epoch from unixReviewTime, else from reviewTime "MM DD, YYYY" (UTC)."""
+    ts = rec.get("unixReviewTime")
+    if ts is not None:
+        if type(ts) is str and ts.strip().isdigit():
+            return int(ts)
+        if type(ts) is float and ts.is_integer() and ts >= 0:
+            return int(ts)
+        raise _Reject(f"invalid review time: unixReviewTime={ts!r}")
+    text = rec.get("reviewTime")
+    if text is None or text == "":
+        raise _Reject("missing review time")
+    try:
+        month_day, year = str(text).split(",")
+        month, day = month_day.split()
+        date = dt.date(int(year), int(month), int(day))
+    except ValueError:
+        raise _Reject(f"invalid review time: reviewTime={text!r}") from None
+    return (date - dt.date(1970, 1, 1)).days * _DAY
+
+
+def _utc_date(ts: int) -> str:
+    try:
+        return (dt.date(1970, 1, 1) + dt.timedelta(days=ts // _DAY)).isoformat()
+    except OverflowError:
+        return f"unixReviewTime={ts}"
+
+
+def _vote(rec: dict) -> int | None:
+    """2018 "vote" (a string such as "1,341", sometimes a number) or 2014 "helpful"[0]."""
+    given = rec.get("vote")
+    if given is None:
+        helpful = rec.get("helpful")
+        if helpful is None:
+            return None
+        if type(helpful) is not list or len(helpful) != 2:
+            raise _Reject(f"unparseable helpful: {helpful!r}")
+        given = helpful[0]
+    vote = given
+    if type(given) is str:
+        digits = given.strip().replace(",", "")
+        if not digits:
+            return None
+        vote = int(digits) if digits.isdigit() and digits.isascii() else None
+    elif type(given) is float and given.is_integer():
+        vote = int(given)
+    if type(vote) is not int or not 0 <= vote <= _INT32_MAX:
+        raise _Reject(f"unparseable vote: {given!r}")
+    return vote
+
+
+def _style(style: Any, cache: dict[Any, str | None]) -> str | None:
+    """{"Size:": " 7.0 oz"} -> '{"Size":"7.0 oz"}' (sorted keys); null for an empty object."""
+    if type(style) is not dict:
+        raise _Reject(f"style not a JSON object: {style!r}")
+    try:
+        key = tuple(style.items())
+        return cache[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable value (a list...): no caching
+        key = None
+    clean = {
+        k.strip().rstrip(":").rstrip(): v.strip() if type(v) is str else v
+        for k, v in style.items()
+    }
+    text = orjson.dumps(clean, option=orjson.OPT_SORT_KEYS).decode() if clean else None
+    if key is not None and len(cache) < 100_000:
+        cache[key] = text
+    return text
+
+

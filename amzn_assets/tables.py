@@ -1,0 +1,144 @@
+"""Every table of the star schema: its Arrow schema, key and how a partition is written.
+
+This module is the contract shared by the parsers, the transforms, the IO managers and the SQL
+DDL in sql/<dialect>/ (a test checks the DDL columns against these schemas).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+UTC_SECONDS = pa.timestamp("s", tz="UTC")
+
+# NOAA weather-type codes kept as boolean columns (WT12 and WT20 are not issued by NOAA).
+WEATHER_TYPE_CODES = (
+    "wt01", "wt02", "wt03", "wt04", "wt05", "wt06", "wt07", "wt08", "wt09", "wt10",
+    "wt11", "wt13", "wt14", "wt15", "wt16", "wt17", "wt18", "wt19", "wt21", "wt22",
+)
+CLIMATE_MEASURES = ("awnd", "prcp", "snow", "snwd", "tavg", "tmax", "tmin")
+
+# Landed (parsed, validated) records, as the parsers return them.
+LANDED_REVIEW_SCHEMA = pa.schema(
+    [
+        ("review_date", pa.date32()),
+        ("review_time", UTC_SECONDS),
+        ("asin", pa.string()),
+        ("reviewer_id", pa.string()),
+        ("reviewer_name", pa.string()),
+        ("category", pa.string()),
+        ("rating", pa.int8()),
+        ("verified", pa.bool_()),
+        ("vote", pa.int32()),
+        ("style", pa.string()),  # JSON object text, keys without the trailing colon
+        ("summary", pa.string()),
+        ("review_text", pa.string()),
+        ("image_count", pa.int16()),
+    ]
+)
+
+LANDED_PRODUCT_SCHEMA = pa.schema(
+    [
+        ("asin", pa.string()),
+        ("title", pa.string()),
+        ("brand", pa.string()),
+        ("price", pa.float64()),
+        ("main_cat", pa.string()),
+        ("category", pa.string()),  # most specific category of the path
+        ("category_path", pa.string()),  # "A > B > C"
+        ("sales_rank", pa.int64()),
+        ("rank_category", pa.string()),
+        ("features", pa.string()),  # one feature per line
+        ("description", pa.string()),
+    ]
+)
+
+LANDED_STATION_SCHEMA = pa.schema(
+    [
+        ("station_id", pa.string()),
+        ("latitude", pa.float64()),
+        ("longitude", pa.float64()),
+        ("elevation", pa.float64()),  # metres; -999.9 in the source means missing -> null
+        ("state", pa.string()),
+        ("name", pa.string()),
+        ("gsn_flag", pa.string()),
+        ("hcn_crn_flag", pa.string()),
+        ("wmo_id", pa.string()),
+    ]
+)
+
+LANDED_CLIMATE_SCHEMA = pa.schema(
+    [("station_id", pa.string()), ("date", pa.date32()), ("station_name", pa.string())]
+    + [(m, pa.float64()) for m in CLIMATE_MEASURES]
+    + [(wt, pa.bool_()) for wt in WEATHER_TYPE_CODES]
+)
+
+# Star schema tables (the asset outputs).
+REVIEWS_FACT_SCHEMA = pa.schema(
+    [f for f in LANDED_REVIEW_SCHEMA if f.name != "reviewer_name"]
+)
+USERS_SCHEMA = pa.schema(
+    [("reviewer_id", pa.string()), ("reviewer_name", pa.string()), ("seen_date", pa.date32())]
+)
+PRODUCTS_SCHEMA = pa.schema(
+    list(LANDED_PRODUCT_SCHEMA) + [("has_metadata", pa.bool_()), ("seen_date", pa.date32())]
+)
+DATETIME_SCHEMA = pa.schema(
+    [
+        ("date", pa.date32()),
+        ("year", pa.int16()),
+        ("month", pa.int8()),
+        ("day", pa.int8()),
+        ("day_of_week", pa.int8()),  # ISO: 1 = Monday
+        ("week", pa.int8()),  # ISO week number
+        ("day_of_year", pa.int16()),
+    ]
+)
+STATIONS_SCHEMA = pa.schema(
+    list(LANDED_STATION_SCHEMA) + [("in_station_list", pa.bool_()), ("seen_date", pa.date32())]
+)
+CLIMATE_SCHEMA = pa.schema([f for f in LANDED_CLIMATE_SCHEMA if f.name != "station_name"])
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How a table asset is stored.
+
+    mode "replace": a partition is replaced whole (facts).
+    mode "upsert": a partition holds the entities seen that day; the table is their upsert by key,
+    the latest partition winning (dimensions).
+    """
+
+    name: str
+    schema: pa.Schema
+    partition_column: str
+    primary_key: tuple[str, ...]
+    mode: str
+
+    def as_metadata(self) -> dict[str, object]:
+        return {
+            "partition_column": self.partition_column,
+            "primary_key": ",".join(self.primary_key),
+            "write_mode": self.mode,
+        }
+
+
+LANDED_REVIEWS = TableSpec(
+    "landed_reviews", LANDED_REVIEW_SCHEMA, "review_date", ("asin", "reviewer_id", "review_time"), "replace"
+)
+LANDED_CLIMATE = TableSpec(
+    "landed_climate", LANDED_CLIMATE_SCHEMA, "date", ("station_id", "date"), "replace"
+)
+REVIEWS_FACT = TableSpec(
+    "reviews_fact", REVIEWS_FACT_SCHEMA, "review_date", ("asin", "reviewer_id", "review_time"), "replace"
+)
+USERS = TableSpec("users", USERS_SCHEMA, "seen_date", ("reviewer_id",), "upsert")
+PRODUCTS = TableSpec("products", PRODUCTS_SCHEMA, "seen_date", ("asin",), "upsert")
+DATETIME = TableSpec("datetime", DATETIME_SCHEMA, "date", ("date",), "upsert")
+STATIONS = TableSpec("stations", STATIONS_SCHEMA, "seen_date", ("station_id",), "upsert")
+CLIMATE = TableSpec("climate", CLIMATE_SCHEMA, "date", ("station_id", "date"), "replace")
+
+STAR_TABLES = (REVIEWS_FACT, USERS, PRODUCTS, DATETIME, STATIONS, CLIMATE)
+ALL_TABLES = (LANDED_REVIEWS, LANDED_CLIMATE) + STAR_TABLES
+TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -1,0 +1,1 @@
+"""Plain-Python (pyarrow) transforms from landed records to the star schema. No Dagster import."""

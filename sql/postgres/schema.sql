@@ -1,0 +1,204 @@
+-- PostgreSQL DDL of the amzn_assets warehouse: the star schema (reviews_fact, users, products,
+-- "datetime", stations, climate), the landing ledger (landing_batches, landing_files) and the
+-- quarantine of refused records.
+--
+-- The star tables mirror the Arrow schemas of amzn_assets/tables.py column for column, in the same
+-- order (amzn_assets_tests/test_sql_ddl.py checks it); primary keys are the TableSpec keys.
+-- Type map: string -> text, date32 -> date, timestamp[s, UTC] -> timestamptz, int8/int16 -> smallint,
+-- int32 -> integer, int64 -> bigint, float64 -> double precision, bool -> boolean.
+--
+-- Idempotent: every statement is IF NOT EXISTS, the file can be applied any number of times.
+-- Foreign keys are DEFERRABLE INITIALLY DEFERRED: a partition load replaces the fact rows of a day and
+-- upserts the dimension rows of that day in one transaction, in whatever order; the references are
+-- checked at commit.
+--
+-- "datetime" and "date" are valid identifiers in PostgreSQL; they are quoted anyway.
+
+-- ---------------------------------------------------------------------------------------------------
+-- Dimensions. A dimension partition D holds the entities seen on day D (seen_date = D); the table is
+-- their upsert by primary key, the latest partition winning.
+-- ---------------------------------------------------------------------------------------------------
+
+-- One row per calendar day (partition column and key: date).
+CREATE TABLE IF NOT EXISTS "datetime" (
+    "date"       date     NOT NULL,
+    year         smallint,
+    month        smallint,
+    day          smallint,
+    day_of_week  smallint,  -- ISO: 1 = Monday .. 7 = Sunday
+    week         smallint,  -- ISO week number
+    day_of_year  smallint,
+    CONSTRAINT datetime_pkey PRIMARY KEY ("date")
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    reviewer_id    text NOT NULL,
+    reviewer_name  text,
+    seen_date      date,
+    CONSTRAINT users_pkey PRIMARY KEY (reviewer_id)
+);
+
+CREATE TABLE IF NOT EXISTS products (
+    asin           text NOT NULL,
+    title          text,
+    brand          text,
+    price          double precision,  -- USD
+    main_cat       text,
+    category       text,              -- most specific category of the path
+    category_path  text,              -- 'A > B > C'
+    sales_rank     bigint,
+    rank_category  text,
+    features       text,              -- one feature per line
+    description    text,
+    has_metadata   boolean,           -- false: the product is only known from its reviews
+    seen_date      date,
+    CONSTRAINT products_pkey PRIMARY KEY (asin)
+);
+
+CREATE TABLE IF NOT EXISTS stations (
+    station_id       text NOT NULL,   -- GHCN-Daily id, e.g. USW00025333
+    latitude         double precision,
+    longitude        double precision,
+    elevation        double precision,  -- metres; null where the source says -999.9
+    state            text,
+    name             text,
+    gsn_flag         text,
+    hcn_crn_flag     text,
+    wmo_id           text,
+    in_station_list  boolean,          -- false: only known from climate records
+    seen_date        date,
+    CONSTRAINT stations_pkey PRIMARY KEY (station_id)
+);
+
+-- ---------------------------------------------------------------------------------------------------
+-- Facts. A fact partition D (review_date = D, resp. date = D) is replaced whole.
+-- ---------------------------------------------------------------------------------------------------
+
+-- One row per review; identity (asin, reviewer_id, review_time): the 5-core files hold
+-- near-duplicates that differ only in style, they collapse to one row.
+CREATE TABLE IF NOT EXISTS reviews_fact (
+    review_date  date        NOT NULL,
+    review_time  timestamptz NOT NULL,
+    asin         text        NOT NULL,
+    reviewer_id  text        NOT NULL,
+    category     text,
+    rating       smallint,   -- 1 .. 5 stars
+    verified     boolean,
+    vote         integer,    -- helpful votes
+    style        text,       -- JSON object text
+    summary      text,
+    review_text  text,
+    image_count  smallint,
+    CONSTRAINT reviews_fact_pkey PRIMARY KEY (asin, reviewer_id, review_time),
+    CONSTRAINT reviews_fact_reviewer_fkey FOREIGN KEY (reviewer_id)
+        REFERENCES users (reviewer_id) DEFERRABLE INITIALLY DEFERRED,
+    CONSTRAINT reviews_fact_asin_fkey FOREIGN KEY (asin)
+        REFERENCES products (asin) DEFERRABLE INITIALLY DEFERRED,
+    CONSTRAINT reviews_fact_review_date_fkey FOREIGN KEY (review_date)
+        REFERENCES "datetime" ("date") DEFERRABLE INITIALLY DEFERRED
+);
+
+CREATE INDEX IF NOT EXISTS reviews_fact_review_date_idx ON reviews_fact (review_date);
+CREATE INDEX IF NOT EXISTS reviews_fact_reviewer_id_idx ON reviews_fact (reviewer_id);
+-- (asin lookups use the primary key index, whose leading column is asin.)
+
+-- One row per station and day; values as NOAA CDO 'standard' units: degrees F, inches, mph.
+CREATE TABLE IF NOT EXISTS climate (
+    station_id  text NOT NULL,
+    "date"      date NOT NULL,
+    awnd        double precision,  -- average daily wind speed, mph
+    prcp        double precision,  -- precipitation, inches
+    snow        double precision,  -- snowfall, inches
+    snwd        double precision,  -- snow depth, inches
+    tavg        double precision,  -- average temperature, degrees F
+    tmax        double precision,  -- maximum temperature, degrees F
+    tmin        double precision,  -- minimum temperature, degrees F
+    wt01        boolean,  -- fog, ice fog or freezing fog
+    wt02        boolean,  -- heavy fog or heavy freezing fog
+    wt03        boolean,  -- thunder
+    wt04        boolean,  -- ice pellets, sleet, snow pellets or small hail
+    wt05        boolean,  -- hail
+    wt06        boolean,  -- glaze or rime
+    wt07        boolean,  -- dust, volcanic ash, blowing dust, sand or obstruction
+    wt08        boolean,  -- smoke or haze
+    wt09        boolean,  -- blowing or drifting snow
+    wt10        boolean,  -- tornado, waterspout or funnel cloud
+    wt11        boolean,  -- high or damaging winds
+    wt13        boolean,  -- mist
+    wt14        boolean,  -- drizzle
+    wt15        boolean,  -- freezing drizzle
+    wt16        boolean,  -- rain
+    wt17        boolean,  -- freezing rain
+    wt18        boolean,  -- snow, snow pellets, snow grains or ice crystals
+    wt19        boolean,  -- unknown source of precipitation
+    wt21        boolean,  -- ground fog
+    wt22        boolean,  -- ice fog or freezing fog
+    CONSTRAINT climate_pkey PRIMARY KEY (station_id, "date"),
+    CONSTRAINT climate_station_fkey FOREIGN KEY (station_id)
+        REFERENCES stations (station_id) DEFERRABLE INITIALLY DEFERRED,
+    CONSTRAINT climate_date_fkey FOREIGN KEY ("date")
+        REFERENCES "datetime" ("date") DEFERRABLE INITIALLY DEFERRED
+);
+
+CREATE INDEX IF NOT EXISTS climate_date_idx ON climate ("date");
+
+-- ---------------------------------------------------------------------------------------------------
+-- Landing ledger (written by the landing code through SQLAlchemy).
+--
+-- landing_batches.status: 'open' while a batch lands its files -> 'committed' once all its files and
+--   partitions are written; an 'open' batch found at start-up (a crash) is rolled back by recovery
+--   (status 'rolled_back', its partially written files removed).
+-- landing_files.status: 'landing' (claimed by an open batch) -> 'landed' (its rows are in the landed
+--   partitions listed in `partitions`) -> 'archived' (the raw file moved to archived_path);
+--   or 'quarantined' (the whole file refused; the reason in `error`), or 'duplicate' (same kind and
+--   sha256 as a file already landing or landed: skipped).
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS landing_batches (
+    batch_id        text        PRIMARY KEY,
+    kind            text        NOT NULL,  -- the source kind, e.g. reviews, products, stations, climate
+    status          text        NOT NULL,  -- open | committed | rolled_back
+    file_count      integer     NOT NULL DEFAULT 0,
+    row_count       bigint      NOT NULL DEFAULT 0,
+    rejected_count  integer     NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL,
+    committed_at    timestamptz
+);
+
+CREATE TABLE IF NOT EXISTS landing_files (
+    file_id        bigserial   PRIMARY KEY,
+    path           text        NOT NULL,
+    size_bytes     bigint      NOT NULL,
+    mtime_ns       bigint      NOT NULL,
+    sha256         text        NOT NULL,
+    kind           text        NOT NULL,
+    category       text,
+    batch_id       text        NOT NULL REFERENCES landing_batches (batch_id),
+    status         text        NOT NULL,  -- landing | landed | archived | quarantined | duplicate
+    partitions     text,                  -- the landed partitions the file contributed to
+    error          text,
+    archived_path  text,
+    landed_at      timestamptz
+);
+
+-- At most one file of a given kind and content (sha256) is live (landing or landed) at a time; a second
+-- copy is recorded as 'duplicate'. Anything beyond that (e.g. re-landing archived content) is the
+-- landing code's decision.
+CREATE UNIQUE INDEX IF NOT EXISTS landing_files_live_sha256_uq
+    ON landing_files (kind, sha256) WHERE status IN ('landing', 'landed');
+CREATE INDEX IF NOT EXISTS landing_files_status_idx ON landing_files (status);
+CREATE INDEX IF NOT EXISTS landing_files_path_idx ON landing_files (path);
+
+-- Records (or whole files, line null) refused by the parsers, with the reason and an excerpt.
+CREATE TABLE IF NOT EXISTS quarantine (
+    quarantine_id  bigserial   PRIMARY KEY,
+    batch_id       text,
+    kind           text        NOT NULL,
+    source         text        NOT NULL,  -- file path, relative to the data directory where possible
+    line           integer,               -- 1-based line in the decompressed file; null: whole file
+    reason         text        NOT NULL,
+    record         text,                  -- excerpt of the refused record
+    created_at     timestamptz NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS quarantine_batch_id_idx ON quarantine (batch_id);
