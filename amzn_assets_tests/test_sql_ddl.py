@@ -250,7 +250,7 @@ def test_foreign_keys(dialect, pg_tables, redshift_tables):
                 assert "DEFERRABLE" not in rest  # not Redshift syntax
 
 
-def test_postgres_indexes_and_quoting():
+def test_postgres_indexes_and_idempotence():
     sql = _strip_comments(PG_SCHEMA.read_text())
     normalised = " ".join(sql.split())
     assert re.search(r"CREATE INDEX IF NOT EXISTS \w+ ON reviews_fact \(review_date\)", normalised)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import gzip
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -19,8 +20,8 @@ STATION_LIST = "uploaded/metadata/climate/ghcnd-stations.txt"  # NOAA fixed widt
 CLIMATE_DIR = "uploaded/climate"  # <station_id>.csv, NOAA CDO daily export
 
 GZIP_LEVEL = 6
-_WRITE_THREADS = 8
-_BATCH = 2000
+_GZIP_THREADS = 2
+_CHUNK = 500
 
 
 def review_path(data_dir: Path, category: str, index: int) -> Path:
@@ -56,23 +57,35 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _gz_write(item: tuple[Path, bytes]) -> None:
-    write_atomic(item[0], gz(item[1]))
+def _gz_chunk(chunk: list[tuple[Path, bytes]]) -> list[tuple[Path, bytes]]:
+    return [(path, gz(data)) for path, data in chunk]
 
 
 def write_gz_files(items: Iterable[tuple[Path, bytes]]) -> int:
     """Gzip and write many (path, raw bytes) pairs; parent directories must exist.
 
-    Compression and the syscalls release the GIL, so a small thread pool helps; every file's
-    bytes are fixed before it is queued, so the output does not depend on scheduling.
+    zlib releases the GIL, so chunks are compressed on worker threads while this thread makes
+    the next records and writes finished chunks, in order. (Writing from several threads is
+    slower: the renames contend on the directory.) Output does not depend on scheduling.
     """
     count = 0
-    batch: list[tuple[Path, bytes]] = []
-    with ThreadPoolExecutor(_WRITE_THREADS) as pool:
+    pending: deque[Future] = deque()
+    chunk: list[tuple[Path, bytes]] = []
+    with ThreadPoolExecutor(_GZIP_THREADS) as pool:
         for item in items:
-            batch.append(item)
-            if len(batch) >= _BATCH:
-                count += sum(1 for _ in pool.map(_gz_write, batch))
-                batch = []
-        count += sum(1 for _ in pool.map(_gz_write, batch))
+            chunk.append(item)
+            if len(chunk) >= _CHUNK:
+                pending.append(pool.submit(_gz_chunk, chunk))
+                chunk = []
+                while len(pending) > _GZIP_THREADS or (pending and pending[0].done()):
+                    count += _write_chunk(pending.popleft().result())
+        pending.append(pool.submit(_gz_chunk, chunk))
+        while pending:
+            count += _write_chunk(pending.popleft().result())
     return count
+
+
+def _write_chunk(chunk: list[tuple[Path, bytes]]) -> int:
+    for path, data in chunk:
+        write_atomic(path, data)
+    return len(chunk)

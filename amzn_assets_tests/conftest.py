@@ -1,0 +1,63 @@
+"""Shared fixtures: a throwaway data directory and a small generated sample in it."""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+
+from amzn_assets.settings import DataDirs
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+SAMPLE_START = date(2018, 1, 1)
+SAMPLE_DAYS = 5
+SAMPLE_REVIEWS = 400
+
+warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> DataDirs:
+    return DataDirs(tmp_path / "data")
+
+
+@pytest.fixture
+def sample(dirs: DataDirs):
+    from amzn_assets.generate import generate_sample
+
+    return generate_sample(
+        dirs.root, seed=7, start=SAMPLE_START, days=SAMPLE_DAYS, reviews=SAMPLE_REVIEWS, stations=3
+    )
+
+
+def upload(dirs: DataDirs, rel: str, payload: bytes) -> Path:
+    """Put a file into the upload area the way the uploader does (whole, under its final name)."""
+    path = dirs.uploaded / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(payload)
+    return path
+
+
+def review_json(**overrides) -> dict:
+    review = {
+        "overall": 4.0,
+        "verified": True,
+        "reviewTime": "01 2, 2018",
+        "reviewerID": "A1TESTREVIEWER",
+        "asin": "B000TEST01",
+        "reviewerName": "Tess",
+        "reviewText": "Works as described.",
+        "summary": "Good",
+        "unixReviewTime": 1514851200,  # 2018-01-02
+    }
+    review.update(overrides)
+    return {k: v for k, v in review.items() if v is not ...}
+
+
+def gz_review(**overrides) -> bytes:
+    return gzip.compress(orjson.dumps(review_json(**overrides)) + b"\n", mtime=0)
