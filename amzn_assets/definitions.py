@@ -20,9 +20,9 @@ def resources_for(backend: str, data_dir: str) -> dict:
     warehouse = os.path.join(data_dir, "warehouse")
     return {
         "landing": LandingZone(data_dir=data_dir),
-        "warehouse_io_manager": ParquetIOManager(base_path=warehouse),
-        "staging_io_manager": ParquetIOManager(base_path=warehouse),
+        # The star tables go to the chosen backend; the landed_* staging tables stay parquet.
         "io_manager": ParquetIOManager(base_path=warehouse),
+        "staging_io_manager": ParquetIOManager(base_path=warehouse),
     }
 
 

@@ -55,6 +55,7 @@ def parse_climate_csv(data: bytes, source: str) -> ParseResult:
                 include_columns=wanted,
                 column_types={name: pa.string() for name in wanted},
                 strings_can_be_null=True,
+                null_values=[""],  # not pyarrow's default list: "NA" or "nan" must be refused
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:

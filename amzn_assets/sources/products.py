@@ -39,6 +39,7 @@ def parse_products(data: bytes, source: str) -> ParseResult:
             continue
         products[asin] = _product(asin, rec)
 
+    rejected.sort(key=lambda r: r.line or 0)
     cols = list(zip(*products.values())) if products else [[] for _ in LANDED_PRODUCT_SCHEMA]
     arrays = [pa.array(values, field.type) for values, field in zip(cols, LANDED_PRODUCT_SCHEMA)]
     return ParseResult(pa.Table.from_arrays(arrays, schema=LANDED_PRODUCT_SCHEMA), rejected)

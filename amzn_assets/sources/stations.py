@@ -7,6 +7,8 @@ The file's lines may have their trailing blanks trimmed, so the last columns may
 
 from __future__ import annotations
 
+import math
+
 import pyarrow as pa
 
 from amzn_assets.sources.common import ParseResult, Rejected, excerpt
@@ -71,6 +73,8 @@ def _row(line: str) -> tuple | str:
     elevation_text = line[31:37].strip()
     try:
         elevation = float(elevation_text) if elevation_text else None
+        if elevation is not None and not math.isfinite(elevation):
+            raise ValueError
     except ValueError:
         return f"elevation not a number: {elevation_text!r}"
     if elevation == _MISSING_ELEVATION:
