@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from faker import Faker
 
@@ -42,10 +43,20 @@ class GenerateSummary:
     stations: int  # lines in the station list
     reporting_stations: int  # stations with a climate CSV
     climate_rows: int  # data rows over all climate CSVs (one per station per day)
+    reviews_per_category: tuple[tuple[str, int], ...]  # review i of c is layout.review_path(d, c, i)
+    review_dirs: tuple[Path, ...]
     product_files: tuple[Path, ...]
     station_list: Path
     climate_files: tuple[Path, ...]
-    review_paths: tuple[Path, ...] = field(repr=False)
+
+    def review_paths(self) -> Iterator[Path]:
+        for category, count in self.reviews_per_category:
+            for index in range(count):
+                yield layout.review_path(self.data_dir, category, index)
+
+    def paths(self) -> list[Path]:
+        """Every file written."""
+        return [*self.review_paths(), *self.product_files, self.station_list, *self.climate_files]
 
 
 def _parts(seed: int, part: str) -> tuple[random.Random, Faker]:
@@ -86,9 +97,10 @@ def generate_sample(
     people = rv.make_reviewers(rng, fake, reviewers)
     pool = rv.TextPool(fake)
     counts = {c: reviews // len(categories) + (i < reviews % len(categories)) for i, c in enumerate(categories)}
-    for c in categories:
-        layout.review_path(data_dir, c, 0).parent.mkdir(parents=True, exist_ok=True)
-    review_paths: list[Path] = []
+    review_dirs = tuple(layout.review_dir(data_dir, c) for c in categories)
+    for d in review_dirs:
+        d.mkdir(parents=True, exist_ok=True)
+    dir_names = {c: str(d) + os.sep for c, d in zip(categories, review_dirs)}  # str: fast hot loop
     used_asins: set[str] = set()
     used_reviewers: set[str] = set()
 
@@ -96,16 +108,14 @@ def generate_sample(
         for category, index, record in rv.iter_reviews(rng, pool, catalog, people, counts, start, days):
             used_asins.add(record["asin"])
             used_reviewers.add(record["reviewerID"])
-            path = layout.review_path(data_dir, category, index)
-            review_paths.append(path)
-            yield path, _dumps(record)
+            yield dir_names[category] + layout.review_name(category, index), _dumps(record)
 
-    layout.write_gz_files(review_items())
+    review_files = layout.write_gz_files(review_items())
 
     # Product metadata: the whole catalog, sorted by asin, so every reviewed asin is covered.
     rng, fake = _parts(seed, "products")
     product_files = []
-    layout.products_path(data_dir, categories[0]).parent.mkdir(parents=True, exist_ok=True)
+    (data_dir / layout.PRODUCTS_DIR).mkdir(parents=True, exist_ok=True)
     for category in categories:
         asins = sorted(p.asin for p in catalog[category])
         lines = b"".join(_dumps(rv.product_record(rng, fake, pool, infos[category], a)) for a in asins)
@@ -119,7 +129,7 @@ def generate_sample(
     station_path = layout.station_list_path(data_dir)
     station_path.parent.mkdir(parents=True, exist_ok=True)
     layout.write_atomic(station_path, noaa.station_list(listed))
-    layout.climate_path(data_dir, "x").parent.mkdir(parents=True, exist_ok=True)
+    (data_dir / layout.CLIMATE_DIR).mkdir(parents=True, exist_ok=True)
     climate_files = []
     for profile, station in enumerate(reporting):
         path = layout.climate_path(data_dir, station.station_id)
@@ -132,15 +142,16 @@ def generate_sample(
         first_date=start,
         last_date=start + dt.timedelta(days=days - 1),
         categories=categories,
-        review_files=len(review_paths),
+        review_files=review_files,
         reviewers=len(used_reviewers),
         products=sum(len(catalog[c]) for c in categories),
         reviewed_products=len(used_asins),
         stations=len(listed),
         reporting_stations=len(reporting),
         climate_rows=len(reporting) * days,
+        reviews_per_category=tuple(counts.items()),
+        review_dirs=review_dirs,
         product_files=tuple(product_files),
         station_list=station_path,
         climate_files=tuple(climate_files),
-        review_paths=tuple(review_paths),
     )

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -20,12 +18,18 @@ STATION_LIST = "uploaded/metadata/climate/ghcnd-stations.txt"  # NOAA fixed widt
 CLIMATE_DIR = "uploaded/climate"  # <station_id>.csv, NOAA CDO daily export
 
 GZIP_LEVEL = 6
-_GZIP_THREADS = 2
-_CHUNK = 500
+
+
+def review_dir(data_dir: Path, category: str) -> Path:
+    return data_dir / REVIEWS_DIR / category
+
+
+def review_name(category: str, index: int) -> str:
+    return f"{category}-{index:07d}.json.gz"
 
 
 def review_path(data_dir: Path, category: str, index: int) -> Path:
-    return data_dir / REVIEWS_DIR / category / f"{category}-{index:07d}.json.gz"
+    return review_dir(data_dir, category) / review_name(category, index)
 
 
 def products_path(data_dir: Path, category: str) -> Path:
@@ -44,48 +48,32 @@ def gz(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write data to path via a hidden temp file in the same directory (directory must exist)."""
     tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
-def _gz_chunk(chunk: list[tuple[Path, bytes]]) -> list[tuple[Path, bytes]]:
-    return [(path, gz(data)) for path, data in chunk]
+def write_gz_files(items: Iterable[tuple[str, bytes]]) -> int:
+    """Gzip and atomically write many (path, raw bytes) pairs; parent directories must exist.
 
-
-def write_gz_files(items: Iterable[tuple[Path, bytes]]) -> int:
-    """Gzip and write many (path, raw bytes) pairs; parent directories must exist.
-
-    zlib releases the GIL, so chunks are compressed on worker threads while this thread makes
-    the next records and writes finished chunks, in order. (Writing from several threads is
-    slower: the renames contend on the directory.) Output does not depend on scheduling.
+    Serial on purpose: creating the files dominates, and writing from several threads was
+    slower here (the creates and renames contend on the directory).
     """
     count = 0
-    pending: deque[Future] = deque()
-    chunk: list[tuple[Path, bytes]] = []
-    with ThreadPoolExecutor(_GZIP_THREADS) as pool:
-        for item in items:
-            chunk.append(item)
-            if len(chunk) >= _CHUNK:
-                pending.append(pool.submit(_gz_chunk, chunk))
-                chunk = []
-                while len(pending) > _GZIP_THREADS or (pending and pending[0].done()):
-                    count += _write_chunk(pending.popleft().result())
-        pending.append(pool.submit(_gz_chunk, chunk))
-        while pending:
-            count += _write_chunk(pending.popleft().result())
+    for path, data in items:
+        write_atomic(path, gz(data))
+        count += 1
     return count
-
-
-def _write_chunk(chunk: list[tuple[Path, bytes]]) -> int:
-    for path, data in chunk:
-        write_atomic(path, data)
-    return len(chunk)

@@ -119,6 +119,8 @@ def climate_csv(rng: random.Random, station: Station, profile: int, start: dt.da
             "WT03": "1" if wet and tmax > 60 and rng.random() < 0.3 else "",
             "WT08": "1" if rng.random() < 0.03 else "",
         }
+        if rng.random() < 0.01:  # a day without temperatures, as in the real exports
+            values["TAVG"] = values["TMAX"] = values["TMIN"] = ""
         row = [station.station_id, name, date.isoformat()] + [values[c] for c in columns]
         lines.append(",".join(f'"{v}"' if v else "" for v in row))
     return "\n".join(lines).encode("ascii")

@@ -22,6 +22,8 @@ RATING_WEIGHTS = (9, 5, 9, 19, 58)  # 1..5 stars, roughly Amazon's skew
 IMAGE_URL = "https://images-na.ssl-images-amazon.com/images/I/{}._SY88.jpg"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
+ADJECTIVES = ("Premium", "Classic", "Deluxe", "Ultra", "Natural", "Compact", "Replacement",
+              "Professional", "Original", "Advanced", "Gentle", "Heavy Duty")
 JUNK_PRICES = ("$10.99 - $15.99", "$4.25 - $38.99",
                ".a-box-inner{background-color:#fff}#alohaBuyBoxWidget .selected{background-color:#fffbf3}")
 
@@ -104,7 +106,7 @@ def make_reviewers(rng: random.Random, fake: Faker, count: int) -> list[tuple[st
     seen: set[str] = set()
     out = []
     while len(out) < count:
-        rid = "A" + _code(rng, rng.choice((12, 13, 13, 14, 14, 14, 14)))
+        rid = "A" + _code(rng, rng.choice((12, 13, 13, 13)))  # 13-14 chars, as most real ids
         if rid in seen:
             continue
         seen.add(rid)
@@ -163,7 +165,7 @@ def iter_reviews(
     reviewers: list[tuple[str, str]], counts: dict[str, int], start: dt.date, days: int,
 ) -> Iterator[tuple[str, int, dict]]:
     """Yield (category, index, record); (reviewer, asin, day) never repeats."""
-    reviewer_cum = _zipf_cum(len(reviewers), 0.9)
+    reviewer_cum = _zipf_cum(len(reviewers), 0.5)
     rating_cum = [sum(RATING_WEIGHTS[: i + 1]) for i in range(5)]
     seen: set[tuple[int, str, int]] = set()
     for category, count in counts.items():
@@ -216,7 +218,7 @@ def product_record(rng: random.Random, fake: Faker, pool: TextPool, info: Catego
     if html:
         title = f"{brand} {noun} &amp; {rng.choice(info.nouns)} Set"
     else:
-        title = f"{brand} {fake.word().title()} {noun}" + rng.choice(("", "", ", Pack of 2", " - 8 oz"))
+        title = f"{brand} {rng.choice(ADJECTIVES)} {noun}" + rng.choice(("", "", ", Pack of 2", ", 2 Count"))
     path = [info.name] + rng.sample(info.subcategories, rng.randint(1, 2))
     if html:
         path = [p.replace("&", "&amp;") for p in path]
@@ -243,13 +245,13 @@ def product_record(rng: random.Random, fake: Faker, pool: TextPool, info: Catego
 
 
 def _rank(rng: random.Random, info: CategoryInfo, html: bool) -> list[str] | str:
-    number = int(rng.paretovariate(0.6) * 300)
+    number = int(10 ** rng.uniform(2, 6.5))
     name = info.rank_name.replace("&", "&amp;") if html else info.rank_name
     if rng.random() < 0.06:  # the real data has a truncated plain string on some records
         return f"{number:,} in {name} ("
     ranks = [f">#{number:,} in {name} (See top 100)"]
     if rng.random() < 0.5:
-        sub = f"{info.rank_name} > {info.name} > {rng.choice(info.subcategories)}"
+        sub = f"{info.rank_name} > {rng.choice(info.subcategories)}"
         if html:
             sub = sub.replace("&", "&amp;").replace(">", "&gt;")
         ranks.append(f">#{max(1, number // 40):,} in {sub}")

@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
 from amzn_assets.landing.ledger import Ledger
@@ -57,6 +56,7 @@ class Lander:
         self.batch_files = batch_files
         # Test hook: called with "segments_written" and "committed" to inject crashes.
         self.on_stage = on_stage or (lambda stage: None)
+        self._archive_names: dict[str, set[str]] = {}
 
     def land_pending(self, today: date | None = None) -> LandingReport:
         """Land everything complete in the upload area; safe to call from concurrent runs."""
@@ -77,29 +77,33 @@ class Lander:
             self.segments.delete_batch(kind, batch_id)
             self.ledger.forget_batch(batch_id)
 
-    def discover(self, kind: SourceKind) -> Iterator[tuple[Path, str | None]]:
-        """Complete files of this kind in the upload area: (path, category)."""
-        root = self.dirs.uploaded / kind.upload_subdir
-        if not root.is_dir():
+    def discover(self, kind: SourceKind) -> Iterator[tuple[str, str | None]]:
+        """Complete files of this kind in the upload area: (path relative to the data dir, category)."""
+        subdir = f"uploaded/{kind.upload_subdir}"
+        root = os.path.join(self.dirs.root, subdir)
+        if not os.path.isdir(root):
             return
-        folders = [(root, None)]
+        folders: list[tuple[str, str | None]] = [(subdir, None)]
         if kind.by_category:
-            folders = [(Path(e.path), e.name) for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")]
+            folders = [
+                (f"{subdir}/{e.name}", e.name) for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")
+            ]
         for folder, category in folders:
-            for entry in os.scandir(folder):
+            for entry in os.scandir(os.path.join(self.dirs.root, folder)):
                 name = entry.name
                 if (
-                    entry.is_file()
-                    and not name.startswith(".")
+                    not name.startswith(".")
                     and not name.endswith(IN_FLIGHT_SUFFIXES)
                     and name.endswith(kind.suffixes)
+                    and entry.is_file()
                 ):
-                    yield Path(entry.path), category
+                    yield f"{folder}/{name}", category
 
     def _land_batch(
-        self, kind: SourceKind, candidates: Sequence[tuple[Path, str | None]], today: date | None, report: LandingReport
+        self, kind: SourceKind, candidates: Sequence[tuple[str, str | None]], today: date | None, report: LandingReport
     ) -> None:
-        files = [self._load(path, category) for path, category in candidates]
+        files = [f for f in (self._load(rel, category) for rel, category in candidates) if f is not None]
+        self._archive_names.clear()
         live = self.ledger.live_files(kind.name, {f.sha256 for f in files})
         fresh, duplicates, unfinished = [], [], []
         seen: set[str] = set()
@@ -160,43 +164,54 @@ class Lander:
             if error is None and landed_rows == 0:
                 error = "no valid record in file"
             status = "landed" if landed_rows else "quarantined"
-            area = self.dirs.raw if landed_rows else self.dirs.quarantine
-            dest = self._archive_path(area, f.rel_path, batch_id)
+            dest = self._archive_path("raw" if landed_rows else "quarantine", f.rel_path, batch_id)
             partitions = parsed.partitions_by_file.get(f.rel_path)
             rows.append(
                 _file_row(f, kind, status, dest, json.dumps(partitions) if partitions else None, None if landed_rows else error)
             )
             moves.append((f.rel_path, dest))
         for f in duplicates:
-            dest = self._archive_path(self.dirs.raw / "duplicates" / batch_id, f.rel_path, batch_id)
+            dest = self._archive_path(f"raw/duplicates/{batch_id}", f.rel_path, batch_id)
             rows.append(_file_row(f, kind, "duplicate", dest, None, "same content already landed"))
             moves.append((f.rel_path, dest))
         return rows, moves
 
-    def _archive_path(self, area: Path, rel_path: str, batch_id: str) -> str:
-        """Where a source file goes: its upload path mirrored under the archive area."""
-        inside = Path(rel_path).relative_to("uploaded")
-        dest = area / inside
-        if dest.exists():  # a different file once had this name: keep both
-            dest = dest.with_name(f"{dest.name}.{batch_id}")
-        return str(dest.relative_to(self.dirs.root))
+    def _archive_path(self, area: str, rel_path: str, batch_id: str) -> str:
+        """Where a source file goes: its upload path mirrored under an archive area (e.g. "raw")."""
+        dest = f"{area}/{rel_path[len('uploaded/'):]}"
+        dest_dir, _, name = dest.rpartition("/")
+        taken = self._archive_names.get(dest_dir)
+        if taken is None:  # one listing per folder, not one stat per file
+            folder = os.path.join(self.dirs.root, dest_dir)
+            taken = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+            self._archive_names[dest_dir] = taken
+        if name in taken:  # a different file once had this name: keep both
+            name = f"{name}.{batch_id}"
+        taken.add(name)
+        return f"{dest_dir}/{name}"
 
     def _move_all(self, moves: Sequence[tuple[str, str]]) -> None:
-        made: set[Path] = set()
+        root = str(self.dirs.root)
+        made: set[str] = set()
         for source, dest in moves:
-            target = self.dirs.root / dest
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            os.replace(self.dirs.root / source, target)
+            target = os.path.join(root, dest)
+            parent = os.path.dirname(target)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            os.replace(os.path.join(root, source), target)
 
-    def _load(self, path: Path, category: str | None) -> LoadedFile:
-        data = path.read_bytes()
-        stat = path.stat()
+    def _load(self, rel_path: str, category: str | None) -> LoadedFile | None:
+        try:
+            with open(os.path.join(self.dirs.root, rel_path), "rb") as handle:
+                data = handle.read()
+                mtime_ns = os.fstat(handle.fileno()).st_mtime_ns
+        except FileNotFoundError:  # taken away between the listing and now: not ours to land
+            return None
         return LoadedFile(
-            rel_path=str(path.relative_to(self.dirs.root)),
+            rel_path=rel_path,
             size_bytes=len(data),
-            mtime_ns=stat.st_mtime_ns,
+            mtime_ns=mtime_ns,
             sha256=hashlib.sha256(data).hexdigest(),
             data=data,
             category=category,

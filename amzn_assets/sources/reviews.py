@@ -36,7 +36,7 @@ def parse_reviews(lines: Sequence[RawLine], today: dt.date | None = None) -> Par
     end_ts = ((today - dt.date(1970, 1, 1)).days + 1) * _DAY  # first second after `today`
     style_cache: dict[Any, str | None] = {}
     rejected: list[Rejected] = []
-    # Batches keep the Python objects of only a few thousand records alive at a time: much faster
+    # Batches keep the Python objects of only ~1000 records alive at a time: much faster
     # than building whole-file lists (memory stays in cache), and memory use stays low.
     batches = [
         _parse_batch(lines[i : i + _BATCH], end_ts, style_cache, rejected)
@@ -61,10 +61,11 @@ def _parse_batch(
                 rec = _load_slow(raw.data, exc)
             if type(rec) is not dict:
                 raise _Reject("not a JSON object")
-            asin = rec.get("asin")
+            asin, reviewer = rec.get("asin"), rec.get("reviewerID")
             asin = asin.strip() if type(asin) is str and asin else _key(asin, "asin")
-            reviewer = rec.get("reviewerID")
-            reviewer = reviewer.strip() if type(reviewer) is str and reviewer else _key(reviewer, "reviewerID")
+            reviewer = (
+                reviewer.strip() if type(reviewer) is str and reviewer else _key(reviewer, "reviewerID")
+            )
             if not asin or not reviewer:  # only blanks
                 raise _Reject("missing asin" if not asin else "missing reviewerID")
             overall = rec.get("overall")
