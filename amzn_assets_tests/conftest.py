@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import warnings
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,21 @@ SAMPLE_DAYS = 5
 SAMPLE_REVIEWS = 400
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory) -> str:
+    """A real PostgreSQL server: AMZN_TEST_POSTGRES_URL, or a throwaway one started from the pgserver wheel."""
+    url = os.environ.get("AMZN_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    # A libpq URL over a Unix socket; name the driver we ship (SQLAlchemy 2.1 defaults to psycopg 3).
+    yield server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+    server.cleanup()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class LiveFile:
-    """A file the ledger holds as landed (or landing) for a given content hash."""
+    """The file the ledger holds as landed for a given content hash."""
 
     path: str
     archived_path: str | None
@@ -127,7 +127,7 @@ class Ledger:
                 rows = conn.execute(
                     select(landing_files.c.sha256, landing_files.c.path, landing_files.c.archived_path).where(
                         landing_files.c.kind == kind,
-                        landing_files.c.status.in_(["landing", "landed"]),
+                        landing_files.c.status == "landed",
                         landing_files.c.sha256.in_(hashes[start : start + 500]),
                     )
                 )

@@ -33,8 +33,8 @@ landing_batches = Table(
     Column("committed_at", DateTime(timezone=True)),
 )
 
-# File status: landing -> landed | quarantined | duplicate; archived_path is set once the
-# source file has been moved out of the upload area.
+# File rows are written when their batch commits, with a final status: landed | quarantined |
+# duplicate. archived_path is where the source file is moved right after the commit.
 landing_files = Table(
     "landing_files",
     metadata,
@@ -57,8 +57,8 @@ Index(
     landing_files.c.kind,
     landing_files.c.sha256,
     unique=True,
-    sqlite_where=landing_files.c.status.in_(["landing", "landed"]),
-    postgresql_where=landing_files.c.status.in_(["landing", "landed"]),
+    sqlite_where=landing_files.c.status == "landed",
+    postgresql_where=landing_files.c.status == "landed",
 )
 Index("landing_files_status", landing_files.c.status)
 Index("landing_files_path", landing_files.c.path)

@@ -145,19 +145,20 @@ CREATE INDEX IF NOT EXISTS climate_date_idx ON climate ("date");
 -- ---------------------------------------------------------------------------------------------------
 -- Landing ledger (written by the landing code through SQLAlchemy).
 --
--- landing_batches.status: 'open' while a batch lands its files -> 'committed' once all its files and
---   partitions are written; an 'open' batch found at start-up (a crash) is rolled back by recovery
---   (status 'rolled_back', its partially written files removed).
--- landing_files.status: 'landing' (claimed by an open batch) -> 'landed' (its rows are in the landed
---   partitions listed in `partitions`) -> 'archived' (the raw file moved to archived_path);
---   or 'quarantined' (the whole file refused; the reason in `error`), or 'duplicate' (same kind and
---   sha256 as a file already landing or landed: skipped).
+-- landing_batches.status: 'open' while a batch writes its segments -> 'committed' in the one
+--   transaction that also inserts the batch's landing_files and quarantine rows. An 'open' batch found
+--   at start-up (a crash) is rolled back by recovery: its segments are deleted, its row removed, and its
+--   files, still in the upload area, land again. See docs/landing.md.
+-- landing_files rows are written at commit, with a final status: 'landed' (its rows are in the
+--   partitions listed in `partitions`), 'quarantined' (nothing valid in it; the reason in `error`) or
+--   'duplicate' (same kind and sha256 as a file already landed). archived_path is where the source
+--   file is moved (data/raw/..., data/quarantine/...) right after the commit.
 -- ---------------------------------------------------------------------------------------------------
 
 CREATE TABLE IF NOT EXISTS landing_batches (
     batch_id        text        PRIMARY KEY,
     kind            text        NOT NULL,  -- the source kind, e.g. reviews, products, stations, climate
-    status          text        NOT NULL,  -- open | committed | rolled_back
+    status          text        NOT NULL,  -- open | committed
     file_count      integer     NOT NULL DEFAULT 0,
     row_count       bigint      NOT NULL DEFAULT 0,
     rejected_count  integer     NOT NULL DEFAULT 0,
@@ -174,18 +175,17 @@ CREATE TABLE IF NOT EXISTS landing_files (
     kind           text        NOT NULL,
     category       text,
     batch_id       text        NOT NULL REFERENCES landing_batches (batch_id),
-    status         text        NOT NULL,  -- landing | landed | archived | quarantined | duplicate
+    status         text        NOT NULL,  -- landed | quarantined | duplicate
     partitions     text,                  -- the landed partitions the file contributed to
     error          text,
     archived_path  text,
     landed_at      timestamptz
 );
 
--- At most one file of a given kind and content (sha256) is live (landing or landed) at a time; a second
--- copy is recorded as 'duplicate'. Anything beyond that (e.g. re-landing archived content) is the
--- landing code's decision.
+-- At most one file of a given kind and content (sha256) is landed; a second copy is recorded as
+-- 'duplicate'. A commit that would break this fails and its batch is rolled back.
 CREATE UNIQUE INDEX IF NOT EXISTS landing_files_live_sha256_uq
-    ON landing_files (kind, sha256) WHERE status IN ('landing', 'landed');
+    ON landing_files (kind, sha256) WHERE status = 'landed';
 CREATE INDEX IF NOT EXISTS landing_files_status_idx ON landing_files (status);
 CREATE INDEX IF NOT EXISTS landing_files_path_idx ON landing_files (path);
 

@@ -158,10 +158,10 @@ SORTKEY ("date");
 
 -- ---------------------------------------------------------------------------------------------------
 -- Landing ledger and quarantine (see sql/postgres/schema.sql for the statuses).
---   landing_batches.status: open -> committed, or rolled back by recovery.
---   landing_files.status: landing -> landed -> archived, or quarantined / duplicate.
+--   landing_batches.status: open -> committed (an open batch found at start-up is rolled back).
+--   landing_files.status (written at commit): landed | quarantined | duplicate.
 -- IDENTITY(1, 1) replaces bigserial (values are unique but not gap-free nor strictly in insert
--- order). Redshift has no partial (or any) index: "one live (landing or landed) file per kind and
+-- order). Redshift has no partial (or any) index: "one landed file per kind and
 -- sha256" is enforced by the landing code, not by the database.
 -- ---------------------------------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ CREATE TABLE IF NOT EXISTS landing_files (
     kind           VARCHAR(32)    NOT NULL,
     category       VARCHAR(512),
     batch_id       VARCHAR(64)    NOT NULL,
-    status         VARCHAR(16)    NOT NULL,  -- landing | landed | archived | quarantined | duplicate
+    status         VARCHAR(16)    NOT NULL,  -- landed | quarantined | duplicate
     partitions     VARCHAR(65535),
     error          VARCHAR(65535),
     archived_path  VARCHAR(1024),
