@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +20,7 @@ from datetime import date, datetime, timezone
 from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
 from amzn_assets.landing.ledger import Ledger
 from amzn_assets.landing.segments import SegmentStore
+from amzn_assets.landing.stores import LocalStore, SourceStore
 from amzn_assets.settings import DataDirs
 
 IN_FLIGHT_SUFFIXES = (".tmp", ".part", ".partial")
@@ -49,8 +49,10 @@ class Lander:
         ledger: Ledger | None = None,
         batch_files: int = DEFAULT_BATCH_FILES,
         on_stage: Callable[[str], None] | None = None,
+        store: SourceStore | None = None,
     ):
         self.dirs = dirs
+        self.store = store or LocalStore(dirs.root)  # where uploaded/, raw/ and quarantine/ live
         self.ledger = ledger or Ledger(dirs.ledger_url(), lock_path=dirs.landed / ".landing.lock")
         self.segments = SegmentStore(dirs.landed)
         self.batch_files = batch_files
@@ -78,25 +80,14 @@ class Lander:
             self.ledger.forget_batch(batch_id)
 
     def discover(self, kind: SourceKind) -> Iterator[tuple[str, str | None]]:
-        """Complete files of this kind in the upload area: (path relative to the data dir, category)."""
+        """Complete files of this kind in the upload area: (path relative to the root, category)."""
         subdir = f"uploaded/{kind.upload_subdir}"
-        root = os.path.join(self.dirs.root, subdir)
-        if not os.path.isdir(root):
-            return
         folders: list[tuple[str, str | None]] = [(subdir, None)]
         if kind.by_category:
-            folders = [
-                (f"{subdir}/{e.name}", e.name) for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")
-            ]
+            folders = [(f"{subdir}/{name}", name) for name, is_dir in self.store.entries(subdir) if is_dir and not name.startswith(".")]
         for folder, category in folders:
-            for entry in os.scandir(os.path.join(self.dirs.root, folder)):
-                name = entry.name
-                if (
-                    not name.startswith(".")
-                    and not name.endswith(IN_FLIGHT_SUFFIXES)
-                    and name.endswith(kind.suffixes)
-                    and entry.is_file()
-                ):
+            for name, is_dir in self.store.entries(folder):
+                if not is_dir and is_complete(name) and name.endswith(kind.suffixes):
                     yield f"{folder}/{name}", category
 
     def _land_batch(
@@ -109,7 +100,7 @@ class Lander:
         seen: set[str] = set()
         for f in files:
             known = live.get(f.sha256)
-            if known and known.path == f.rel_path and known.archived_path and not (self.dirs.root / known.archived_path).exists():
+            if known and known.path == f.rel_path and known.archived_path and not self.store.exists(known.archived_path):
                 unfinished.append((f, known.archived_path))  # crashed after commit, before the move
             elif known or f.sha256 in seen:
                 duplicates.append(f)
@@ -181,33 +172,22 @@ class Lander:
         dest = f"{area}/{rel_path[len('uploaded/'):]}"
         dest_dir, _, name = dest.rpartition("/")
         taken = self._archive_names.get(dest_dir)
-        if taken is None:  # one listing per folder, not one stat per file
-            folder = os.path.join(self.dirs.root, dest_dir)
-            taken = set(os.listdir(folder)) if os.path.isdir(folder) else set()
-            self._archive_names[dest_dir] = taken
+        if taken is None:  # one listing per folder, not one lookup per file
+            taken = self._archive_names[dest_dir] = self.store.names_in(dest_dir)
         if name in taken:  # a different file once had this name: keep both
             name = f"{name}.{batch_id}"
         taken.add(name)
         return f"{dest_dir}/{name}"
 
     def _move_all(self, moves: Sequence[tuple[str, str]]) -> None:
-        root = str(self.dirs.root)
-        made: set[str] = set()
         for source, dest in moves:
-            target = os.path.join(root, dest)
-            parent = os.path.dirname(target)
-            if parent not in made:
-                os.makedirs(parent, exist_ok=True)
-                made.add(parent)
-            os.replace(os.path.join(root, source), target)
+            self.store.move(source, dest)
 
     def _load(self, rel_path: str, category: str | None) -> LoadedFile | None:
-        try:
-            with open(os.path.join(self.dirs.root, rel_path), "rb") as handle:
-                data = handle.read()
-                mtime_ns = os.fstat(handle.fileno()).st_mtime_ns
-        except FileNotFoundError:  # taken away between the listing and now: not ours to land
+        found = self.store.read(rel_path)
+        if found is None:  # taken away between the listing and now: not ours to land
             return None
+        data, mtime_ns = found
         return LoadedFile(
             rel_path=rel_path,
             size_bytes=len(data),
@@ -216,6 +196,11 @@ class Lander:
             data=data,
             category=category,
         )
+
+
+def is_complete(name: str) -> bool:
+    """Uploaders write '.<name>.tmp' (or *.part) and rename: those are still being written."""
+    return not name.startswith(".") and not name.endswith(IN_FLIGHT_SUFFIXES)
 
 
 def _file_row(f: LoadedFile, kind: SourceKind, status: str, dest: str, partitions: str | None, error: str | None) -> dict:

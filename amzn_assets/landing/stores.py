@@ -1,0 +1,134 @@
+"""Where source files live: a local data directory or an S3 prefix laid out the same way.
+
+Paths are relative to the root ("uploaded/reviews/toys/x.json.gz", "raw/reviews/toys/x.json.gz"),
+so the ledger reads the same whichever store holds the files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class SourceStore(Protocol):
+    url: str
+
+    def entries(self, folder: str) -> Iterator[tuple[str, bool]]:
+        """(name, is_folder) of each entry directly in folder; nothing if the folder is absent."""
+
+    def read(self, path: str) -> tuple[bytes, int] | None:
+        """(content, mtime in ns), or None when the file has gone."""
+
+    def names_in(self, folder: str) -> set[str]:
+        """Names of the files directly in folder (to avoid overwriting in the archive)."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def move(self, source: str, dest: str) -> None: ...
+
+
+class LocalStore:
+    def __init__(self, root: str | os.PathLike):
+        self.root = os.fspath(root)
+        self.url = self.root
+        self._made: set[str] = set()
+
+    def _abs(self, path: str) -> str:
+        return os.path.join(self.root, path)
+
+    def entries(self, folder: str) -> Iterator[tuple[str, bool]]:
+        try:
+            with os.scandir(self._abs(folder)) as listing:
+                for entry in listing:
+                    yield entry.name, entry.is_dir()
+        except FileNotFoundError:
+            return
+
+    def read(self, path: str) -> tuple[bytes, int] | None:
+        try:
+            with open(self._abs(path), "rb") as handle:
+                return handle.read(), os.fstat(handle.fileno()).st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def names_in(self, folder: str) -> set[str]:
+        try:
+            return set(os.listdir(self._abs(folder)))
+        except FileNotFoundError:
+            return set()
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(self._abs(path))
+
+    def move(self, source: str, dest: str) -> None:
+        target = self._abs(dest)
+        parent = os.path.dirname(target)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        os.replace(self._abs(source), target)
+
+
+class S3Store:
+    """An S3 prefix (s3://bucket/prefix) holding uploaded/, raw/ and quarantine/ like a data dir.
+
+    A move is a server-side copy then a delete, so an object is always in at least one place; a
+    crash between the two leaves a copy in the upload area, which the ledger recognises.
+    """
+
+    def __init__(self, url: str, client):
+        if not url.startswith("s3://"):
+            raise ValueError(f"not an S3 URL: {url!r}")
+        bucket, _, prefix = url[len("s3://") :].partition("/")
+        self.url = url.rstrip("/")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client
+
+    def _key(self, path: str) -> str:
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def entries(self, folder: str) -> Iterator[tuple[str, bool]]:
+        base = self._key(folder).rstrip("/") + "/"
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=base, Delimiter="/"):
+            for common in page.get("CommonPrefixes", []):
+                yield common["Prefix"][len(base) :].rstrip("/"), True
+            for obj in page.get("Contents", []):
+                yield obj["Key"][len(base) :], False
+
+    def read(self, path: str) -> tuple[bytes, int] | None:
+        try:
+            reply = self.client.get_object(Bucket=self.bucket, Key=self._key(path))
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return reply["Body"].read(), int(reply["LastModified"].timestamp() * 1e9)
+
+    def names_in(self, folder: str) -> set[str]:
+        return {name for name, is_folder in self.entries(folder) if not is_folder}
+
+    def exists(self, path: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(path))
+            return True
+        except ClientError:
+            return False
+
+    def move(self, source: str, dest: str) -> None:
+        self.client.copy_object(
+            Bucket=self.bucket, Key=self._key(dest), CopySource={"Bucket": self.bucket, "Key": self._key(source)}
+        )
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(source))
+
+
+def open_store(url: str, s3_client=None) -> SourceStore:
+    if url.startswith("s3://"):
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")  # honours AWS_ENDPOINT_URL and the other AWS_* variables
+        return S3Store(url, s3_client)
+    return LocalStore(url)
