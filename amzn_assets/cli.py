@@ -93,6 +93,55 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_split(args: argparse.Namespace) -> int:
+    from amzn_assets.stream.split import SplitError, split_dump
+
+    out = Path(args.out) if args.out else _dirs(args).root / args.category
+    try:
+        summary = split_dump(args.dump, args.category, out, limit=args.limit)
+    except ValueError as exc:
+        print(f"amzn-assets split: {exc}", file=sys.stderr)
+        return 2
+    except (SplitError, OSError) as exc:
+        print(f"amzn-assets split: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"split {summary.lines} lines of {summary.dump} into {summary.files} files under {summary.out_dir} "
+        f"in {summary.seconds:.1f}s ({summary.files_per_s:,.0f} files/s)"
+    )
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from amzn_assets.stream.upload import UploadError, upload_files
+
+    dirs = _dirs(args)
+    code = 0
+    try:
+        summary = upload_files(
+            [c.strip() for c in args.categories.split(",") if c.strip()],
+            source_dir=Path(args.source_dir) if args.source_dir else dirs.root,
+            target=args.target or dirs.uploaded,
+            rate=args.rate,
+            limit=args.limit,
+            copy=args.copy,
+            keep_review_time=args.keep_review_time,
+        )
+    except ValueError as exc:
+        print(f"amzn-assets upload: {exc}", file=sys.stderr)
+        return 2
+    except UploadError as exc:
+        print(f"amzn-assets upload: {exc}", file=sys.stderr)
+        summary, code = exc.summary, 1
+    per_category = ", ".join(f"{c} {n}" for c, n in summary.per_category.items())
+    print(
+        f"uploaded {summary.uploaded} files ({summary.bytes:,} bytes; {per_category}) to {summary.target} "
+        f"in {summary.seconds:.1f}s ({summary.files_per_s:,.1f} files/s)"
+        + (", stopped early" if summary.stopped_early else "")
+    )
+    return 130 if summary.stopped_early else code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amzn-assets", description=__doc__)
     parser.add_argument("--data-dir", help="data directory (default: $AMZN_DATA_DIR or ./data)")
@@ -114,6 +163,28 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--file", help="read the SQL from a file, e.g. sql/analysis/top_products.sql")
     query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     query.set_defaults(func=cmd_query)
+
+    split = sub.add_parser("split", help="split a review dump (gzip JSON lines) into one-review files")
+    split.add_argument("dump", help="e.g. All_Beauty_5.json.gz (Amazon 2018 5-core)")
+    split.add_argument("--category", required=True, help="category folder name, e.g. home_and_kitchen")
+    split.add_argument("--out", help="output folder (default: <data dir>/<category>)")
+    split.add_argument("--limit", type=int, help="stop after this many files")
+    split.set_defaults(func=cmd_split)
+
+    upload = sub.add_parser("upload", help="move split files into the upload area at a steady rate")
+    upload.add_argument("--categories", required=True, help="comma-separated, taken round-robin")
+    upload.add_argument("--rate", required=True, help="N/min, N/s or N (per minute); 0 or max: unthrottled")
+    upload.add_argument("--limit", type=int, help="stop after this many files")
+    upload.add_argument("--target", help="folder or s3://bucket/prefix (default: <data dir>/uploaded)")
+    upload.add_argument("--copy", action="store_true", help="keep the source files (default: move)")
+    upload.add_argument(
+        "--keep-review-time",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="upload byte-for-byte (default); --no-keep-review-time stamps each review with the current time",
+    )
+    upload.add_argument("--source-dir", help="folder holding <category>/ (default: the data dir)")
+    upload.set_defaults(func=cmd_upload)
 
     summary = sub.add_parser("summary", help="rows and partitions per table, ledger and quarantine counts")
     summary.set_defaults(func=cmd_summary)

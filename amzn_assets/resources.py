@@ -5,20 +5,33 @@ from __future__ import annotations
 from pathlib import Path
 
 from dagster import ConfigurableResource
+from dagster_aws.s3 import S3Resource
 
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
+from amzn_assets.landing.stores import LocalStore, S3Store, SourceStore
 from amzn_assets.settings import DataDirs
 
 
 class LandingZone(ConfigurableResource):
+    """data_dir holds the landed segments and the ledger; upload_url (default: data_dir) holds
+    uploaded/, raw/ and quarantine/, on local disk or at s3://bucket/prefix."""
+
     data_dir: str
+    upload_url: str = ""
+    s3: S3Resource | None = None
 
     def dirs(self) -> DataDirs:
         return DataDirs(Path(self.data_dir).resolve())
 
+    def store(self) -> SourceStore:
+        if self.upload_url.startswith("s3://"):
+            client = (self.s3 or S3Resource()).get_client()
+            return S3Store(self.upload_url, client)
+        return LocalStore(self.upload_url or self.dirs().root)
+
     def lander(self) -> Lander:
-        return Lander(self.dirs())
+        return Lander(self.dirs(), store=self.store())
 
     def reader(self) -> LandedReader:
         lander = self.lander()

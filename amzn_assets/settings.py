@@ -45,3 +45,8 @@ def data_dir_from_env() -> Path:
 
 def dirs_from_env() -> DataDirs:
     return DataDirs(data_dir_from_env())
+
+
+def sensors_default_running() -> bool:
+    """AMZN_SENSORS_RUNNING=1 starts the sensors on (for compose and tests); else turn them on in the UI."""
+    return os.environ.get("AMZN_SENSORS_RUNNING", "") in ("1", "true", "yes")

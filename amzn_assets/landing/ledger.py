@@ -108,6 +108,21 @@ class Ledger:
         with self.engine.begin() as conn:
             conn.execute(landing_batches.delete().where(landing_batches.c.batch_id == batch_id))
 
+    def committed_after(self, cursor: str | None, limit: int = 1000) -> list[tuple[str, str]]:
+        """(batch_id, kind) of committed batches after the cursor, oldest first.
+
+        Landing holds an exclusive lock, so batches commit in batch-id order: a cursor on the id
+        never skips a batch.
+        """
+        query = select(landing_batches.c.batch_id, landing_batches.c.kind).where(
+            landing_batches.c.status == "committed"
+        )
+        if cursor:
+            query = query.where(landing_batches.c.batch_id > cursor)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(landing_batches.c.batch_id).limit(limit))
+            return [(r.batch_id, r.kind) for r in rows]
+
     def committed_batches(self, kind: str) -> set[str]:
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from amzn_assets import tables
 from amzn_assets.landing.kinds import CLIMATE, PRODUCTS, REVIEWS, STATIONS, SourceKind
@@ -31,6 +32,20 @@ class LandedReader:
     def climate(self, keys: Sequence[str]) -> pa.Table:
         """Observations of these days; a later landed file corrects an earlier one."""
         return keep_last(self._read(CLIMATE, keys), tables.LANDED_CLIMATE.primary_key)
+
+    def days_with(self, kind: SourceKind, column: str, values: Sequence[str]) -> set[str]:
+        """Partition days whose committed rows have one of these values in column."""
+        committed = self.ledger.committed_batches(kind.name)
+        rows = self.segments.read_all_partitions(kind.name, kind.partition_column, [column], committed)
+        if rows.num_rows == 0:
+            return set()
+        hits = rows.filter(pc.is_in(rows[column], pa.array(list(values), pa.string())))
+        return {d.isoformat() for d in pc.unique(hits[kind.partition_column]).to_pylist()}
+
+    def batch_values(self, kind: SourceKind, batch_id: str, column: str) -> list[str]:
+        """Distinct values of a column in one committed batch of an unpartitioned kind."""
+        rows = self.segments.read(kind.name, kind.schema, {batch_id})
+        return pc.unique(rows[column]).to_pylist() if rows.num_rows else []
 
     def product_metadata(self) -> pa.Table:
         return keep_last(self._read(PRODUCTS), ("asin",))
