@@ -36,6 +36,9 @@ def days_fed(reader: LandedReader, batches: list[tuple[str, str]]) -> dict[str, 
     if "stations" in by_kind:  # a new station list: the days those stations reported
         ids = {s for b in by_kind["stations"] for s in reader.batch_values(STATIONS, b, "station_id")}
         days["stations"] = reader.days_with(CLIMATE, "station_id", sorted(ids)) if ids else set()
+    # A review (climate) run materializes products (stations) too, after this metadata landed.
+    days["products"] = days.get("products", set()) - days.get("reviews", set())
+    days["stations"] = days.get("stations", set()) - days.get("climate", set())
     return days
 
 
