@@ -1,7 +1,11 @@
-"""Landed segments: one parquet file per batch and partition, e.g.
-data/landed/reviews/review_date=2018-01-05/<batch_id>.parquet.
+"""Landed segments: parquet files named by their batch, grouped by partition day or month.
 
-A segment is written to a temporary name, fsynced, then renamed, so a segment file is either
+    data/landed/reviews/review_date=2018-01-05/<batch_id>.parquet     streaming landings (per day)
+    data/landed/reviews/review_month=2018-01/<batch_id>.<part>.parquet  bulk imports (per month,
+                                                                        sorted by day)
+
+Bulk imports group by month so that a dump spanning fifteen years writes a few hundred files, not
+thousands of tiny ones. A segment is written to a temporary name, fsynced, then renamed, so it is
 whole or absent. Readers take only segments whose batch the ledger shows as committed.
 """
 
@@ -9,13 +13,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from amzn_assets.slicing import slices_by_value
+
+MONTH_PREFIX = "review_month"  # folder prefix of month segments, whatever the kind's column
 
 
 class SegmentStore:
@@ -23,22 +29,35 @@ class SegmentStore:
         self.root = landed_dir
 
     def write(
-        self, kind: str, table: pa.Table, partition_column: str | None, batch_id: str, part: int | None = None
+        self,
+        kind: str,
+        table: pa.Table,
+        partition_column: str | None,
+        batch_id: str,
+        part: int | None = None,
+        by_month: bool = False,
     ) -> list[str]:
         """Write a batch's rows (a batch written in several parts numbers them); return the
-        partition keys written (empty for unpartitioned kinds)."""
+        partition days written (empty for unpartitioned kinds)."""
         if table.num_rows == 0:
             return []
         name = f"{batch_id}.parquet" if part is None else f"{batch_id}.{part:06d}.parquet"
         if partition_column is None:
             _write_atomically(table, self.root / kind / name)
             return []
-        keys = []
-        for value, rows in slices_by_value(table, partition_column):
-            key = value.isoformat()
-            _write_atomically(rows, self.root / kind / f"{partition_column}={key}" / name)
-            keys.append(key)
-        return keys
+        if not by_month:
+            keys = []
+            for value, rows in slices_by_value(table, partition_column):
+                keys.append(value.isoformat())
+                _write_atomically(rows, self.root / kind / f"{partition_column}={value.isoformat()}" / name)
+            return keys
+        days = table[partition_column]
+        months = pc.strftime(pc.cast(days, pa.timestamp("s")), format="%Y-%m")
+        keyed = table.append_column("__month", months)
+        for month, rows in slices_by_value(keyed, "__month"):
+            rows = rows.drop_columns(["__month"]).sort_by(partition_column)
+            _write_atomically(rows, self.root / kind / f"{MONTH_PREFIX}={month}" / name, row_group_size=16_384)
+        return sorted(d.isoformat() for d in pc.unique(days).to_pylist())
 
     def delete_batch(self, kind: str, batch_id: str) -> int:
         removed = 0
@@ -56,38 +75,42 @@ class SegmentStore:
         partition_column: str | None = None,
         keys: Iterable[str] = (),
     ) -> pa.Table:
-        """Committed segments of the given partitions (or of the whole kind), in batch order."""
+        """Committed rows of the given partition days (or all of an unpartitioned kind), in batch order."""
+        keys = sorted(set(keys))
         if partition_column is None:
             folders = [self.root / kind]
         else:
-            folders = [self.root / kind / f"{partition_column}={key}" for key in keys]
+            months = sorted({k[:7] for k in keys})
+            folders = [self.root / kind / f"{partition_column}={k}" for k in keys]
+            folders += [self.root / kind / f"{MONTH_PREFIX}={m}" for m in months]
         paths = []
         for folder in folders:
             if folder.is_dir():
-                paths.extend(
-                    p for p in folder.iterdir() if p.suffix == ".parquet" and batch_of(p) in committed
-                )
-        # Batch ids sort by creation time, so the concatenation follows landing order.
-        paths.sort(key=lambda p: (p.name, p.parent.name))
+                paths.extend(p for p in folder.iterdir() if p.suffix == ".parquet" and batch_of(p) in committed)
         if not paths:
             return schema.empty_table()
-        tables = [pq.read_table(p, schema=schema) for p in paths]
+        # Batch ids sort by creation time, so the concatenation follows landing order.
+        paths.sort(key=lambda p: (p.name, p.parent.name))
+        wanted = pa.array(keys, pa.string())
+        tables = []
+        for path in paths:
+            table = pq.read_table(path, schema=schema)
+            if path.parent.name.startswith(MONTH_PREFIX):  # a month holds other days too
+                table = table.filter(pc.is_in(pc.cast(table[partition_column], pa.string()), wanted))
+            tables.append(table)
         return pa.concat_tables(tables)
-
 
     def read_all_partitions(
         self, kind: str, partition_column: str, columns: list[str], committed: set[str]
     ) -> pa.Table:
-        """Some columns of every committed segment of a partitioned kind, with the partition day."""
+        """Some columns (plus the partition column) of every committed segment of a partitioned kind."""
         root = self.root / kind
         paths = sorted(root.glob("*/*.parquet")) if root.is_dir() else []
-        tables = []
-        for path in paths:
-            if batch_of(path) in committed:
-                table = pq.read_table(path, columns=columns)
-                day = date.fromisoformat(path.parent.name.split("=", 1)[1])
-                tables.append(table.append_column(partition_column, pa.array([day] * table.num_rows, pa.date32())))
-        return pa.concat_tables(tables) if tables else pa.table({c: pa.array([], pa.string()) for c in columns})
+        wanted = list(dict.fromkeys(columns + [partition_column]))
+        tables = [pq.read_table(p, columns=wanted) for p in paths if batch_of(p) in committed]
+        if not tables:
+            return pa.table({c: pa.array([], pa.string()) for c in wanted})
+        return pa.concat_tables(tables)
 
 
 def batch_of(path: Path) -> str:
@@ -95,11 +118,11 @@ def batch_of(path: Path) -> str:
     return path.name.split(".", 1)[0]
 
 
-def _write_atomically(table: pa.Table, path: Path) -> None:
+def _write_atomically(table: pa.Table, path: Path, row_group_size: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as handle:
-        pq.write_table(table, handle, compression="zstd")
+        pq.write_table(table, handle, compression="zstd", row_group_size=row_group_size)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)

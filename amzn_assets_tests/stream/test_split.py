@@ -88,7 +88,8 @@ def test_cli_split_and_truncated_exit_code(tmp_path: Path, capsys):
 
 
 @pytest.mark.parametrize(
-    "name", ["uploaded", "landed", "raw", "quarantine", "warehouse", "Home", "-x", "_x", "a/b", "a b", "", "a\n", "..", "é"]
+    "name",
+    ["uploaded", "landed", "raw", "quarantine", "warehouse", "Home", "-x", "_x", "a/b", "a b", "", "a\n", "..", "é"],
 )
 def test_bad_category_names_refused(tmp_path: Path, name: str, capsys):
     with pytest.raises(ValueError, match="category"):
