@@ -37,6 +37,18 @@ def postgres_url(tmp_path_factory) -> str:
     server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """Start moto's threaded S3-compatible server on a free local port; yield its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # port 0: the OS picks
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 @pytest.fixture
 def dirs(tmp_path: Path) -> DataDirs:
     return DataDirs(tmp_path / "data")

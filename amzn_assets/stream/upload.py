@@ -88,7 +88,8 @@ def upload_files(
     after_each: Callable[[str, str], None] | None = None,
     s3_client: Any = None,
 ) -> UploadSummary:
-    """Upload up to `limit` files from `<source_dir>/<category>/`, round-robin, at `rate` (see parse_rate).
+    """Upload up to `limit` files from `<source_dir>/<category>/`, round-robin, at `rate` (as --rate:
+    "N/min", "N/s", a bare number per minute, None/0/"max" unthrottled).
 
     `keep_review_time=False` stamps each review with the current time. `stop` (or Ctrl-C, or a
     KeyboardInterrupt raised by `after_each(category, name)`) ends the run after the current file
@@ -105,11 +106,11 @@ def upload_files(
     summary = UploadSummary(per_category={c: 0 for c in folders}, target=str(target))
     stop = stop or threading.Event()
     total = sum(_count(f) for f in folders.values())
+    total = min(total, limit) if limit is not None else total
     queues = {c: _names_in_order(f) for c, f in folders.items()}
     order = deque(folders)
     interval = 1.0 / per_second if per_second else 0.0
     started = next_at = time.monotonic()
-    total = min(total, limit) if limit is not None else total
     with _stop_on_sigint(stop), Progress("upload", total=total, enabled=progress) as bar:
         try:
             while order and (limit is None or summary.uploaded < limit) and not stop.is_set():
@@ -178,12 +179,13 @@ def _upload_one(
     try:
         with open(path, "rb") as handle:
             data = handle.read()
+    except FileNotFoundError:
+        return None
+    try:
         body = data if keep_review_time else restamp(data, time.time())
         put(category, name, body)
         if not copy:
             os.unlink(path)
-    except FileNotFoundError:
-        return None
     except Exception as exc:
         raise UploadError(f"uploading {path} failed: {exc}", summary) from exc
     return len(body)

@@ -18,8 +18,8 @@ import pytest
 
 from amzn_assets.settings import DataDirs
 from amzn_assets.stream.progress import Progress
-from amzn_assets.stream.split import split_dump
-from amzn_assets.stream.upload import parse_rate, upload_files
+from amzn_assets.stream.split import gz, split_dump
+from amzn_assets.stream.upload import UploadError, parse_rate, restamp, upload_files
 
 DUMP = Path(__file__).parents[1] / "fixtures" / "All_Beauty_5.json.gz"
 
@@ -141,6 +141,13 @@ def test_parse_rate():
             parse_rate(bad)
 
 
+def test_restamp_leaves_what_is_not_a_json_object():
+    assert restamp(b'{"a": 1}\n', 86400) == b'{"a":1,"unixReviewTime":86400,"reviewTime":"01 2, 1970"}\n'
+    assert gzip.decompress(restamp(gz(b"not json\n[1, 2]\n"), 0)) == b"not json\n[1, 2]\n"
+    truncated = gz(b'{"a": 1}\n')[:-5]
+    assert restamp(truncated, 0) == truncated  # landing quarantines it
+
+
 def test_keyboard_interrupt_from_hook_stops_after_current_file(source: Path, tmp_path: Path):
     target = tmp_path / "up"
 
@@ -241,6 +248,11 @@ def test_upload_to_s3(s3_server: str, source: Path, monkeypatch):
     assert summary.uploaded == 2
     body = s3.get_object(Bucket="reviews-upload", Key=f"reviews/a/{name('a', 6)}")["Body"].read()
     assert body == before[f"a/{name('a', 6)}"]
+
+    # A failed put stops the run with the summary so far; the file stays in the source folder.
+    with pytest.raises(UploadError, match="NoSuchBucket") as caught:
+        upload_files(["a"], source_dir=source, target="s3://no-such-bucket/x", progress=False)
+    assert caught.value.summary.uploaded == 0 and (source / "a" / name("a", 6)).exists()
 
 
 def test_progress_throttled_on_a_terminal_final_line_only_elsewhere():

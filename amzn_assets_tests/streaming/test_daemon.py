@@ -55,7 +55,7 @@ def warehouse_runs(instance: DagsterInstance):
 
 
 @pytest.mark.timeout(420)
-def test_daemon_streams_uploads_into_reviews_fact_exactly_once(tmp_path):
+def test_daemon_streams_uploads_into_reviews_fact_exactly_once(tmp_path, monkeypatch):
     dirs = DataDirs(tmp_path / "data")
     home = tmp_path / "home"
     home.mkdir()
@@ -81,6 +81,7 @@ def test_daemon_streams_uploads_into_reviews_fact_exactly_once(tmp_path):
         wait_for(lambda: fact_counts(dirs) == (300, 300), 240, "the first 300 reviews in reviews_fact")
         wait_for(lambda: not any(p.is_file() for p in dirs.uploaded.rglob("*")), 30, "an empty upload area")
 
+        monkeypatch.setenv("DAGSTER_HOME", str(home))  # dagster.yaml reads it
         instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
         wait_for(
             lambda: all(r.status == DagsterRunStatus.SUCCESS for r in warehouse_runs(instance)), 120, "runs to finish"

@@ -1,0 +1,74 @@
+"""Landing from an S3 prefix through a real local S3 API (moto's server mode)."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from dagster import DagsterInstance, SkipReason, build_sensor_context
+
+from amzn_assets.definitions import resources_for
+from amzn_assets.landing.intake import Lander
+from amzn_assets.landing.readers import LandedReader
+from amzn_assets.landing.stores import S3Store
+from amzn_assets.sensors import land_uploads_job, upload_sensor
+from amzn_assets.stream.upload import upload_files
+from amzn_assets_tests.conftest import gz_review
+
+BUCKET = "amzn-landing"
+ROOT = f"s3://{BUCKET}/data"
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    client = boto3.client("s3")
+    existing = [b["Name"] for b in client.list_buckets().get("Buckets", [])]
+    if BUCKET in existing:
+        keys = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+        for key in keys:
+            client.delete_object(Bucket=BUCKET, Key=key)
+    else:
+        client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+def keys(client, prefix: str) -> list[str]:
+    paginator = client.get_paginator("list_objects_v2")
+    return sorted(o["Key"] for page in paginator.paginate(Bucket=BUCKET, Prefix=prefix) for o in page.get("Contents", []))
+
+
+def test_uploader_sensor_and_landing_on_s3(s3, dirs, tmp_path):
+    source = tmp_path / "split" / "toys"
+    source.mkdir(parents=True)
+    for i in range(20):
+        (source / f"toys-{i:09d}.json.gz").write_bytes(gz_review(reviewerID=f"AS3{i:04d}"))
+    summary = upload_files(["toys"], source_dir=tmp_path / "split", target=f"{ROOT}/uploaded", progress=False)
+    assert summary.uploaded == 20
+    s3.put_object(Bucket=BUCKET, Key="data/uploaded/metadata/products/toys.json", Body=b'{"asin": "B000TEST01", "title": "Toy"}\n')
+    assert len(keys(s3, "data/uploaded/")) == 21
+
+    resources = resources_for("local", str(dirs.root), upload_url=ROOT)
+    with DagsterInstance.ephemeral() as instance:
+        with build_sensor_context(instance=instance, resources=resources) as context:
+            requested = upload_sensor(context)
+        assert requested.run_requests[0].tags["amzn/files"] == "21"
+        assert land_uploads_job.execute_in_process(instance=instance, resources=resources).success
+        with build_sensor_context(instance=instance, resources=resources) as context:
+            assert isinstance(upload_sensor(context), SkipReason)
+
+    assert keys(s3, "data/uploaded/") == []
+    assert len(keys(s3, "data/raw/reviews/toys/")) == 20
+    lander = Lander(dirs, store=S3Store(ROOT, s3))
+    rows, _ = LandedReader(lander.ledger, lander.segments).reviews(["2018-01-02"])
+    assert rows.num_rows == 20
+    assert LandedReader(lander.ledger, lander.segments).product_metadata()["title"].to_pylist() == ["Toy"]
+
+    # The same object uploaded again is recognised by content and archived as a duplicate.
+    s3.copy_object(Bucket=BUCKET, Key="data/uploaded/reviews/toys/again.json.gz",
+                   CopySource={"Bucket": BUCKET, "Key": "data/raw/reviews/toys/toys-000000000.json.gz"})
+    again = lander.land_pending()
+    assert (again.files_landed, again.files_duplicate, again.rows) == (0, 1, 0)
+    assert keys(s3, "data/uploaded/") == []
