@@ -142,6 +142,39 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 130 if summary.stopped_early else code
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from amzn_assets.landing.bulk import ImportFailed, import_dump
+    from amzn_assets.landing.intake import Lander
+    from amzn_assets.stream.progress import Progress
+
+    try:
+        with Progress(f"import {Path(args.dump).name}") as progress:
+            done = [0]
+
+            def advance(rows: int) -> None:
+                progress.update(rows - done[0])
+                done[0] = rows
+
+            report = import_dump(Lander(_dirs(args)), args.dump, kind=args.kind, category=args.category, on_progress=advance)
+    except (ImportFailed, FileNotFoundError) as exc:
+        print(f"amzn-assets import: {exc}", file=sys.stderr)
+        return 1
+    if report.duplicate_of:
+        print(f"already imported: {report.path} has the same content as {report.duplicate_of}; nothing to do")
+        return 0
+    span = f"{report.days[0]}..{report.days[-1]} ({len(report.days)} days)" if report.days else "no dated rows"
+    print(
+        f"imported {report.rows:,} {args.kind} rows from {report.path} in {report.seconds:.1f}s "
+        f"({report.rows_per_s:,.0f} rows/s), {report.rejected} quarantined, batch {report.batch_id}, {span}"
+    )
+    if report.days:
+        print(
+            "materialize them with: dagster asset materialize -m amzn_assets --select '*reviews_fact' "
+            f"--partition-range {report.days[0]}...{report.days[-1]}"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amzn-assets", description=__doc__)
     parser.add_argument("--data-dir", help="data directory (default: $AMZN_DATA_DIR or ./data)")
@@ -185,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upload.add_argument("--source-dir", help="folder holding <category>/ (default: the data dir)")
     upload.set_defaults(func=cmd_upload)
+
+    imp = sub.add_parser("import", help="land a whole review (or metadata) dump at once, without tiny files")
+    imp.add_argument("dump", help="gzip JSON lines, e.g. Home_and_Kitchen_5.json.gz or meta_Home_and_Kitchen.json.gz")
+    imp.add_argument("--category", help="category of the dump's reviews, e.g. home_and_kitchen")
+    imp.add_argument("--kind", choices=["reviews", "products"], default="reviews")
+    imp.set_defaults(func=cmd_import)
 
     summary = sub.add_parser("summary", help="rows and partitions per table, ledger and quarantine counts")
     summary.set_defaults(func=cmd_summary)
