@@ -116,3 +116,15 @@ def test_ledger_records_partitions_fed_by_each_file(dirs):
     assert row.category == "toys"
     assert row.archived_path == "raw/reviews/toys/one.json.gz"
     assert (dirs.root / row.archived_path).exists()
+
+
+def test_a_new_file_under_an_old_name_lands_and_keeps_both_archive_copies(dirs):
+    upload(dirs, "reviews/toys/same-name.json.gz", gz_review(reviewerID="AFIRST"))
+    Lander(dirs).land_pending()
+    upload(dirs, "reviews/toys/same-name.json.gz", gz_review(reviewerID="ASECOND"))
+    report = Lander(dirs).land_pending()
+    assert (report.files_landed, report.files_duplicate) == (1, 0)
+    archived = sorted(p.name for p in (dirs.raw / "reviews" / "toys").iterdir())
+    assert archived[0] == "same-name.json.gz" and archived[1].startswith("same-name.json.gz.")
+    rows, _ = LandedReader(Lander(dirs).ledger, Lander(dirs).segments).reviews(["2018-01-02"])
+    assert sorted(rows["reviewer_id"].to_pylist()) == ["AFIRST", "ASECOND"]

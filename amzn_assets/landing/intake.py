@@ -58,7 +58,6 @@ class Lander:
         self.batch_files = batch_files
         # Test hook: called with "segments_written" and "committed" to inject crashes.
         self.on_stage = on_stage or (lambda stage: None)
-        self._archive_names: dict[str, set[str]] = {}
 
     def land_pending(self, today: date | None = None) -> LandingReport:
         """Land everything complete in the upload area; safe to call from concurrent runs."""
@@ -94,7 +93,6 @@ class Lander:
         self, kind: SourceKind, candidates: Sequence[tuple[str, str | None]], today: date | None, report: LandingReport
     ) -> None:
         files = [f for f in (self._load(rel, category) for rel, category in candidates) if f is not None]
-        self._archive_names.clear()
         live = self.ledger.live_files(kind.name, {f.sha256 for f in files})
         fresh, duplicates, unfinished = [], [], []
         seen: set[str] = set()
@@ -118,7 +116,8 @@ class Lander:
         keys = self.segments.write(kind.name, table.select(kind.schema.names).cast(kind.schema), kind.partition_column, batch_id)
         self.on_stage("segments_written")
 
-        file_rows, moves = self._file_rows(kind, batch_id, fresh, duplicates, parsed)
+        seen = self.ledger.known_paths([f.rel_path for f in fresh])
+        file_rows, moves = self._file_rows(kind, batch_id, fresh, duplicates, parsed, seen)
         rejected = [
             {"kind": kind.name, "source": r.source, "line": r.line, "reason": r.reason, "record": r.record}
             for r in (parsed.rejected if parsed else [])
@@ -147,6 +146,7 @@ class Lander:
         fresh: Sequence[LoadedFile],
         duplicates: Sequence[LoadedFile],
         parsed: ParsedBatch | None,
+        seen: set[str],
     ) -> tuple[list[dict], list[tuple[str, str]]]:
         rows, moves = [], []
         for f in fresh:
@@ -155,29 +155,27 @@ class Lander:
             if error is None and landed_rows == 0:
                 error = "no valid record in file"
             status = "landed" if landed_rows else "quarantined"
-            dest = self._archive_path("raw" if landed_rows else "quarantine", f.rel_path, batch_id)
+            dest = self._archive_path("raw" if landed_rows else "quarantine", f.rel_path, batch_id, f.rel_path in seen)
             partitions = parsed.partitions_by_file.get(f.rel_path)
             rows.append(
                 _file_row(f, kind, status, dest, json.dumps(partitions) if partitions else None, None if landed_rows else error)
             )
             moves.append((f.rel_path, dest))
         for f in duplicates:
-            dest = self._archive_path(f"raw/duplicates/{batch_id}", f.rel_path, batch_id)
+            dest = self._archive_path(f"raw/duplicates/{batch_id}", f.rel_path, batch_id, False)
             rows.append(_file_row(f, kind, "duplicate", dest, None, "same content already landed"))
             moves.append((f.rel_path, dest))
         return rows, moves
 
-    def _archive_path(self, area: str, rel_path: str, batch_id: str) -> str:
-        """Where a source file goes: its upload path mirrored under an archive area (e.g. "raw")."""
+    def _archive_path(self, area: str, rel_path: str, batch_id: str, seen_before: bool) -> str:
+        """Where a source file goes: its upload path mirrored under an archive area (e.g. "raw").
+
+        A path the ledger has seen before was archived under this name already: the batch id is
+        appended so nothing is overwritten. Asking the ledger (indexed) keeps this O(new files),
+        where listing the archive would cost O(everything ever landed).
+        """
         dest = f"{area}/{rel_path[len('uploaded/'):]}"
-        dest_dir, _, name = dest.rpartition("/")
-        taken = self._archive_names.get(dest_dir)
-        if taken is None:  # one listing per folder, not one lookup per file
-            taken = self._archive_names[dest_dir] = self.store.names_in(dest_dir)
-        if name in taken:  # a different file once had this name: keep both
-            name = f"{name}.{batch_id}"
-        taken.add(name)
-        return f"{dest_dir}/{name}"
+        return f"{dest}.{batch_id}" if seen_before else dest
 
     def _move_all(self, moves: Sequence[tuple[str, str]]) -> None:
         for source, dest in moves:

@@ -149,6 +149,18 @@ class Ledger:
                 found.update({r.sha256: LiveFile(r.path, r.archived_path) for r in rows})
         return found
 
+    def known_paths(self, paths: Iterable[str]) -> set[str]:
+        """Which of these paths already have a ledger row (any status)."""
+        paths = list(paths)
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(paths), 500):
+                rows = conn.execute(
+                    select(landing_files.c.path).where(landing_files.c.path.in_(paths[start : start + 500]))
+                )
+                found.update(r.path for r in rows)
+        return found
+
     def file_status_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(

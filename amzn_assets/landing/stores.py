@@ -20,9 +20,6 @@ class SourceStore(Protocol):
     def read(self, path: str) -> tuple[bytes, int] | None:
         """(content, mtime in ns), or None when the file has gone."""
 
-    def names_in(self, folder: str) -> set[str]:
-        """Names of the files directly in folder (to avoid overwriting in the archive)."""
-
     def exists(self, path: str) -> bool: ...
 
     def move(self, source: str, dest: str) -> None: ...
@@ -51,12 +48,6 @@ class LocalStore:
                 return handle.read(), os.fstat(handle.fileno()).st_mtime_ns
         except FileNotFoundError:
             return None
-
-    def names_in(self, folder: str) -> set[str]:
-        try:
-            return set(os.listdir(self._abs(folder)))
-        except FileNotFoundError:
-            return set()
 
     def exists(self, path: str) -> bool:
         return os.path.exists(self._abs(path))
@@ -104,9 +95,6 @@ class S3Store:
         except self.client.exceptions.NoSuchKey:
             return None
         return reply["Body"].read(), int(reply["LastModified"].timestamp() * 1e9)
-
-    def names_in(self, folder: str) -> set[str]:
-        return {name for name, is_folder in self.entries(folder) if not is_folder}
 
     def exists(self, path: str) -> bool:
         from botocore.exceptions import ClientError

@@ -1,0 +1,629 @@
+"""Stream a whole Amazon review dump (2018 per-category files such as Home_and_Kitchen_5.json.gz,
+or 2014 files) into LANDED_REVIEW_SCHEMA batches, in memory bounded by the batch size.
+
+    for result in iter_review_dump(path, category="Home_and_Kitchen", source="Home_and_Kitchen_5.json.gz"):
+        write(result.table); quarantine(result.rejected)
+
+Every batch gives exactly what `parse_reviews` gives for its lines (same rows, types, reject
+reasons), with reject line numbers counted over the whole decompressed dump. How it gets there:
+
+* A background thread reads and gunzips the file (zlib releases the GIL) and cuts the stream into
+  batches of `batch_lines` lines, handing over at most one ready batch at a time.
+* The main thread gives each batch to pyarrow's multi-threaded JSON reader and validates the
+  columns with vectorized checks. Only rows that are provably what the orjson path of
+  `reviews.py` would produce (the ground truth) are taken from pyarrow; every other line (a
+  reject candidate, anything unusual: explicit nulls, NaN/Infinity literals, odd line shapes,
+  invalid UTF-8, type conflicts that make pyarrow refuse a block...) is parsed by that orjson path,
+  and the rows are put back in line order.
+
+Where pyarrow is more lenient than orjson, the line never reaches it or its row is not trusted:
+pyarrow accepts NaN/Infinity, does not check UTF-8, has no nesting limit, reads two objects on one
+line or one object over two lines, and crashes on a top-level `null`. See `_odd_lines`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import queue
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from amzn_assets.sources.common import ParseResult, RawLine, Rejected, SourceFileError
+from amzn_assets.sources.reviews import _parse_batch, _style
+from amzn_assets.tables import LANDED_REVIEW_SCHEMA, UTC_SECONDS
+
+_DAY = 86_400
+_INT32_MAX = 2**31 - 1
+_INT16_MAX = 2**15 - 1
+_GZIP_MAGIC = b"\x1f\x8b"
+_READ_BYTES = 1 << 20  # compressed bytes per read
+_PIECE_BYTES = 4 << 20  # decompressed bytes per zlib call (bounds memory for any compression ratio)
+_BLOCK_BYTES = 4 << 20  # pyarrow JSON block size (raised to hold the longest line of a batch)
+_MIN_SPLIT = 2048  # a block pyarrow refuses is halved down to this many lines, then parsed by orjson
+_ORJSON_GROUP = 1024  # lines per _parse_batch call on the orjson path
+_DEEP_LINE = 2048  # a line this long may nest deeper than orjson's 1024 limit: its brackets are counted
+_LBRACE, _RBRACE, _CR, _NL, _SPACE = ord("{"), ord("}"), ord("\r"), ord("\n"), ord(" ")
+
+# The fields read by the orjson path, with the JSON types it takes on its fast path. A value of
+# another type makes pyarrow refuse the block (the orjson path then decides). "style" (an object
+# with arbitrary keys) is inferred as a struct, like any other field not listed here.
+_JSON_SCHEMA = pa.schema(
+    [
+        ("asin", pa.string()),
+        ("reviewerID", pa.string()),
+        ("reviewerName", pa.string()),
+        ("overall", pa.float64()),
+        ("unixReviewTime", pa.int64()),
+        ("reviewTime", pa.string()),
+        ("verified", pa.bool_()),
+        ("vote", pa.string()),
+        ("helpful", pa.list_(pa.int64())),
+        ("summary", pa.string()),
+        ("reviewText", pa.string()),
+        ("image", pa.list_(pa.string())),
+    ]
+)
+_PARSE_OPTIONS = pj.ParseOptions(explicit_schema=_JSON_SCHEMA, unexpected_field_behavior="infer")
+
+
+def iter_review_dump(
+    path: str | os.PathLike,
+    *,
+    category: str | None,
+    source: str,
+    batch_lines: int = 262_144,
+    today: dt.date | None = None,
+) -> Iterator[ParseResult]:
+    """Parse a gzip (or plain) JSON-lines review dump, one ParseResult per `batch_lines` lines.
+
+    Rows, types and reject reasons are those of `parse_reviews` over the same lines (`source` and
+    whole-dump 1-based line numbers in the rejects; blank lines skipped silently). A record dated
+    after `today` (default: today's UTC date) is refused. Memory stays O(batch_lines).
+
+    Raises SourceFileError for an empty dump, and for a corrupt or truncated gzip: after yielding
+    every line that was complete, with the last complete line number in the message.
+    """
+    if batch_lines < 1:
+        raise ValueError(f"batch_lines must be positive, got {batch_lines}")
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    parser = _BatchParser(source, category, ((today - dt.date(1970, 1, 1)).days + 1) * _DAY)
+    file = open(path, "rb", buffering=0)
+    reader = _DumpReader(file, batch_lines)
+    try:
+        if not reader.start():
+            raise SourceFileError(f"{source}: empty file")
+        done = 0  # lines before the current batch
+        for batch in reader.batches():
+            yield parser.parse(batch, done)
+            done += batch.n_lines
+        if reader.error is not None:
+            raise SourceFileError(
+                f"{source}: corrupt or truncated gzip ({reader.error}); the last complete line is "
+                f"line {done:,}{' (the data stops inside the next one)' if reader.partial_line else ''}"
+            )
+        if not parser.records_seen:
+            raise SourceFileError(f"{source}: empty file (no records{' in the gzip' if reader.gzip else ''})")
+    finally:
+        reader.close()
+        file.close()
+
+
+# --- reading: a background thread turns the file into batches of whole lines ---------------------
+
+
+@dataclass
+class _Batch:
+    data: bytearray  # whole lines; only the last batch of a dump may end without a newline
+    newlines: np.ndarray  # int64 offsets of every b"\n" in data
+    n_lines: int
+
+
+class _Stopped(Exception):
+    """The consumer went away: the reader thread ends."""
+
+
+class _Corrupt(Exception):
+    """The gzip stream is corrupt or truncated; the message says how."""
+
+
+_END = object()
+
+
+class _DumpReader:
+    """Reads, gunzips and splits the dump into batches in a background thread."""
+
+    def __init__(self, file: Any, batch_lines: int) -> None:
+        self._file = file
+        self._batch_lines = batch_lines
+        self._queue: queue.Queue = queue.Queue(maxsize=1)  # one batch ready while one is parsed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="review-dump-reader", daemon=True)
+        self._first = b""
+        self.gzip = False
+        self.error: str | None = None  # set (before the end of batches()) when the gzip is bad
+        self.partial_line = False  # the bad gzip stopped inside a line
+
+    def start(self) -> bool:
+        """Start reading; False for an empty file."""
+        self._first = self._file.read(_READ_BYTES)
+        if not self._first:
+            return False
+        self.gzip = self._first[:2] == _GZIP_MAGIC
+        self._thread.start()
+        return True
+
+    def batches(self) -> Iterator[_Batch]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() or self._thread.ident is not None:
+            while self._thread.is_alive():
+                try:  # unblock a put() waiting for room
+                    self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            self._thread.join()
+
+    # thread side
+
+    def _put(self, item: object) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                pass
+        raise _Stopped
+
+    def _run(self) -> None:
+        try:
+            self._split(self._gunzip() if self.gzip else self._plain())
+            self._put(_END)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            try:
+                self._put(exc)
+            except _Stopped:
+                pass
+
+    def _plain(self) -> Iterator[bytes]:
+        data = self._first
+        while data:
+            yield data
+            data = self._file.read(_PIECE_BYTES)
+
+    def _gunzip(self) -> Iterator[bytes]:
+        """Decompressed pieces of every gzip member (zero padding between members allowed, like
+        gzip.decompress); raises _Corrupt at the point where the stream goes bad."""
+        read = self._file.read
+        data = self._first
+        while True:  # one gzip member
+            inflater = zlib.decompressobj(31)  # gzip wrapper: header, CRC and size are checked
+            while not inflater.eof:
+                if not data:
+                    data = read(_READ_BYTES)
+                    if not data:  # end of file inside the member: flush what zlib still holds
+                        out = inflater.decompress(b"", _PIECE_BYTES)
+                        while out:
+                            yield out
+                            out = inflater.decompress(b"", _PIECE_BYTES) if not inflater.eof else b""
+                        if inflater.eof:
+                            break
+                        raise _Corrupt("Compressed file ended before the end-of-stream marker was reached")
+                try:
+                    out = inflater.decompress(data, _PIECE_BYTES)
+                except zlib.error as exc:
+                    raise _Corrupt(str(exc)) from None
+                data = inflater.unconsumed_tail
+                if out:
+                    yield out
+            data = inflater.unused_data.lstrip(b"\x00")
+            while len(data) < 2:
+                more = read(_READ_BYTES)
+                if not more:
+                    if data:
+                        raise _Corrupt("trailing garbage after the gzip data")
+                    return
+                data = (data + more).lstrip(b"\x00")
+            if data[:2] != _GZIP_MAGIC:
+                raise _Corrupt("trailing garbage after the gzip data")
+
+    def _split(self, pieces: Iterator[bytes]) -> None:
+        """Cut the stream into batches of exactly batch_lines lines (the last one: the rest)."""
+        parts: list[memoryview] = []
+        offsets: list[np.ndarray] = []  # newline offsets, relative to the batch
+        size = count = 0
+        try:
+            for piece in pieces:
+                view = memoryview(piece)
+                newlines = np.flatnonzero(np.frombuffer(piece, np.uint8) == _NL)
+                start = used = 0  # bytes / newlines of this piece already in a batch
+                while count + len(newlines) - used >= self._batch_lines:
+                    take = self._batch_lines - count
+                    end = int(newlines[used + take - 1]) + 1
+                    parts.append(view[start:end])
+                    offsets.append(newlines[used : used + take] + (size - start))
+                    self._put(self._batch(parts, offsets, count + take))
+                    parts, offsets, size, count = [], [], 0, 0
+                    start, used = end, used + take
+                if start < len(piece):
+                    parts.append(view[start:])
+                    offsets.append(newlines[used:] + (size - start))
+                    size += len(piece) - start
+                    count += len(newlines) - used
+        except _Corrupt as exc:
+            self.error = str(exc)
+            if parts:  # keep the complete lines only
+                batch = self._batch(parts, offsets, count)
+                cut = int(batch.newlines[-1]) + 1 if count else 0
+                self.partial_line = cut < len(batch.data)
+                if count:
+                    del batch.data[cut:]
+                    self._put(batch)
+            return
+        if parts:
+            batch = self._batch(parts, offsets, count)
+            batch.n_lines += 0 if batch.data.endswith(b"\n") else 1
+            self._put(batch)
+
+    @staticmethod
+    def _batch(parts: list[memoryview], offsets: list[np.ndarray], count: int) -> _Batch:
+        data = bytearray().join(parts)  # one copy; CPython drops the GIL for large joins
+        newlines = np.concatenate(offsets) if offsets else np.zeros(0, np.int64)
+        return _Batch(data, newlines.astype(np.int64, copy=False), count)
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+
+
+class _BatchParser:
+    def __init__(self, source: str, category: str | None, end_ts: int) -> None:
+        self.source = source
+        self.category = category
+        self.end_ts = end_ts  # first second after `today`
+        self.style_cache: dict[Any, str | None] = {}
+        self.records_seen = False  # any non-blank line so far
+
+    def parse(self, batch: _Batch, first: int) -> ParseResult:
+        """Parse one batch whose first line is line `first` + 1 of the dump."""
+        data, n = batch.data, batch.n_lines
+        if n == 0:
+            return ParseResult(LANDED_REVIEW_SCHEMA.empty_table(), [])
+        arr = np.frombuffer(data, np.uint8)
+        starts = np.empty(n, np.int64)
+        starts[0] = 0
+        starts[1:] = batch.newlines[: n - 1] + 1
+        ends = np.empty(n, np.int64)  # exclusive, the newline not included
+        ends[: len(batch.newlines)] = batch.newlines[:n]
+        if n > len(batch.newlines):
+            ends[-1] = len(data)
+
+        nonempty = ends > starts
+        odd = self._odd_lines(data, arr, starts, ends, nonempty)
+        fallback: dict[int, bytes] = {}  # line index -> raw bytes, for the orjson path
+        for i in np.flatnonzero(odd).tolist():
+            line = bytes(data[starts[i] : ends[i]])
+            if line.strip():  # whitespace-only lines are blank lines: skipped like split_lines does
+                fallback[i] = line
+            arr[starts[i] : ends[i]] = _SPACE  # pyarrow skips blank lines
+        good = np.flatnonzero(nonempty & ~odd)
+        self.records_seen = self.records_seen or bool(len(good) or fallback)
+
+        tables: list[tuple[pa.Table, np.ndarray]] = []  # (accepted rows, their line indices)
+        if len(good):
+            for lines in self._arrow(data, starts, ends, good, tables):
+                for i in lines.tolist():
+                    fallback[i] = bytes(data[starts[i] : ends[i]])
+        rejected: list[Rejected] = []
+        if fallback:
+            tables.append(self._orjson(fallback, first, rejected))
+        return ParseResult(_in_line_order(tables), rejected)
+
+    def _odd_lines(
+        self, data: bytearray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, nonempty: np.ndarray
+    ) -> np.ndarray:
+        """Lines that must not reach pyarrow: the orjson path parses them.
+
+        A line goes to pyarrow only if it starts with "{" and ends with "}" (or "}\\r"): a valid
+        JSON text made of such lines holds no object spread over two lines, so pyarrow's rows match
+        the lines one to one once each line gives exactly one row (checked after parsing). Also
+        left out: lines with "null" anywhere (pyarrow cannot tell {"k": null} from a missing key
+        in a struct, and crashes on a top-level null), a NaN/Inf/Infinity literal (pyarrow takes
+        them, orjson refuses them), invalid UTF-8 (pyarrow does not check it), and long lines that
+        could nest deeper than orjson allows.
+        """
+        last = np.where(nonempty, ends - 1, 0)
+        last_byte = arr[last]
+        crlf = (last_byte == _CR) & (ends - starts >= 2)
+        last_byte = np.where(crlf, arr[np.maximum(last - 1, 0)], last_byte)
+        odd = nonempty & ~((arr[np.where(nonempty, starts, 0)] == _LBRACE) & (last_byte == _RBRACE))
+
+        suspects = _find_all(data, b"null")
+        for token in (b"NaN", b"Inf"):  # Inf covers Infinity; RapidJSON also takes -Inf/-Infinity
+            suspects += [p for p in _find_all(data, token) if _literal_position(data, p)]
+        if suspects:
+            odd[np.searchsorted(ends, np.array(suspects, np.int64), side="left")] = True
+        for i in np.flatnonzero(nonempty & (ends - starts >= _DEEP_LINE)).tolist():
+            s, e = int(starts[i]), int(ends[i])
+            if data.count(b"[", s, e) + data.count(b"{", s, e) >= 1000:
+                odd[i] = True
+        if not data.isascii() and not _utf8_ok(data):
+            for i in np.flatnonzero(nonempty & ~odd).tolist():
+                try:
+                    data[starts[i] : ends[i]].decode("utf-8")
+                except UnicodeDecodeError:
+                    odd[i] = True
+        return odd
+
+    def _arrow(
+        self,
+        data: bytearray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        lines: np.ndarray,
+        tables: list[tuple[pa.Table, np.ndarray]],
+    ) -> Iterator[np.ndarray]:
+        """Parse `lines` (indices of non-blank lines, in order) with pyarrow; append the trusted rows
+        to `tables` and yield the line indices that the orjson path must parse instead."""
+        lo, hi = int(starts[lines[0]]), min(int(ends[lines[-1]]) + 1, len(data))
+        block = max(_BLOCK_BYTES, int((ends[lines] - starts[lines]).max()) + 2)
+        try:
+            parsed = pj.read_json(
+                pa.BufferReader(pa.py_buffer(memoryview(data)[lo:hi])),
+                read_options=pj.ReadOptions(use_threads=True, block_size=block),
+                parse_options=_PARSE_OPTIONS,
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            parsed = None
+        if parsed is None or parsed.num_rows != len(lines):
+            if len(lines) <= _MIN_SPLIT:
+                yield lines
+            else:  # find the lines pyarrow refuses: halve, so most of the batch stays fast
+                half = len(lines) // 2
+                yield from self._arrow(data, starts, ends, lines[:half], tables)
+                yield from self._arrow(data, starts, ends, lines[half:], tables)
+            return
+        table, clean = self._landed(parsed)
+        if not clean.all():
+            yield lines[~clean]
+            table = table.filter(pa.array(clean))
+            lines = lines[clean]
+        if table.num_rows:
+            tables.append((table, lines))
+
+    def _landed(self, t: pa.Table) -> tuple[pa.Table, np.ndarray]:
+        """LANDED_REVIEW_SCHEMA columns from pyarrow's parse, and which rows are trusted: those the
+        orjson path would accept with exactly these values. Other rows hold placeholders."""
+        n = t.num_rows
+        clean = _key_ok(t["asin"]) & _key_ok(t["reviewerID"])
+
+        overall = pc.fill_null(t["overall"], 0.0).to_numpy()
+        clean &= (overall >= 1) & (overall <= 5) & (overall == np.floor(overall))
+        rating = np.where(clean, overall, 0).astype(np.int8)
+
+        ts = pc.fill_null(t["unixReviewTime"], -1).to_numpy()
+        clean &= (ts >= 0) & (ts < self.end_ts)
+        times = pa.array(np.where(clean, ts, 0), pa.int64()).cast(UTC_SECONDS)
+
+        vote, vote_clean = _votes(t["vote"], t["helpful"], n)
+        clean &= vote_clean
+
+        images = pc.fill_null(pc.list_value_length(t["image"]), 0).to_numpy()
+        image_count = np.minimum(images, _INT16_MAX).astype(np.int16)
+
+        style, style_clean = self._styles(t["style"] if "style" in t.column_names else None, n)
+        clean &= style_clean
+
+        if self.category is None:
+            category = pa.nulls(n, pa.string())
+        else:
+            category = pa.repeat(pa.scalar(self.category, pa.string()), n)
+        columns = [
+            times.cast(pa.date32()),
+            times,
+            t["asin"],
+            t["reviewerID"],
+            t["reviewerName"],
+            category,
+            pa.array(rating, pa.int8()),
+            t["verified"],
+            vote,
+            style,
+            t["summary"],
+            t["reviewText"],
+            pa.array(image_count, pa.int16()),
+        ]
+        columns = [c if isinstance(c, pa.ChunkedArray) else pa.chunked_array([c]) for c in columns]
+        return pa.Table.from_arrays(columns, schema=LANDED_REVIEW_SCHEMA), clean
+
+    def _styles(self, column: pa.ChunkedArray | None, n: int) -> tuple[pa.Array, np.ndarray]:
+        """The style text of every row (as reviews._style gives it) and which rows are trusted."""
+        clean = np.ones(n, bool)
+        if column is None or column.null_count == n:
+            return pa.nulls(n, pa.string()), clean
+        st = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        if not pa.types.is_struct(st.type):  # cannot happen with a valid parse: trust nothing
+            return pa.nulls(n, pa.string()), np.zeros(n, bool)
+        present = st.is_valid().to_numpy(zero_copy_only=False)
+        key = np.where(present, 0, -1).astype(np.int64)
+        fields: list[tuple[str, np.ndarray, pa.Array]] = []  # (raw key, codes, values)
+        by_clean_name: dict[str, list[np.ndarray]] = {}
+        for i, field in enumerate(st.type):
+            child = st.field(i)
+            if pa.types.is_null(field.type):
+                continue
+            valid = present & child.is_valid().to_numpy(zero_copy_only=False)
+            if not valid.any():
+                continue
+            by_clean_name.setdefault(field.name.strip().rstrip(":").rstrip(), []).append(valid)
+            if not pa.types.is_string(field.type):  # a number, list or object value: orjson decides
+                clean &= ~valid
+                continue
+            encoded = child.dictionary_encode()
+            codes = np.where(valid, pc.fill_null(encoded.indices, -1).to_numpy() + 1, 0).astype(np.int64)
+            fields.append((field.name, codes, encoded.dictionary))
+            # combine the codes into one key per distinct style, re-encoded so it stays small
+            key = np.where(present, key * (len(encoded.dictionary) + 1) + codes, -1)
+            key = pc.dictionary_encode(pa.array(key)).indices.to_numpy().astype(np.int64)
+            key = np.where(present, key, -1)
+        for valids in by_clean_name.values():  # keys such as "Size:" and "Size" in one object
+            if len(valids) > 1:
+                clean &= np.sum(valids, axis=0) <= 1
+        encoded = pc.dictionary_encode(pa.array(key))
+        index = encoded.indices.to_numpy()
+        distinct = len(encoded.dictionary)
+        first_row = np.empty(distinct, np.int64)
+        first_row[index[::-1]] = np.arange(n - 1, -1, -1)  # the first row of each distinct style
+        texts: list[str | None] = []
+        for row in first_row.tolist():
+            if not present[row]:
+                texts.append(None)
+                continue
+            style = {name: values[int(codes[row]) - 1].as_py() for name, codes, values in fields if codes[row]}
+            texts.append(_style(style, self.style_cache))
+        return pa.array(texts, pa.string()).take(encoded.indices), clean
+
+    def _orjson(self, lines: dict[int, bytes], first: int, rejected: list[Rejected]) -> tuple[pa.Table, np.ndarray]:
+        """The ground truth: reviews.py's orjson path, for the lines pyarrow was not trusted with."""
+        order = sorted(lines)
+        raws = [RawLine(lines[i], self.source, first + i + 1, self.category) for i in order]
+        before = len(rejected)
+        batches = [
+            _parse_batch(raws[k : k + _ORJSON_GROUP], self.end_ts, self.style_cache, rejected)
+            for k in range(0, len(raws), _ORJSON_GROUP)
+        ]
+        refused = {r.line for r in rejected[before:]}
+        accepted = np.array([i for i in order if first + i + 1 not in refused], np.int64)
+        return pa.Table.from_batches(batches, LANDED_REVIEW_SCHEMA), accepted
+
+
+def _in_line_order(tables: list[tuple[pa.Table, np.ndarray]]) -> pa.Table:
+    tables = [(t, lines) for t, lines in tables if t.num_rows]
+    if not tables:
+        return LANDED_REVIEW_SCHEMA.empty_table()
+    if len(tables) == 1:
+        return tables[0][0]
+    lines = np.concatenate([lines for _, lines in tables])
+    table = pa.concat_tables([t for t, _ in tables])
+    if np.all(lines[1:] > lines[:-1]):
+        return table
+    return table.take(pa.array(np.argsort(lines, kind="stable")))
+
+
+def _votes(vote: pa.ChunkedArray, helpful: pa.ChunkedArray, n: int) -> tuple[pa.Array, np.ndarray]:
+    """reviews._vote, vectorized for the plain cases: "vote" as digits with optional thousands
+    commas ("1,341"), else 2014 "helpful"[0]; rows with anything else are not trusted."""
+    values = np.zeros(n, np.int64)
+    has = np.zeros(n, bool)
+    clean = np.ones(n, bool)
+    if vote.null_count < n:
+        has = vote.is_valid().to_numpy(zero_copy_only=False)
+        digits = pc.replace_substring(vote, ",", "")
+        length = pc.fill_null(pc.utf8_length(digits), 0).to_numpy()
+        ok = pc.fill_null(pc.match_substring_regex(vote, "^[0-9,]+$"), False).to_numpy()
+        ok &= (length >= 1) & (length <= 10)
+        parsed = pc.cast(pc.if_else(pa.array(ok), digits, "0"), pa.int64()).to_numpy()
+        ok &= parsed <= _INT32_MAX
+        clean &= ~has | ok
+        values = np.where(ok, parsed, 0)
+    if helpful.null_count < n:
+        given = helpful.is_valid().to_numpy(zero_copy_only=False) & ~has  # "vote" wins over "helpful"
+        if given.any():
+            first, pair = _first_of_pairs(helpful)
+            ok = pair & (first >= 0) & (first <= _INT32_MAX)
+            clean &= ~given | ok
+            values = np.where(given & ok, first, values)
+            has = has | given
+    return pa.array(values, pa.int32(), mask=~has), clean
+
+
+def _first_of_pairs(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """For a list<int64> column: element 0 of each list, and whether the list has exactly 2
+    non-null elements."""
+    firsts, pairs = [], []
+    for chunk in column.chunks:
+        lengths = pc.fill_null(pc.list_value_length(chunk), 0).to_numpy()
+        pair = chunk.is_valid().to_numpy(zero_copy_only=False) & (lengths == 2)
+        offsets = chunk.offsets.to_numpy()[:-1]
+        values = chunk.values  # child array, offsets index into it
+        first = np.zeros(len(chunk), np.int64)
+        if pair.any():
+            if values.null_count:
+                firsts_null = ~values.is_valid().to_numpy(zero_copy_only=False)
+                seconds_ok = ~firsts_null[offsets[pair] + 1]
+                pair[pair] = ~firsts_null[offsets[pair]] & seconds_ok
+            first[pair] = pc.fill_null(values, 0).to_numpy()[offsets[pair]]
+        firsts.append(first)
+        pairs.append(pair)
+    if not firsts:
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    return np.concatenate(firsts), np.concatenate(pairs)
+
+
+def _key_ok(column: pa.ChunkedArray) -> np.ndarray:
+    """asin/reviewerID values that the orjson path keeps unchanged: non-empty strings whose first
+    and last characters are printable ASCII other than a space (so str.strip() is a no-op)."""
+    parts = []
+    for chunk in column.chunks:
+        n = len(chunk)
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        if n == 0:
+            continue
+        offsets = np.frombuffer(offsets_buffer, np.int32, count=n + 1, offset=chunk.offset * 4).astype(np.int64)
+        ok = offsets[1:] > offsets[:-1]
+        if chunk.null_count:
+            ok &= chunk.is_valid().to_numpy(zero_copy_only=False)
+        if ok.any():
+            data = np.frombuffer(data_buffer, np.uint8)
+            first = data[np.where(ok, offsets[:-1], 0)]
+            last = data[np.where(ok, offsets[1:] - 1, 0)]
+            ok &= (first > 32) & (first < 127) & (last > 32) & (last < 127)
+        parts.append(ok)
+    return np.concatenate(parts) if parts else np.zeros(0, bool)
+
+
+def _find_all(data: bytearray, token: bytes) -> list[int]:
+    found, at = [], data.find(token)
+    while at != -1:
+        found.append(at)
+        at = data.find(token, at + 1)
+    return found
+
+
+def _literal_position(data: bytearray, at: int) -> bool:
+    """Whether a NaN/Inf at `at` could be a JSON value: after ":", "," or "[" (blanks and one "-"
+    allowed between). Inside a string this is rarely true, and then the line just goes to orjson."""
+    at -= 1
+    if at >= 0 and data[at] == ord("-"):
+        at -= 1
+    while at >= 0 and data[at] in b" \t\r\n":
+        at -= 1
+    return at >= 0 and data[at] in b":,["
+
+
+def _utf8_ok(data: bytearray) -> bool:
+    """Whole-buffer UTF-8 check in C++ (the same rules as Python's codec), without a str copy."""
+    offsets = pa.py_buffer(np.array([0, len(data)], np.int32))
+    array = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
