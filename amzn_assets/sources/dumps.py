@@ -172,7 +172,7 @@ class _DumpReader:
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread.is_alive() or self._thread.ident is not None:
+        if self._thread.ident is not None:  # started
             while self._thread.is_alive():
                 try:  # unblock a put() waiting for room
                     self._queue.get(timeout=0.05)
@@ -390,7 +390,7 @@ class _BatchParser:
                 read_options=pj.ReadOptions(use_threads=True, block_size=block),
                 parse_options=_PARSE_OPTIONS,
             )
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        except pa.ArrowException:  # a type conflict, invalid JSON...: the orjson path decides
             parsed = None
         if parsed is None or parsed.num_rows != len(lines):
             if len(lines) <= _MIN_SPLIT:
@@ -463,7 +463,7 @@ class _BatchParser:
             return pa.nulls(n, pa.string()), np.zeros(n, bool)
         present = st.is_valid().to_numpy(zero_copy_only=False)
         key = np.where(present, 0, -1).astype(np.int64)
-        fields: list[tuple[str, np.ndarray, pa.Array]] = []  # (raw key, codes, values)
+        fields: list[tuple[str, np.ndarray, list[str]]] = []  # (raw key, codes, distinct values)
         by_clean_name: dict[str, list[np.ndarray]] = {}
         for i, field in enumerate(st.type):
             child = st.field(i)
@@ -477,26 +477,27 @@ class _BatchParser:
                 clean &= ~valid
                 continue
             encoded = child.dictionary_encode()
-            codes = np.where(valid, pc.fill_null(encoded.indices, -1).to_numpy() + 1, 0).astype(np.int64)
-            fields.append((field.name, codes, encoded.dictionary))
+            codes = np.where(valid, pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False) + 1, 0)
+            fields.append((field.name, codes, encoded.dictionary.to_pylist()))
             # combine the codes into one key per distinct style, re-encoded so it stays small
             key = np.where(present, key * (len(encoded.dictionary) + 1) + codes, -1)
-            key = pc.dictionary_encode(pa.array(key)).indices.to_numpy().astype(np.int64)
+            key = pc.dictionary_encode(pa.array(key)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
             key = np.where(present, key, -1)
         for valids in by_clean_name.values():  # keys such as "Size:" and "Size" in one object
             if len(valids) > 1:
                 clean &= np.sum(valids, axis=0) <= 1
         encoded = pc.dictionary_encode(pa.array(key))
-        index = encoded.indices.to_numpy()
-        distinct = len(encoded.dictionary)
-        first_row = np.empty(distinct, np.int64)
-        first_row[index[::-1]] = np.arange(n - 1, -1, -1)  # the first row of each distinct style
+        index = encoded.indices.to_numpy(zero_copy_only=False)
+        # dictionary_encode numbers the distinct keys in order of first appearance
+        seen = np.maximum.accumulate(index)
+        first_rows = np.flatnonzero(np.concatenate([[True], index[1:] > seen[:-1]]))
+        assert len(first_rows) == len(encoded.dictionary)
         texts: list[str | None] = []
-        for row in first_row.tolist():
+        for row in first_rows.tolist():
             if not present[row]:
                 texts.append(None)
                 continue
-            style = {name: values[int(codes[row]) - 1].as_py() for name, codes, values in fields if codes[row]}
+            style = {name: values[codes[row] - 1] for name, codes, values in fields if codes[row]}
             texts.append(_style(style, self.style_cache))
         return pa.array(texts, pa.string()).take(encoded.indices), clean
 
@@ -534,12 +535,13 @@ def _votes(vote: pa.ChunkedArray, helpful: pa.ChunkedArray, n: int) -> tuple[pa.
     has = np.zeros(n, bool)
     clean = np.ones(n, bool)
     if vote.null_count < n:
+        vote = vote.combine_chunks()
         has = vote.is_valid().to_numpy(zero_copy_only=False)
         digits = pc.replace_substring(vote, ",", "")
-        length = pc.fill_null(pc.utf8_length(digits), 0).to_numpy()
-        ok = pc.fill_null(pc.match_substring_regex(vote, "^[0-9,]+$"), False).to_numpy()
+        length = pc.fill_null(pc.utf8_length(digits), 0).to_numpy(zero_copy_only=False)
+        ok = pc.fill_null(pc.match_substring_regex(vote, "^[0-9,]+$"), False).to_numpy(zero_copy_only=False)
         ok &= (length >= 1) & (length <= 10)
-        parsed = pc.cast(pc.if_else(pa.array(ok), digits, "0"), pa.int64()).to_numpy()
+        parsed = pc.cast(pc.if_else(pa.array(ok), digits, "0"), pa.int64()).to_numpy(zero_copy_only=False)
         ok &= parsed <= _INT32_MAX
         clean &= ~has | ok
         values = np.where(ok, parsed, 0)
@@ -556,20 +558,20 @@ def _votes(vote: pa.ChunkedArray, helpful: pa.ChunkedArray, n: int) -> tuple[pa.
 
 def _first_of_pairs(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """For a list<int64> column: element 0 of each list, and whether the list has exactly 2
-    non-null elements."""
+    elements, the first one not null."""
     firsts, pairs = [], []
     for chunk in column.chunks:
-        lengths = pc.fill_null(pc.list_value_length(chunk), 0).to_numpy()
+        lengths = pc.fill_null(pc.list_value_length(chunk), 0).to_numpy(zero_copy_only=False)
         pair = chunk.is_valid().to_numpy(zero_copy_only=False) & (lengths == 2)
-        offsets = chunk.offsets.to_numpy()[:-1]
-        values = chunk.values  # child array, offsets index into it
+        offsets = chunk.offsets.to_numpy(zero_copy_only=False)[:-1]  # into chunk.values, the whole child array
         first = np.zeros(len(chunk), np.int64)
         if pair.any():
+            values = chunk.values
+            at = offsets[pair]
             if values.null_count:
-                firsts_null = ~values.is_valid().to_numpy(zero_copy_only=False)
-                seconds_ok = ~firsts_null[offsets[pair] + 1]
-                pair[pair] = ~firsts_null[offsets[pair]] & seconds_ok
-            first[pair] = pc.fill_null(values, 0).to_numpy()[offsets[pair]]
+                pair[pair] = values.is_valid().to_numpy(zero_copy_only=False)[at]
+                at = offsets[pair]
+            first[pair] = pc.fill_null(values, 0).to_numpy(zero_copy_only=False)[at]
         firsts.append(first)
         pairs.append(pair)
     if not firsts:
@@ -620,8 +622,8 @@ def _literal_position(data: bytearray, at: int) -> bool:
 
 def _utf8_ok(data: bytearray) -> bool:
     """Whole-buffer UTF-8 check in C++ (the same rules as Python's codec), without a str copy."""
-    offsets = pa.py_buffer(np.array([0, len(data)], np.int32))
-    array = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])
+    offsets = pa.py_buffer(np.array([0, len(data)], np.int64))
+    array = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
     try:
         array.validate(full=True)
     except pa.ArrowInvalid:
