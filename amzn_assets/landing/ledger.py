@@ -139,14 +139,17 @@ class Ledger:
         hashes = list(hashes)
         with self.engine.connect() as conn:
             for start in range(0, len(hashes), 500):
+                # Only the hash in the WHERE clause: given "status = ?" too, SQLite picks the status
+                # index and scans every landed file.
                 rows = conn.execute(
-                    select(landing_files.c.sha256, landing_files.c.path, landing_files.c.archived_path).where(
-                        landing_files.c.kind == kind,
-                        landing_files.c.status == "landed",
-                        landing_files.c.sha256.in_(hashes[start : start + 500]),
-                    )
+                    select(
+                        landing_files.c.sha256, landing_files.c.kind, landing_files.c.status,
+                        landing_files.c.path, landing_files.c.archived_path,
+                    ).where(landing_files.c.sha256.in_(hashes[start : start + 500]))
                 )
-                found.update({r.sha256: LiveFile(r.path, r.archived_path) for r in rows})
+                found.update(
+                    {r.sha256: LiveFile(r.path, r.archived_path) for r in rows if r.kind == kind and r.status == "landed"}
+                )
         return found
 
     def known_paths(self, paths: Iterable[str]) -> set[str]:

@@ -60,8 +60,12 @@ Index(
     sqlite_where=landing_files.c.status == "landed",
     postgresql_where=landing_files.c.status == "landed",
 )
+# A plain index for the duplicate lookup: SQLite cannot use the partial index above when the
+# status arrives as a bound parameter.
+Index("landing_files_sha256", landing_files.c.sha256)
 Index("landing_files_status", landing_files.c.status)
 Index("landing_files_path", landing_files.c.path)
+Index("landing_files_batch", landing_files.c.batch_id)
 
 quarantine = Table(
     "quarantine",

@@ -8,21 +8,25 @@ Every batch gives exactly what `parse_reviews` gives for its lines (same rows, t
 reasons), with reject line numbers counted over the whole decompressed dump. How it gets there:
 
 * A background thread reads and gunzips the file (zlib releases the GIL) and cuts the stream into
-  batches of `batch_lines` lines, handing over at most one ready batch at a time.
-* The main thread gives each batch to pyarrow's multi-threaded JSON reader and validates the
+  chunks of whole lines (at most 65,536, never across a batch boundary), handing over at most two
+  ready chunks at a time.
+* The main thread gives each chunk to pyarrow's multi-threaded JSON reader and validates the
   columns with vectorized checks. Only rows that are provably what the orjson path of
   `reviews.py` would produce (the ground truth) are taken from pyarrow; every other line (a
   reject candidate, anything unusual: explicit nulls, NaN/Infinity literals, odd line shapes,
   invalid UTF-8, type conflicts that make pyarrow refuse a block...) is parsed by that orjson path,
-  and the rows are put back in line order.
+  and the rows are put back in line order. A batch's table is its chunks' tables, concatenated.
 
 Where pyarrow is more lenient than orjson, the line never reaches it or its row is not trusted:
-pyarrow accepts NaN/Infinity, does not check UTF-8, has no nesting limit, reads two objects on one
-line or one object over two lines, and crashes on a top-level `null`. See `_odd_lines`.
+pyarrow does not check UTF-8, has no nesting limit, reads two objects on one line or one object
+over two lines, crashes on some top-level `null`s, and accepts NaN/Infinity (harmless in the typed
+columns, which then refuse the block or give an untrusted value; rows with any field outside the
+known ones are not trusted). See `_odd_lines` and `_landed`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import os
 import queue
@@ -48,6 +52,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _READ_BYTES = 1 << 20  # compressed bytes per read
 _PIECE_BYTES = 4 << 20  # decompressed bytes per zlib call (bounds memory for any compression ratio)
 _BLOCK_BYTES = 4 << 20  # pyarrow JSON block size (raised to hold the longest line of a batch)
+_CHUNK_LINES = 65_536  # lines per chunk handed from the reader thread to the parser
 _MIN_SPLIT = 2048  # a block pyarrow refuses is halved down to this many lines, then parsed by orjson
 _ORJSON_GROUP = 1024  # lines per _parse_batch call on the orjson path
 _DEEP_LINE = 2048  # a line this long may nest deeper than orjson's 1024 limit: its brackets are counted
@@ -72,6 +77,7 @@ _JSON_SCHEMA = pa.schema(
         ("image", pa.list_(pa.string())),
     ]
 )
+_KNOWN_FIELDS = frozenset(_JSON_SCHEMA.names) | {"style"}
 _PARSE_OPTIONS = pj.ParseOptions(explicit_schema=_JSON_SCHEMA, unexpected_field_behavior="infer")
 
 
@@ -101,10 +107,17 @@ def iter_review_dump(
     try:
         if not reader.start():
             raise SourceFileError(f"{source}: empty file")
-        done = 0  # lines before the current batch
-        for batch in reader.batches():
-            yield parser.parse(batch, done)
-            done += batch.n_lines
+        done = 0  # lines before the current chunk
+        tables: list[pa.Table] = []
+        rejected: list[Rejected] = []
+        for chunk in reader.chunks():
+            result = parser.parse(chunk, done)
+            done += chunk.n_lines
+            tables.append(result.table)
+            rejected += result.rejected
+            if chunk.ends_batch:
+                yield ParseResult(tables[0] if len(tables) == 1 else pa.concat_tables(tables), rejected)
+                tables, rejected = [], []
         if reader.error is not None:
             raise SourceFileError(
                 f"{source}: corrupt or truncated gzip ({reader.error}); the last complete line is "
@@ -121,10 +134,11 @@ def iter_review_dump(
 
 
 @dataclass
-class _Batch:
-    data: bytearray  # whole lines; only the last batch of a dump may end without a newline
+class _Chunk:
+    data: bytearray  # whole lines; only the last chunk of a dump may end without a newline
     newlines: np.ndarray  # int64 offsets of every b"\n" in data
     n_lines: int
+    ends_batch: bool = False
 
 
 class _Stopped(Exception):
@@ -139,17 +153,17 @@ _END = object()
 
 
 class _DumpReader:
-    """Reads, gunzips and splits the dump into batches in a background thread."""
+    """Reads, gunzips and splits the dump into chunks in a background thread."""
 
     def __init__(self, file: Any, batch_lines: int) -> None:
         self._file = file
         self._batch_lines = batch_lines
-        self._queue: queue.Queue = queue.Queue(maxsize=1)  # one batch ready while one is parsed
+        self._queue: queue.Queue = queue.Queue(maxsize=2)  # ready chunks, while one is parsed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="review-dump-reader", daemon=True)
         self._first = b""
         self.gzip = False
-        self.error: str | None = None  # set (before the end of batches()) when the gzip is bad
+        self.error: str | None = None  # set (before the end of chunks()) when the gzip is bad
         self.partial_line = False  # the bad gzip stopped inside a line
 
     def start(self) -> bool:
@@ -161,7 +175,7 @@ class _DumpReader:
         self._thread.start()
         return True
 
-    def batches(self) -> Iterator[_Batch]:
+    def chunks(self) -> Iterator[_Chunk]:
         while True:
             item = self._queue.get()
             if item is _END:
@@ -246,21 +260,30 @@ class _DumpReader:
                 raise _Corrupt("trailing garbage after the gzip data")
 
     def _split(self, pieces: Iterator[bytes]) -> None:
-        """Cut the stream into batches of exactly batch_lines lines (the last one: the rest)."""
+        """Cut the stream into chunks of whole lines: batches of exactly batch_lines lines (the
+        last one: the rest), each cut into chunks of at most _CHUNK_LINES lines."""
         parts: list[memoryview] = []
-        offsets: list[np.ndarray] = []  # newline offsets, relative to the batch
+        offsets: list[np.ndarray] = []  # newline offsets, relative to the chunk
         size = count = 0
+        in_batch = 0  # lines of the current batch in earlier chunks
         try:
             for piece in pieces:
                 view = memoryview(piece)
                 newlines = np.flatnonzero(np.frombuffer(piece, np.uint8) == _NL)
-                start = used = 0  # bytes / newlines of this piece already in a batch
-                while count + len(newlines) - used >= self._batch_lines:
-                    take = self._batch_lines - count
+                start = used = 0  # bytes / newlines of this piece already in a chunk
+                while True:
+                    target = min(_CHUNK_LINES, self._batch_lines - in_batch)
+                    if count + len(newlines) - used < target:
+                        break
+                    take = target - count
                     end = int(newlines[used + take - 1]) + 1
                     parts.append(view[start:end])
                     offsets.append(newlines[used : used + take] + (size - start))
-                    self._put(self._batch(parts, offsets, count + take))
+                    in_batch += target
+                    chunk = self._chunk(parts, offsets, target)
+                    chunk.ends_batch = in_batch == self._batch_lines
+                    in_batch = 0 if chunk.ends_batch else in_batch
+                    self._put(chunk)
                     parts, offsets, size, count = [], [], 0, 0
                     start, used = end, used + take
                 if start < len(piece):
@@ -270,24 +293,25 @@ class _DumpReader:
                     count += len(newlines) - used
         except _Corrupt as exc:
             self.error = str(exc)
-            if parts:  # keep the complete lines only
-                batch = self._batch(parts, offsets, count)
-                cut = int(batch.newlines[-1]) + 1 if count else 0
-                self.partial_line = cut < len(batch.data)
-                if count:
-                    del batch.data[cut:]
-                    self._put(batch)
+            chunk = self._chunk(parts, offsets, count)
+            cut = int(chunk.newlines[-1]) + 1 if count else 0
+            self.partial_line = cut < len(chunk.data)
+            del chunk.data[cut:]  # keep the complete lines only
+            chunk.ends_batch = True
+            if count or in_batch:  # (an empty chunk just ends the batch)
+                self._put(chunk)
             return
-        if parts:
-            batch = self._batch(parts, offsets, count)
-            batch.n_lines += 0 if batch.data.endswith(b"\n") else 1
-            self._put(batch)
+        if parts or in_batch:
+            chunk = self._chunk(parts, offsets, count)
+            chunk.n_lines += 1 if chunk.data and not chunk.data.endswith(b"\n") else 0
+            chunk.ends_batch = True
+            self._put(chunk)
 
     @staticmethod
-    def _batch(parts: list[memoryview], offsets: list[np.ndarray], count: int) -> _Batch:
+    def _chunk(parts: list[memoryview], offsets: list[np.ndarray], count: int) -> _Chunk:
         data = bytearray().join(parts)  # one copy; CPython drops the GIL for large joins
         newlines = np.concatenate(offsets) if offsets else np.zeros(0, np.int64)
-        return _Batch(data, newlines.astype(np.int64, copy=False), count)
+        return _Chunk(data, newlines.astype(np.int64, copy=False), count)
 
 
 # --- parsing ----------------------------------------------------------------------------------------
@@ -301,18 +325,18 @@ class _BatchParser:
         self.style_cache: dict[Any, str | None] = {}
         self.records_seen = False  # any non-blank line so far
 
-    def parse(self, batch: _Batch, first: int) -> ParseResult:
-        """Parse one batch whose first line is line `first` + 1 of the dump."""
-        data, n = batch.data, batch.n_lines
+    def parse(self, chunk: _Chunk, first: int) -> ParseResult:
+        """Parse one chunk whose first line is line `first` + 1 of the dump."""
+        data, n = chunk.data, chunk.n_lines
         if n == 0:
             return ParseResult(LANDED_REVIEW_SCHEMA.empty_table(), [])
         arr = np.frombuffer(data, np.uint8)
         starts = np.empty(n, np.int64)
         starts[0] = 0
-        starts[1:] = batch.newlines[: n - 1] + 1
+        starts[1:] = chunk.newlines[: n - 1] + 1
         ends = np.empty(n, np.int64)  # exclusive, the newline not included
-        ends[: len(batch.newlines)] = batch.newlines[:n]
-        if n > len(batch.newlines):
+        ends[: len(chunk.newlines)] = chunk.newlines[:n]
+        if n > len(chunk.newlines):
             ends[-1] = len(data)
 
         nonempty = ends > starts
@@ -345,9 +369,8 @@ class _BatchParser:
         JSON text made of such lines holds no object spread over two lines, so pyarrow's rows match
         the lines one to one once each line gives exactly one row (checked after parsing). Also
         left out: lines with "null" anywhere (pyarrow cannot tell {"k": null} from a missing key
-        in a struct, and crashes on a top-level null), a NaN/Inf/Infinity literal (pyarrow takes
-        them, orjson refuses them), invalid UTF-8 (pyarrow does not check it), and long lines that
-        could nest deeper than orjson allows.
+        in a struct, and crashes on some top-level nulls), invalid UTF-8 (pyarrow does not check
+        it), and long lines that could nest deeper than orjson allows.
         """
         last = np.where(nonempty, ends - 1, 0)
         last_byte = arr[last]
@@ -356,8 +379,6 @@ class _BatchParser:
         odd = nonempty & ~((arr[np.where(nonempty, starts, 0)] == _LBRACE) & (last_byte == _RBRACE))
 
         suspects = _find_all(data, b"null")
-        for token in (b"NaN", b"Inf"):  # Inf covers Infinity; RapidJSON also takes -Inf/-Infinity
-            suspects += [p for p in _find_all(data, token) if _literal_position(data, p)]
         if suspects:
             odd[np.searchsorted(ends, np.array(suspects, np.int64), side="left")] = True
         for i in np.flatnonzero(nonempty & (ends - starts >= _DEEP_LINE)).tolist():
@@ -430,6 +451,9 @@ class _BatchParser:
 
         style, style_clean = self._styles(t["style"] if "style" in t.column_names else None, n)
         clean &= style_clean
+        for name in t.column_names:  # a field the parsers do not read: could hold a NaN literal
+            if name not in _KNOWN_FIELDS and t[name].null_count < n:
+                clean &= ~t[name].is_valid().to_numpy(zero_copy_only=False)
 
         if self.category is None:
             category = pa.nulls(n, pa.string())
@@ -601,23 +625,40 @@ def _key_ok(column: pa.ChunkedArray) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, bool)
 
 
+def _libc_memmem() -> Any:
+    try:
+        memmem = ctypes.CDLL(None).memmem
+    except (OSError, AttributeError, TypeError):
+        return None
+    memmem.restype = ctypes.c_void_p
+    memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
+    return memmem
+
+
+_MEMMEM = _libc_memmem()
+
+
 def _find_all(data: bytearray, token: bytes) -> list[int]:
-    found, at = [], data.find(token)
+    """Offsets of every occurrence of `token` in data: libc memmem (about twice as fast as
+    bytearray.find, and it runs without the GIL), else bytearray.find."""
+    found: list[int] = []
+    if _MEMMEM is not None and data:
+        buffer = (ctypes.c_char * len(data)).from_buffer(data)
+        try:
+            base, size = ctypes.addressof(buffer), len(data)
+            at = _MEMMEM(base, size, token, len(token))
+            while at:
+                found.append(at - base)
+                start = at - base + 1
+                at = _MEMMEM(base + start, size - start, token, len(token))
+        finally:
+            del buffer
+        return found
+    at = data.find(token)
     while at != -1:
         found.append(at)
         at = data.find(token, at + 1)
     return found
-
-
-def _literal_position(data: bytearray, at: int) -> bool:
-    """Whether a NaN/Inf at `at` could be a JSON value: after ":", "," or "[" (blanks and one "-"
-    allowed between). Inside a string this is rarely true, and then the line just goes to orjson."""
-    at -= 1
-    if at >= 0 and data[at] == ord("-"):
-        at -= 1
-    while at >= 0 and data[at] in b" \t\r\n":
-        at -= 1
-    return at >= 0 and data[at] in b":,["
 
 
 def _utf8_ok(data: bytearray) -> bool:

@@ -186,6 +186,8 @@ CREATE TABLE IF NOT EXISTS landing_files (
 -- 'duplicate'. A commit that would break this fails and its batch is rolled back.
 CREATE UNIQUE INDEX IF NOT EXISTS landing_files_live_sha256_uq
     ON landing_files (kind, sha256) WHERE status = 'landed';
+CREATE INDEX IF NOT EXISTS landing_files_sha256_idx ON landing_files (sha256);
+CREATE INDEX IF NOT EXISTS landing_files_batch_idx ON landing_files (batch_id);
 CREATE INDEX IF NOT EXISTS landing_files_status_idx ON landing_files (status);
 CREATE INDEX IF NOT EXISTS landing_files_path_idx ON landing_files (path);
 
