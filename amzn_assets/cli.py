@@ -175,6 +175,70 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _redshift_error(exc: Exception, code: int) -> int:
+    print(f"amzn-assets redshift: {exc}", file=sys.stderr)
+    return code
+
+
+def cmd_redshift_create(args: argparse.Namespace) -> int:
+    from amzn_assets.redshift_admin import ClusterSpec, RedshiftAdminError, create_cluster, redshift_client
+
+    try:
+        spec = ClusterSpec.from_env(identifier=args.identifier, node_type=args.node_type, number_of_nodes=args.nodes)
+    except ValueError as exc:
+        return _redshift_error(exc, 2)
+    try:
+        info = create_cluster(redshift_client(), spec, wait=args.wait, timeout=args.timeout)
+    except RedshiftAdminError as exc:
+        return _redshift_error(exc, 1)
+    if info.existed:
+        print(f"cluster {info.identifier} already exists (status {info.status}); left as it is")
+        if (info.node_type, info.number_of_nodes) != (spec.node_type, spec.number_of_nodes):
+            print(f"note: it has {info.number_of_nodes} x {info.node_type}, not {spec.number_of_nodes} x {spec.node_type}")
+    else:
+        print(f"created cluster {info.identifier}" if args.wait else f"creating cluster {info.identifier} (use --wait to wait)")
+    print("\n".join(info.as_rows()))
+    return 0
+
+
+def cmd_redshift_describe(args: argparse.Namespace) -> int:
+    from amzn_assets.redshift_admin import RedshiftAdminError, cluster_id_from_env, describe_cluster, redshift_client
+
+    try:
+        info = describe_cluster(redshift_client(), args.identifier or cluster_id_from_env())
+    except RedshiftAdminError as exc:
+        return _redshift_error(exc, 1)
+    print("\n".join(info.as_rows()))
+    return 0
+
+
+def cmd_redshift_delete(args: argparse.Namespace) -> int:
+    from amzn_assets.redshift_admin import (
+        RedshiftAdminError,
+        cluster_id_from_env,
+        delete_cluster,
+        describe_cluster,
+        redshift_client,
+    )
+
+    identifier = args.identifier or cluster_id_from_env()
+    snapshot = f"final snapshot {args.final_snapshot}" if args.final_snapshot else "no final snapshot"
+    try:
+        client = redshift_client()
+        if not args.yes:
+            try:
+                print("\n".join(describe_cluster(client, identifier).as_rows()))
+            except RedshiftAdminError as exc:
+                print(f"({exc})")
+            print(f"would delete cluster {identifier} ({snapshot}); add --yes to delete it", file=sys.stderr)
+            return 2
+        info = delete_cluster(client, identifier, final_snapshot=args.final_snapshot, wait=args.wait, timeout=args.timeout)
+    except RedshiftAdminError as exc:
+        return _redshift_error(exc, 1)
+    print(f"{'deleted' if args.wait else 'deleting'} cluster {identifier} ({snapshot}); status {info.status}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amzn-assets", description=__doc__)
     parser.add_argument("--data-dir", help="data directory (default: $AMZN_DATA_DIR or ./data)")
@@ -227,6 +291,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="rows and partitions per table, ledger and quarantine counts")
     summary.set_defaults(func=cmd_summary)
+
+    redshift = sub.add_parser("redshift", help="manage the Redshift cluster (AWS_* and AMZN_REDSHIFT_* variables apply)")
+    redshift_sub = redshift.add_subparsers(dest="redshift_command", required=True)
+    cluster = redshift_sub.add_parser("cluster", help="create, describe or delete the cluster")
+    cluster_sub = cluster.add_subparsers(dest="cluster_command", required=True)
+    rs_create = cluster_sub.add_parser("create", help="create the cluster (AMZN_REDSHIFT_PASSWORD is required); a no-op if it exists")
+    rs_create.add_argument("--identifier", help="cluster identifier (default: $AMZN_REDSHIFT_CLUSTER_ID or amzn-assets)")
+    rs_create.add_argument("--node-type", help="e.g. dc2.large, ra3.xlplus (default: $AMZN_REDSHIFT_NODE_TYPE or dc2.large)")
+    rs_create.add_argument("--nodes", type=int, help="number of nodes; 1 makes a single-node cluster (default: $AMZN_REDSHIFT_NODES or 2)")
+    rs_create.add_argument("--wait", action="store_true", help="block until the cluster is available")
+    rs_create.add_argument("--timeout", type=float, default=1800.0, help="seconds --wait waits (default: 1800)")
+    rs_create.set_defaults(func=cmd_redshift_create)
+    rs_describe = cluster_sub.add_parser("describe", help="print the cluster's node type, status, endpoint, VPC, ...")
+    rs_describe.add_argument("--identifier", help="cluster identifier (default: $AMZN_REDSHIFT_CLUSTER_ID or amzn-assets)")
+    rs_describe.set_defaults(func=cmd_redshift_describe)
+    rs_delete = cluster_sub.add_parser("delete", help="delete the cluster (needs --yes)")
+    rs_delete.add_argument("--identifier", help="cluster identifier (default: $AMZN_REDSHIFT_CLUSTER_ID or amzn-assets)")
+    rs_delete.add_argument("--final-snapshot", metavar="NAME", help="snapshot the cluster as NAME first (default: no snapshot)")
+    rs_delete.add_argument("--wait", action="store_true", help="block until the cluster is gone")
+    rs_delete.add_argument("--timeout", type=float, default=1800.0, help="seconds --wait waits (default: 1800)")
+    rs_delete.add_argument("--yes", action="store_true", help="really delete; without it, only show what would go")
+    rs_delete.set_defaults(func=cmd_redshift_delete)
     return parser
 
 

@@ -11,24 +11,34 @@ from amzn_assets.assets import climate, reviews
 from amzn_assets.resources import LandingZone
 from amzn_assets.sensors import land_uploads_job, landed_partitions_sensor, upload_sensor
 from amzn_assets.settings import data_dir_from_env
+from amzn_assets.storage.backends import warehouse_io_manager
 from amzn_assets.storage.parquet import ParquetIOManager
 
-BACKENDS = ("local",)
 
-
-def resources_for(backend: str, data_dir: str, upload_url: str = "") -> dict:
-    if backend not in BACKENDS:
-        raise ValueError(f"AMZN_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
-    warehouse = os.path.join(data_dir, "warehouse")
-    landing = LandingZone(data_dir=data_dir, upload_url=upload_url)
-    if upload_url.startswith("s3://"):
+def resources_for(
+    backend: str,
+    data_dir: str,
+    upload_url: str = "",
+    *,
+    postgres_url: str | None = None,
+    s3_prefix: str | None = None,
+    ledger_url: str = "",
+) -> dict:
+    """The resources of a deployment; explicit arguments (tests) override the environment."""
+    if not ledger_url and backend == "postgres":
+        ledger_url = postgres_url or os.environ.get("AMZN_LEDGER_URL") or os.environ.get("AMZN_POSTGRES_URL", "")
+    landing = LandingZone(
+        data_dir=data_dir,
+        upload_url=upload_url,
+        ledger_url=ledger_url,
         # endpoint_url None: boto3 reads AWS_ENDPOINT_URL (a local S3 API) like every AWS_* variable.
-        landing = LandingZone(data_dir=data_dir, upload_url=upload_url, s3=S3Resource())
+        s3=S3Resource() if upload_url.startswith("s3://") else None,
+    )
     return {
         "landing": landing,
-        # The star tables go to the chosen backend; the landed_* staging tables stay parquet.
-        "io_manager": ParquetIOManager(base_path=warehouse),
-        "staging_io_manager": ParquetIOManager(base_path=warehouse),
+        # The star tables go to the chosen backend; the landed_* staging tables stay local parquet.
+        "io_manager": warehouse_io_manager(backend, data_dir, postgres_url=postgres_url, s3_prefix=s3_prefix),
+        "staging_io_manager": ParquetIOManager(base_path=os.path.join(data_dir, "warehouse")),
     }
 
 

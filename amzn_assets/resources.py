@@ -8,6 +8,7 @@ from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 
 from amzn_assets.landing.intake import Lander
+from amzn_assets.landing.ledger import Ledger
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.landing.stores import LocalStore, S3Store, SourceStore
 from amzn_assets.settings import DataDirs
@@ -19,6 +20,7 @@ class LandingZone(ConfigurableResource):
 
     data_dir: str
     upload_url: str = ""
+    ledger_url: str = ""  # SQLAlchemy or libpq URL; default: SQLite under data_dir/landed
     s3: S3Resource | None = None
 
     def dirs(self) -> DataDirs:
@@ -31,7 +33,9 @@ class LandingZone(ConfigurableResource):
         return LocalStore(self.upload_url or self.dirs().root)
 
     def lander(self) -> Lander:
-        return Lander(self.dirs(), store=self.store())
+        dirs = self.dirs()
+        ledger = Ledger(self.ledger_url, lock_path=dirs.landed / ".landing.lock") if self.ledger_url else None
+        return Lander(dirs, ledger=ledger, store=self.store())
 
     def reader(self) -> LandedReader:
         lander = self.lander()

@@ -50,3 +50,27 @@ def dirs_from_env() -> DataDirs:
 def sensors_default_running() -> bool:
     """AMZN_SENSORS_RUNNING=1 starts the sensors on (for compose and tests); else turn them on in the UI."""
     return os.environ.get("AMZN_SENSORS_RUNNING", "") in ("1", "true", "yes")
+
+
+def sql_dir() -> Path:
+    """The repository's sql/ folder (AMZN_SQL_DIR overrides it, e.g. in an image)."""
+    if os.environ.get("AMZN_SQL_DIR"):
+        return Path(os.environ["AMZN_SQL_DIR"])
+    beside_package = Path(__file__).resolve().parents[1] / "sql"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "sql"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A libpq URL (postgresql://...) for SQLAlchemy with the psycopg2 driver this project ships.
+
+    SQLAlchemy 2.1 would otherwise pick psycopg 3, which is not installed.
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """The inverse of sqlalchemy_url, for psycopg2.connect and psql."""
+    return url.replace("postgresql+psycopg2://", "postgresql://", 1)

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 
 from amzn_assets.landing.ledger_schema import landing_batches, landing_files, metadata, quarantine
+from amzn_assets.settings import sqlalchemy_url
+
+
+_LANDING_LOCK = 7_411_002  # pg_advisory_lock key of the lander
 
 
 def utcnow() -> datetime:
@@ -36,7 +40,7 @@ class LiveFile:
 class Ledger:
     def __init__(self, url: str, lock_path: Path | None = None):
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        self.engine: Engine = create_engine(sqlalchemy_url(url), future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             database = Path(self.engine.url.database)
@@ -48,7 +52,15 @@ class Ledger:
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Serialize landing across processes (one lander at a time per data directory)."""
+        """Serialize landing across processes (one lander at a time per ledger)."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:  # a session-level advisory lock, across machines
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LANDING_LOCK})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LANDING_LOCK})
+            return
         if self._lock_path is None:
             yield
             return

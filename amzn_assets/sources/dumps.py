@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import itertools
 import os
 import queue
 import threading
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -104,20 +106,31 @@ def iter_review_dump(
     parser = _BatchParser(source, category, ((today - dt.date(1970, 1, 1)).days + 1) * _DAY)
     file = open(path, "rb", buffering=0)
     reader = _DumpReader(file, batch_lines)
+    # pyarrow parses chunk k in this thread (without the GIL) while the main thread checks chunk
+    # k + 1 and finishes chunk k - 1, and the reader thread gunzips what comes next
+    pool = ThreadPoolExecutor(1, thread_name_prefix="review-dump-json")
     try:
         if not reader.start():
             raise SourceFileError(f"{source}: empty file")
         done = 0  # lines before the current chunk
         tables: list[pa.Table] = []
         rejected: list[Rejected] = []
-        for chunk in reader.chunks():
-            result = parser.parse(chunk, done)
-            done += chunk.n_lines
-            tables.append(result.table)
-            rejected += result.rejected
-            if chunk.ends_batch:
-                yield ParseResult(tables[0] if len(tables) == 1 else pa.concat_tables(tables), rejected)
-                tables, rejected = [], []
+        pending: _Job | None = None
+        for chunk in itertools.chain(reader.chunks(), [None]):
+            job = None
+            if chunk is not None:
+                job = parser.prepare(chunk, done)
+                done += chunk.n_lines
+                if job.lines is not None:
+                    job.parsed = pool.submit(_read_json, job.data, job.starts, job.ends, job.lines)
+            if pending is not None:
+                result = parser.finish(pending)
+                tables.append(result.table)
+                rejected += result.rejected
+                if pending.ends_batch:
+                    yield ParseResult(tables[0] if len(tables) == 1 else pa.concat_tables(tables), rejected)
+                    tables, rejected = [], []
+            pending = job
         if reader.error is not None:
             raise SourceFileError(
                 f"{source}: corrupt or truncated gzip ({reader.error}); the last complete line is "
@@ -126,6 +139,7 @@ def iter_review_dump(
         if not parser.records_seen:
             raise SourceFileError(f"{source}: empty file (no records{' in the gzip' if reader.gzip else ''})")
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         reader.close()
         file.close()
 
@@ -317,6 +331,20 @@ class _DumpReader:
 # --- parsing ----------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Job:
+    """One chunk between prepare() and finish()."""
+
+    data: bytearray
+    first: int  # lines of the dump before this chunk
+    ends_batch: bool
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # exclusive, no newline
+    fallback: dict[int, bytes] = field(default_factory=dict)  # line index -> raw line, for orjson
+    lines: np.ndarray | None = None  # the line indices for pyarrow
+    parsed: Future | None = None  # pyarrow's parse of `lines`, when submitted
+
+
 class _BatchParser:
     def __init__(self, source: str, category: str | None, end_ts: int) -> None:
         self.source = source
@@ -326,10 +354,16 @@ class _BatchParser:
         self.records_seen = False  # any non-blank line so far
 
     def parse(self, chunk: _Chunk, first: int) -> ParseResult:
-        """Parse one chunk whose first line is line `first` + 1 of the dump."""
+        """Parse one chunk whose first line is line `first` + 1 of the dump (in this thread)."""
+        job = self.prepare(chunk, first)
+        return self.finish(job)
+
+    def prepare(self, chunk: _Chunk, first: int) -> _Job:
+        """Sort the lines of a chunk: blank, for the orjson path, for pyarrow (`job.lines`)."""
         data, n = chunk.data, chunk.n_lines
+        job = _Job(data, first, chunk.ends_batch)
         if n == 0:
-            return ParseResult(LANDED_REVIEW_SCHEMA.empty_table(), [])
+            return job
         arr = np.frombuffer(data, np.uint8)
         starts = np.empty(n, np.int64)
         starts[0] = 0
@@ -349,15 +383,22 @@ class _BatchParser:
             arr[starts[i] : ends[i]] = _SPACE  # pyarrow skips blank lines
         good = np.flatnonzero(nonempty & ~odd)
         self.records_seen = self.records_seen or bool(len(good) or fallback)
+        job.starts, job.ends, job.fallback = starts, ends, fallback
+        job.lines = good if len(good) else None
+        return job
 
+    def finish(self, job: _Job) -> ParseResult:
+        """The chunk's rows (pyarrow's trusted rows and the orjson path's) in line order."""
         tables: list[tuple[pa.Table, np.ndarray]] = []  # (accepted rows, their line indices)
-        if len(good):
-            for lines in self._arrow(data, starts, ends, good, tables):
+        if job.lines is not None:
+            parsed = job.parsed.result() if job.parsed is not None else None
+            job.parsed = None
+            for lines in self._arrow(job, job.lines, parsed, tables):
                 for i in lines.tolist():
-                    fallback[i] = bytes(data[starts[i] : ends[i]])
+                    job.fallback[i] = bytes(job.data[job.starts[i] : job.ends[i]])
         rejected: list[Rejected] = []
-        if fallback:
-            tables.append(self._orjson(fallback, first, rejected))
+        if job.fallback:
+            tables.append(self._orjson(job.fallback, job.first, rejected))
         return ParseResult(_in_line_order(tables), rejected)
 
     def _odd_lines(
@@ -394,32 +435,18 @@ class _BatchParser:
         return odd
 
     def _arrow(
-        self,
-        data: bytearray,
-        starts: np.ndarray,
-        ends: np.ndarray,
-        lines: np.ndarray,
-        tables: list[tuple[pa.Table, np.ndarray]],
+        self, job: _Job, lines: np.ndarray, parsed: pa.Table | None, tables: list[tuple[pa.Table, np.ndarray]]
     ) -> Iterator[np.ndarray]:
-        """Parse `lines` (indices of non-blank lines, in order) with pyarrow; append the trusted rows
-        to `tables` and yield the line indices that the orjson path must parse instead."""
-        lo, hi = int(starts[lines[0]]), min(int(ends[lines[-1]]) + 1, len(data))
-        block = max(_BLOCK_BYTES, int((ends[lines] - starts[lines]).max()) + 2)
-        try:
-            parsed = pj.read_json(
-                pa.BufferReader(pa.py_buffer(memoryview(data)[lo:hi])),
-                read_options=pj.ReadOptions(use_threads=True, block_size=block),
-                parse_options=_PARSE_OPTIONS,
-            )
-        except pa.ArrowException:  # a type conflict, invalid JSON...: the orjson path decides
-            parsed = None
+        """Take pyarrow's parse of `lines` (indices of non-blank lines, in order; None: refused);
+        append the trusted rows to `tables` and yield the line indices that the orjson path must
+        parse instead."""
         if parsed is None or parsed.num_rows != len(lines):
             if len(lines) <= _MIN_SPLIT:
                 yield lines
-            else:  # find the lines pyarrow refuses: halve, so most of the batch stays fast
-                half = len(lines) // 2
-                yield from self._arrow(data, starts, ends, lines[:half], tables)
-                yield from self._arrow(data, starts, ends, lines[half:], tables)
+            else:  # find the lines pyarrow refuses: halve, so most of the chunk stays fast
+                for half in (lines[: len(lines) // 2], lines[len(lines) // 2 :]):
+                    parsed = _read_json(job.data, job.starts, job.ends, half)
+                    yield from self._arrow(job, half, parsed, tables)
             return
         table, clean = self._landed(parsed)
         if not clean.all():
@@ -537,6 +564,21 @@ class _BatchParser:
         refused = {r.line for r in rejected[before:]}
         accepted = np.array([i for i in order if first + i + 1 not in refused], np.int64)
         return pa.Table.from_batches(batches, LANDED_REVIEW_SCHEMA), accepted
+
+
+def _read_json(data: bytearray, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> pa.Table | None:
+    """pyarrow's parse of the bytes from line lines[0] to line lines[-1] (other lines in between
+    are blank), or None when it refuses them."""
+    lo, hi = int(starts[lines[0]]), min(int(ends[lines[-1]]) + 1, len(data))
+    block = max(_BLOCK_BYTES, int((ends[lines] - starts[lines]).max()) + 2)
+    try:
+        return pj.read_json(
+            pa.BufferReader(pa.py_buffer(memoryview(data)[lo:hi])),
+            read_options=pj.ReadOptions(use_threads=True, block_size=block),
+            parse_options=_PARSE_OPTIONS,
+        )
+    except pa.ArrowException:  # a type conflict, invalid JSON...: the orjson path decides
+        return None
 
 
 def _in_line_order(tables: list[tuple[pa.Table, np.ndarray]]) -> pa.Table:

@@ -1,0 +1,123 @@
+"""Plain-Python PostgreSQL table writes and reads with COPY (no Dagster import).
+
+Identifiers go through psycopg2.sql.Identifier; values are parameters. Each write is one
+transaction: a partition range is replaced whole (facts) or upserted by key (dimensions).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import psycopg2
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg2 import sql
+
+from amzn_assets.settings import libpq_url, sql_dir
+
+_SCHEMA_LOCK = 7_411_001  # pg_advisory_xact_lock key: one DDL run at a time
+
+
+def connect(url: str):
+    # UTC sessions, so timestamptz values print as "+00" and read back unambiguously.
+    return psycopg2.connect(libpq_url(url), options="-c TimeZone=UTC")
+
+
+def ensure_schema(conn, schema: str) -> None:
+    """Create the schema and the star tables from sql/postgres/schema.sql (idempotent)."""
+    ddl = (sql_dir() / "postgres" / "schema.sql").read_text()
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        cur.execute(ddl)
+
+
+def _copy_in(cur, target: sql.Composable, table: pa.Table, batch_rows: int = 200_000) -> None:
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(target, columns).as_string(cur)
+    # CSV per slice keeps the text buffer bounded; nulls are unquoted empty fields, empty strings "".
+    for start in range(0, table.num_rows, batch_rows):
+        buffer = io.BytesIO()
+        pacsv.write_csv(table.slice(start, batch_rows), buffer, pacsv.WriteOptions(include_header=False))
+        buffer.seek(0)
+        cur.copy_expert(statement, buffer)
+
+
+def replace_range(conn, schema: str, name: str, column: str, first: str, last: str, table: pa.Table) -> None:
+    """Delete the partition range [first, last] and load its rows, in one transaction."""
+    target = sql.Identifier(schema, name)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("DELETE FROM {} WHERE {} BETWEEN %s AND %s").format(target, sql.Identifier(column)),
+            (first, last),
+        )
+        _copy_in(cur, target, table)
+
+
+def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, table: pa.Table) -> None:
+    """Upsert rows by key: the row from the latest partition wins, also against older re-runs."""
+    target = sql.Identifier(schema, name)
+    staging = sql.Identifier(f"_stage_{name}")
+    columns = table.column_names
+    keys = sql.SQL(", ").join(sql.Identifier(k) for k in key)
+    updates = sql.SQL(", ").join(
+        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c not in key
+    )
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(staging, target)
+        )
+        _copy_in(cur, staging, table)
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {target} ({cols}) "
+                "SELECT DISTINCT ON ({keys}) {cols} FROM {staging} ORDER BY {keys}, {part} DESC "
+                "ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE {target}.{part} <= EXCLUDED.{part}"
+            ).format(
+                target=target,
+                cols=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                keys=keys,
+                staging=staging,
+                part=sql.Identifier(column),
+                updates=updates,
+            )
+        )
+
+
+def read_range(conn, schema: str, name: str, arrow_schema: pa.Schema, column: str, first: str, last: str) -> pa.Table:
+    """Rows of the partition range, as an Arrow table in the table's schema (COPY TO, CSV)."""
+    query = sql.SQL("SELECT {} FROM {} WHERE {} BETWEEN %s AND %s").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in arrow_schema.names),
+        sql.Identifier(schema, name),
+        sql.Identifier(column),
+    )
+    buffer = io.BytesIO()
+    with conn.cursor() as cur:
+        bound = cur.mogrify(query, (first, last)).decode()
+        cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+    conn.rollback()
+    buffer.seek(0)
+    options = pacsv.ConvertOptions(
+        column_types={f.name: (pa.string() if pa.types.is_timestamp(f.type) else f.type) for f in arrow_schema},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t", "true"],
+        false_values=["f", "false"],
+    )
+    table = pacsv.read_csv(buffer, convert_options=options)
+    return _fix_timestamps(table, arrow_schema).cast(arrow_schema)
+
+
+def _fix_timestamps(table: pa.Table, arrow_schema: pa.Schema) -> pa.Table:
+    """PostgreSQL prints timestamptz as '2018-01-01 00:00:00+00'."""
+    import pyarrow.compute as pc
+
+    for field in arrow_schema:
+        if pa.types.is_timestamp(field.type):
+            text = pc.utf8_slice_codeunits(table[field.name], start=0, stop=-3)  # drop "+00"
+            parsed = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s")
+            index = table.schema.get_field_index(field.name)
+            table = table.set_column(index, field.name, pc.assume_timezone(parsed, "UTC"))
+    return table
