@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -51,14 +52,14 @@ def cmd_land(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from amzn_assets.warehouse.query import format_table, run_query
+    from amzn_assets.warehouse.query import format_table, query_from_env
 
     sql = Path(args.file).read_text() if args.file else args.sql
     if not sql:
         print("give a SQL string or --file", file=sys.stderr)
         return 2
     try:
-        result = run_query(_dirs(args).warehouse, sql)
+        result = query_from_env(_dirs(args).warehouse)(sql)
     except LookupError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -75,14 +76,15 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from amzn_assets.landing.ledger import Ledger
-    from amzn_assets.warehouse.query import table_counts
+    from amzn_assets.warehouse.query import counts_with, query_from_env
 
     dirs = _dirs(args)
-    counts = table_counts(dirs.warehouse)
+    backend = os.environ.get("AMZN_BACKEND", "local")
+    counts = counts_with(query_from_env(dirs.warehouse))
     if not counts:
-        print(f"nothing materialized under {dirs.warehouse}")
+        print(f"nothing materialized yet (AMZN_BACKEND={backend})")
         return 1
-    print(f"warehouse {dirs.warehouse}")
+    print(f"warehouse ({backend}): {dirs.warehouse if backend == 'local' else 'see AMZN_BACKEND settings'}")
     print(f"  {'table':<16}{'rows':>10}{'partitions':>12}")
     for name, (rows, partitions) in counts.items():
         print(f"  {name:<16}{rows:>10}{partitions:>12}")
@@ -181,7 +183,12 @@ def _redshift_error(exc: Exception, code: int) -> int:
 
 
 def cmd_redshift_create(args: argparse.Namespace) -> int:
-    from amzn_assets.redshift_admin import ClusterSpec, RedshiftAdminError, create_cluster, redshift_client
+    from amzn_assets.redshift_admin import (
+        ClusterSpec,
+        RedshiftAdminError,
+        create_cluster,
+        redshift_client,
+    )
 
     try:
         spec = ClusterSpec.from_env(identifier=args.identifier, node_type=args.node_type, number_of_nodes=args.nodes)
@@ -202,7 +209,12 @@ def cmd_redshift_create(args: argparse.Namespace) -> int:
 
 
 def cmd_redshift_describe(args: argparse.Namespace) -> int:
-    from amzn_assets.redshift_admin import RedshiftAdminError, cluster_id_from_env, describe_cluster, redshift_client
+    from amzn_assets.redshift_admin import (
+        RedshiftAdminError,
+        cluster_id_from_env,
+        describe_cluster,
+        redshift_client,
+    )
 
     try:
         info = describe_cluster(redshift_client(), args.identifier or cluster_id_from_env())

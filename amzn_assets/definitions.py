@@ -25,8 +25,8 @@ def resources_for(
     ledger_url: str = "",
 ) -> dict:
     """The resources of a deployment; explicit arguments (tests) override the environment."""
-    if not ledger_url and backend == "postgres":
-        ledger_url = postgres_url or os.environ.get("AMZN_LEDGER_URL") or os.environ.get("AMZN_POSTGRES_URL", "")
+    if not ledger_url and backend == "postgres" and postgres_url:
+        ledger_url = postgres_url  # else the ledger follows the environment (DataDirs.ledger_url)
     landing = LandingZone(
         data_dir=data_dir,
         upload_url=upload_url,

@@ -299,11 +299,9 @@ def delete_cluster(
     Returns the cluster as the delete call left it (status "deleting"); with wait, blocks until
     it is gone and reports status "deleted". ClusterNotFound when there is no such cluster.
     """
-    params: dict[str, Any] = {"ClusterIdentifier": identifier}
+    params: dict[str, Any] = {"ClusterIdentifier": identifier, "SkipFinalClusterSnapshot": not final_snapshot}
     if final_snapshot:
         params["FinalClusterSnapshotIdentifier"] = final_snapshot
-    else:
-        params["SkipFinalClusterSnapshot"] = True
     with _aws_errors(identifier):
         info = ClusterInfo.from_api(client.delete_cluster(**params)["Cluster"])
     if wait:

@@ -36,7 +36,12 @@ class DataDirs:
         return self.root / "warehouse"
 
     def ledger_url(self) -> str:
-        return os.environ.get("AMZN_LEDGER_URL") or f"sqlite:///{self.landed / 'ledger.sqlite'}"
+        """AMZN_LEDGER_URL; else the Postgres warehouse when AMZN_BACKEND=postgres; else SQLite here."""
+        if os.environ.get("AMZN_LEDGER_URL"):
+            return os.environ["AMZN_LEDGER_URL"]
+        if os.environ.get("AMZN_BACKEND") == "postgres" and os.environ.get("AMZN_POSTGRES_URL"):
+            return os.environ["AMZN_POSTGRES_URL"]
+        return f"sqlite:///{self.landed / 'ledger.sqlite'}"
 
 
 def data_dir_from_env() -> Path:

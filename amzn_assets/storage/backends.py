@@ -31,7 +31,9 @@ def warehouse_io_manager(backend: str, data_dir: str, *, postgres_url: str | Non
         prefix = s3_prefix if s3_prefix is not None else os.environ.get("AMZN_S3_PREFIX", "")
         if not prefix.startswith("s3://"):
             raise ValueError("AMZN_BACKEND=s3 needs AMZN_S3_PREFIX=s3://bucket/prefix")
-        return ParquetIOManager(base_path=prefix.rstrip("/") + "/warehouse")
+        from dagster_aws.s3 import S3Resource
+
+        return ParquetIOManager(base_path=prefix.rstrip("/") + "/warehouse", s3=S3Resource())
     if backend == "redshift":
         from amzn_assets.storage.redshift import redshift_io_manager_from_env
 

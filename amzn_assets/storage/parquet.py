@@ -8,6 +8,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import ConfigurableIOManagerFactory, InputContext, MetadataValue, OutputContext, UPathIOManager
+from dagster_aws.s3 import S3Resource
 from upath import UPath
 
 from amzn_assets.slicing import slices_by_value
@@ -62,12 +63,23 @@ class PartitionedParquetIOManager(UPathIOManager):
 
 
 class ParquetIOManager(ConfigurableIOManagerFactory):
-    """Parquet tables under base_path: a folder, or s3://bucket/prefix (with storage options)."""
+    """Parquet tables under base_path: a folder, or s3://bucket/prefix through the S3Resource's
+    settings (endpoint, region, keys; unset ones come from the AWS_* variables as in boto3)."""
 
     base_path: str
+    s3: S3Resource | None = None
 
     def create_io_manager(self, context) -> PartitionedParquetIOManager:
-        return PartitionedParquetIOManager(base_path=UPath(self.base_path))
+        options: dict = {}
+        if self.base_path.startswith("s3://") and self.s3 is not None:
+            if self.s3.endpoint_url:
+                options["endpoint_url"] = self.s3.endpoint_url
+            if self.s3.region_name:
+                options["client_kwargs"] = {"region_name": self.s3.region_name}
+            if self.s3.aws_access_key_id:
+                options["key"] = self.s3.aws_access_key_id
+                options["secret"] = self.s3.aws_secret_access_key
+        return PartitionedParquetIOManager(base_path=UPath(self.base_path, **options))
 
 
 def _key(value: object) -> str:

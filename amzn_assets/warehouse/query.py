@@ -28,8 +28,8 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def view_sql(spec: TableSpec, folder: Path) -> str:
-    source = f"read_parquet({_literal(str(folder / '*.parquet'))}, union_by_name => true)"
+def view_sql(spec: TableSpec, folder: Path | None, source: str | None = None) -> str:
+    source = source or f"read_parquet({_literal(str(folder / '*.parquet'))}, union_by_name => true)"
     if spec.mode == "replace":
         return f"SELECT * FROM {source}"
     key = ", ".join(_quote(c) for c in spec.primary_key)
@@ -39,8 +39,11 @@ def view_sql(spec: TableSpec, folder: Path) -> str:
     )
 
 
-def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with one view per materialized table asset."""
+def connect(warehouse: Path | str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one view per materialized table asset (a folder or s3://...)."""
+    if str(warehouse).startswith("s3://"):
+        return _connect_s3(str(warehouse))
+    warehouse = Path(warehouse)
     conn = duckdb.connect()
     for spec in ALL_TABLES:
         folder = warehouse / spec.name
@@ -49,7 +52,26 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def run_query(warehouse: Path, sql: str) -> QueryResult:
+def _connect_s3(url: str) -> duckdb.DuckDBPyConnection:
+    """Arrow datasets over S3 (pyarrow's S3 client: DuckDB's httpfs extension is a download away)."""
+    import os
+
+    import pyarrow.dataset as ds
+    from pyarrow import fs
+
+    s3 = fs.S3FileSystem(endpoint_override=os.environ.get("AWS_ENDPOINT_URL") or None)
+    root = url[len("s3://") :].rstrip("/")
+    conn = duckdb.connect()
+    for spec in ALL_TABLES:
+        selector = fs.FileSelector(f"{root}/{spec.name}", allow_not_found=True)
+        files = [f.path for f in s3.get_file_info(selector) if f.path.endswith(".parquet")]
+        if files:
+            conn.register(f"__{spec.name}", ds.dataset(files, filesystem=s3, format="parquet"))
+            conn.execute(f"CREATE VIEW {_quote(spec.name)} AS {view_sql(spec, None, source=_quote('__' + spec.name))}")
+    return conn
+
+
+def run_query(warehouse: Path | str, sql: str) -> QueryResult:
     conn = connect(warehouse)
     try:
         cursor = conn.execute(sql)
@@ -62,19 +84,26 @@ def run_query(warehouse: Path, sql: str) -> QueryResult:
         conn.close()
 
 
-def table_counts(warehouse: Path) -> dict[str, tuple[int, int]]:
-    """Rows and partitions (files) per materialized table."""
-    conn = connect(warehouse)
+def table_counts(warehouse: Path | str) -> dict[str, tuple[int, int]]:
+    """Rows and distinct partitions per materialized table of a parquet warehouse."""
+    return counts_with(lambda sql: run_query(warehouse, sql))
+
+
+def run_postgres_query(url: str, schema: str, sql: str) -> QueryResult:
+    """The same SQL on the PostgreSQL backend (the star tables live in `schema`)."""
+    from psycopg2 import sql as pgsql
+
+    from amzn_assets.storage.pg_tables import connect as pg_connect
+
+    conn = pg_connect(url)
     try:
-        counts = {}
-        for spec in ALL_TABLES:
-            folder = warehouse / spec.name
-            if folder.is_dir():
-                files = len(list(folder.glob("*.parquet")))
-                if files:
-                    counts[spec.name] = (conn.execute(f"SELECT count(*) FROM {_quote(spec.name)}").fetchone()[0], files)
-        return counts
+        with conn.cursor() as cur:
+            cur.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
+            cur.execute(sql)
+            columns = [d[0] for d in cur.description] if cur.description else []
+            return QueryResult(columns, [tuple(r) for r in cur.fetchall()] if columns else [])
     finally:
+        conn.rollback()
         conn.close()
 
 
@@ -89,3 +118,36 @@ def format_table(result: QueryResult, max_width: int = 60) -> str:
     out = [line(result.columns), "-+-".join("-" * w for w in widths)] + [line(r) for r in cells]
     out.append(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
     return "\n".join(out)
+
+
+def query_from_env(local_warehouse: Path):
+    """The `amzn-assets query` target for AMZN_BACKEND: a function from SQL to QueryResult."""
+    import os
+
+    backend = os.environ.get("AMZN_BACKEND", "local")
+    if backend == "postgres":
+        return lambda sql: run_postgres_query(
+            os.environ["AMZN_POSTGRES_URL"], os.environ.get("AMZN_POSTGRES_SCHEMA", "public"), sql
+        )
+    if backend == "redshift":  # Redshift speaks PostgreSQL's protocol
+        url = (
+            f"postgresql://{os.environ['AMZN_REDSHIFT_USER']}:{os.environ['AMZN_REDSHIFT_PASSWORD']}"
+            f"@{os.environ['AMZN_REDSHIFT_HOST']}:{os.environ.get('AMZN_REDSHIFT_PORT', '5439')}/{os.environ['AMZN_REDSHIFT_DB']}"
+        )
+        return lambda sql: run_postgres_query(url, os.environ.get("AMZN_REDSHIFT_SCHEMA", "public"), sql)
+    if backend == "s3":
+        location = os.environ["AMZN_S3_PREFIX"].rstrip("/") + "/warehouse"
+        return lambda sql: run_query(location, sql)
+    return lambda sql: run_query(local_warehouse, sql)
+
+
+def counts_with(query) -> dict[str, tuple[int, int]]:
+    """Rows and distinct partitions per star or staging table that exists, through any backend."""
+    counts = {}
+    for spec in ALL_TABLES:
+        try:
+            result = query(f"SELECT count(*), count(DISTINCT {_quote(spec.partition_column)}) FROM {_quote(spec.name)}")
+        except Exception:  # noqa: BLE001 - the table is not materialized (or not on this backend)
+            continue
+        counts[spec.name] = tuple(result.rows[0])
+    return counts

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from amzn_assets.sources.common import SourceFileError, split_lines
+from amzn_assets.sources import dumps
 from amzn_assets.sources.dumps import iter_review_dump
 from amzn_assets.sources.reviews import parse_reviews
 
@@ -124,10 +125,12 @@ def _odd_lines() -> list[bytes]:
         b"{}",
         d({**g, "reviewerName": None}),
         d({**g, "style": {"Size:": None}}),
-        d({**g, "style": {"Size:": "a", "Size": "b"}}),
+        d({**g, "style": {"Size:": "a", "Size": "b"}}),  # both become "Size": the last one wins
+        d({**g, "style": {"Size": "b", "Size:": "a"}}),
         d({**g, "style": {"Size:": " a ", "Color:": "b"}}),
         d({**g, "style": {"Size:": 5}}),
-        d({**g, "style": {"Size:": ["a"]}}),
+        d({**g, "style": {"Weight:": 5}}),  # a key with no string value anywhere in its chunk
+        d({**g, "style": {"Shape:": ["a"]}}),
         d({**g, "style": {}}),
         d({**g, "style": "big"}),
         d({**g, "vote": "1,341"}),
@@ -136,6 +139,8 @@ def _odd_lines() -> list[bytes]:
         d({**g, "vote": ""}),
         d({**g, "vote": " 3"}),
         d({**g, "vote": "99999999999"}),
+        d({**g, "vote": "123456789012345678901234"}),
+        d({**g, "vote": ",,"}),
         d({**g, "vote": "-1"}),
         d({**g, "helpful": [3, 5]}),
         d({**g, "helpful": [3]}),
@@ -167,21 +172,34 @@ def _odd_lines() -> list[bytes]:
         d({**g, "summary": "Infinity and NaN are words"}),
         b'{"asin": "A", "asin": "B", "reviewerID": "A1", "overall": 5.0, "unixReviewTime": 1}',
         b'{"a": ' + b"[" * 1100 + b"]" * 1100 + b', "asin": "B1", "reviewerID": "A1", "overall": 5.0, "unixReviewTime": 1}',
+        b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # pyarrow would crash on this one
         d({**g, "asin": "B\u0000X"}),
     ]
 
 
-@pytest.mark.parametrize("batch_lines", [7, 5000])
-def test_odd_lines_same_as_parse_reviews(tmp_path, beauty_lines, batch_lines):
+@pytest.mark.parametrize(("batch_lines", "min_split"), [(7, None), (5000, 1), (100_000, None)])
+def test_odd_lines_same_as_parse_reviews(tmp_path, beauty_lines, monkeypatch, batch_lines, min_split):
+    if min_split:  # pyarrow then judges every line on its own, not its chunk or half-chunk
+        monkeypatch.setattr(dumps, "_MIN_SPLIT", min_split)
     odd = _odd_lines()
-    rng = random.Random(5)
     lines = list(beauty_lines[:3000])
-    for line in odd:  # scattered, so that most chunks hold one
-        lines.insert(rng.randrange(len(lines)), line)
+    at = sorted(random.Random(5).sample(range(0, 3000, 10), len(odd)), reverse=True)
+    for position, line in zip(at, odd):  # at least 10 lines apart: one per 7-line chunk at most
+        lines.insert(position, line)
     data = b"\n".join(lines)  # and no newline after the last line
     expected = reference(data)
     assert len(expected.rejected) > 20
     assert_same(stream(write(tmp_path, data), batch_lines), expected)
+
+
+def test_without_memmem(tmp_path, beauty_lines, monkeypatch):
+    monkeypatch.setattr(dumps, "_MEMMEM", None)  # the bytearray.find fallback
+    lines = list(beauty_lines[:100])
+    lines[50] = orjson.dumps({**GOOD, "style": {"Size:": None}})
+    data = b"\n".join(lines)
+    results = stream(write(tmp_path, data), 1000)
+    assert results[0].table.slice(50, 1)["style"].to_pylist() == ['{"Size":null}']
+    assert_same(results, reference(data))
 
 
 def test_fuzzed_lines_same_as_parse_reviews(tmp_path, beauty_lines):
