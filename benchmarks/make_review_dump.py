@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/make_review_dump.py OUT.json.gz [--lines 1000000]
 
 Cycles the real lines of amzn_assets_tests/fixtures/All_Beauty_5.json.gz (5,269 reviews: their
-text, vote, style and image variety is kept byte for byte). Every pass after the first rewrites,
-in place in the raw bytes, the reviewerID (same 14-character shape) and moves unixReviewTime and
-reviewTime back by a whole number of days, so that (asin, reviewer_id, review_time) stays unique
-over the whole dump. Written with gzip level 6 and a zero mtime: the same N gives the same bytes.
+text, vote, style and image variety is kept byte for byte). Every line gets, in place in the raw
+bytes, a reviewerID of its own (same 14-character shape), and every pass after the first moves
+unixReviewTime and reviewTime back by a whole number of days (up to ten years), so that
+(asin, reviewer_id, review_time) is unique over the whole dump. Written with gzip level 6 and a
+zero mtime: the same N gives the same bytes (1,000,000 lines: 466 MB of JSON, 123 MB gzip).
 """
 
 from __future__ import annotations
@@ -37,11 +38,10 @@ def _reviewer_id(cycle: int, index: int) -> bytes:
 
 
 def _vary(line: bytes, cycle: int, index: int) -> bytes:
-    if cycle == 0:
-        return line
+    # every line gets its own reviewer (the fixture itself repeats some keys: duplicated reviews)
     line = _REVIEWER.sub(b'"reviewerID": "' + _reviewer_id(cycle, index) + b'"', line, count=1)
     match = _UNIX.search(line)
-    if match:
+    if match and cycle:
         ts = int(match.group(1)) - (cycle % 3650) * _DAY  # back up to ~10 years: never in the future
         ts = max(ts, 0)
         date = dt.date(1970, 1, 1) + dt.timedelta(days=ts // _DAY)

@@ -1,11 +1,13 @@
-"""Climate assets: landed_climate -> stations -> climate."""
+"""Climate assets: landed_climate -> stations -> climate (produced in chunks of days, see reviews.py)."""
 
-import pyarrow as pa
+from collections import Counter
+
 from dagster import AssetExecutionContext, asset
 
 from amzn_assets import tables
 from amzn_assets.assets.reporting import rate
 from amzn_assets.assets.reviews import datetime
+from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, single_run_backfill
 from amzn_assets.resources import LandingZone
 from amzn_assets.transforms import climate as transform
@@ -20,26 +22,38 @@ COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfi
     description="NOAA daily observations landed from the upload area, per observation day.",
     kinds={"parquet"},
 )
-def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> pa.Table:
+def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
     report = landing.lander().land_pending()
-    rows = landing.reader().climate(context.partition_keys)
     context.add_output_metadata(
         {
-            "rows": rows.num_rows,
             "files_landed_this_run": report.files_landed,
             "records_quarantined_this_run": report.rejected_records,
             "landing_rows_per_s": rate(report.rows, report.seconds),
         }
     )
-    return rows
+    reader = landing.reader()
+    stats = Counter()
+
+    def read(days: list[str]):
+        rows = reader.climate(days)
+        stats["rows"] += rows.num_rows
+        return rows
+
+    return TableChunks.by_days(context.partition_keys, tables.LANDED_CLIMATE_SCHEMA, read, summary=lambda: dict(stats))
 
 
 @asset(**COMMON, metadata=tables.STATIONS.as_metadata(), description="Stations reporting each day, from the GHCN station list; upserted by station_id.")
-def stations(context: AssetExecutionContext, landed_climate: pa.Table, landing: LandingZone) -> pa.Table:
-    result = transform.stations(landed_climate, landing.reader().station_list())
-    unlisted = result.num_rows - sum(result["in_station_list"].to_pylist())
-    context.add_output_metadata({"rows": result.num_rows, "stations_not_in_list": unlisted})
-    return result
+def stations(landed_climate: TableChunks, landing: LandingZone) -> TableChunks:
+    station_list = landing.reader().station_list()
+    stats = Counter()
+
+    def of_day(chunk):
+        result = transform.stations(chunk, station_list)
+        stats["rows"] += result.num_rows
+        stats["stations_not_in_list"] += result.num_rows - sum(result["in_station_list"].to_pylist())
+        return result
+
+    return landed_climate.map(of_day, tables.STATIONS_SCHEMA, summary=lambda: dict(stats))
 
 
 @asset(
@@ -48,7 +62,12 @@ def stations(context: AssetExecutionContext, landed_climate: pa.Table, landing: 
     deps=[stations, datetime],
     description="Daily weather per station (standard units: °F, inches, mph).",
 )
-def climate(context: AssetExecutionContext, landed_climate: pa.Table) -> pa.Table:
-    result = transform.climate(landed_climate)
-    context.add_output_metadata({"rows": result.num_rows})
-    return result
+def climate(landed_climate: TableChunks) -> TableChunks:
+    stats = Counter()
+
+    def facts(chunk):
+        result = transform.climate(chunk)
+        stats["rows"] += result.num_rows
+        return result
+
+    return landed_climate.map(facts, tables.CLIMATE_SCHEMA, summary=lambda: dict(stats))

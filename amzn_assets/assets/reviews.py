@@ -1,12 +1,18 @@
-"""Review assets: landed_reviews -> users, products, datetime -> reviews_fact."""
+"""Review assets: landed_reviews -> users, products, datetime -> reviews_fact.
+
+Each asset returns TableChunks: a range is produced a month of days at a time, so a backfill's
+memory does not grow with its length. Metadata gathered along the way reaches the IO manager
+through the chunks' summary.
+"""
 
 import time
+from collections import Counter
 
-import pyarrow as pa
 from dagster import AssetExecutionContext, asset
 
 from amzn_assets import tables
 from amzn_assets.assets.reporting import histogram_markdown, rate
+from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, partition_days, single_run_backfill
 from amzn_assets.resources import LandingZone
 from amzn_assets.transforms import reviews as transform
@@ -21,40 +27,52 @@ COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfi
     description="Reviews landed from the upload area for each review day (first landed copy of a review wins).",
     kinds={"parquet"},
 )
-def landed_reviews(context: AssetExecutionContext, landing: LandingZone) -> pa.Table:
+def landed_reviews(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
     report = landing.lander().land_pending()
-    started = time.perf_counter()
-    rows, duplicates = landing.reader().reviews(context.partition_keys)
     context.add_output_metadata(
         {
-            "rows": rows.num_rows,
-            "duplicate_reviews_merged": duplicates,
             "files_landed_this_run": report.files_landed,
             "files_quarantined_this_run": report.files_quarantined,
             "records_quarantined_this_run": report.rejected_records,
             "landing_rows_per_s": rate(report.rows, report.seconds),
-            "read_rows_per_s": rate(rows.num_rows, time.perf_counter() - started),
         }
     )
-    return rows
+    reader = landing.reader()
+    stats = Counter()
+
+    def read(days: list[str]):
+        rows, duplicates = reader.reviews(days)
+        stats["rows"] += rows.num_rows
+        stats["duplicate_reviews_merged"] += duplicates
+        return rows
+
+    return TableChunks.by_days(context.partition_keys, tables.LANDED_REVIEW_SCHEMA, read, summary=lambda: dict(stats))
 
 
 @asset(**COMMON, metadata=tables.USERS.as_metadata(), description="Reviewers seen each day; the table is their upsert by reviewer_id.")
-def users(landed_reviews: pa.Table) -> pa.Table:
-    return transform.users(landed_reviews)
+def users(landed_reviews: TableChunks) -> TableChunks:
+    return landed_reviews.map(transform.users, tables.USERS_SCHEMA)
 
 
 @asset(**COMMON, metadata=tables.PRODUCTS.as_metadata(), description="Products reviewed each day, with their landed metadata; upserted by asin.")
-def products(context: AssetExecutionContext, landed_reviews: pa.Table, landing: LandingZone) -> pa.Table:
-    result = transform.products(landed_reviews, landing.reader().product_metadata())
-    missing = result.num_rows - sum(result["has_metadata"].to_pylist())
-    context.add_output_metadata({"rows": result.num_rows, "products_without_metadata": missing})
-    return result
+def products(landed_reviews: TableChunks, landing: LandingZone) -> TableChunks:
+    metadata = landing.reader().product_metadata()
+    stats = Counter()
+
+    def with_metadata(chunk):
+        result = transform.products(chunk, metadata)
+        stats["rows"] += result.num_rows
+        stats["products_without_metadata"] += result.num_rows - sum(result["has_metadata"].to_pylist())
+        return result
+
+    return landed_reviews.map(with_metadata, tables.PRODUCTS_SCHEMA, summary=lambda: dict(stats))
 
 
 @asset(**COMMON, metadata=tables.DATETIME.as_metadata(), description="The calendar: one row per day.")
-def datetime(context: AssetExecutionContext) -> pa.Table:
-    return transform.datetime_rows(partition_days(context.partition_keys))
+def datetime(context: AssetExecutionContext) -> TableChunks:
+    return TableChunks.by_days(
+        context.partition_keys, tables.DATETIME_SCHEMA, lambda days: transform.datetime_rows(partition_days(days))
+    )
 
 
 @asset(
@@ -63,15 +81,23 @@ def datetime(context: AssetExecutionContext) -> pa.Table:
     deps=[users, products, datetime],
     description="One row per review: the fact table of the star schema.",
 )
-def reviews_fact(context: AssetExecutionContext, landed_reviews: pa.Table) -> pa.Table:
+def reviews_fact(context: AssetExecutionContext, landed_reviews: TableChunks) -> TableChunks:
     started = time.perf_counter()
-    fact = transform.reviews_fact(landed_reviews)
-    context.add_output_metadata(
-        {
-            "rows": fact.num_rows,
+    ratings: Counter = Counter()
+
+    def fact(chunk):
+        result = transform.reviews_fact(chunk)
+        for rating, count in transform.rating_histogram(result).items():
+            ratings[rating] += count
+        return result
+
+    def summary() -> dict:
+        rows = sum(ratings.values())
+        return {
+            "rows": rows,
             "partitions": len(context.partition_keys),
-            "rating_histogram": histogram_markdown(transform.rating_histogram(fact)),
-            "rows_per_s": rate(fact.num_rows, time.perf_counter() - started),
+            "rating_histogram": histogram_markdown({r: ratings[r] for r in range(1, 6)}),
+            "rows_per_s": rate(rows, time.perf_counter() - started),
         }
-    )
-    return fact
+
+    return landed_reviews.map(fact, tables.REVIEWS_FACT_SCHEMA, summary=summary)

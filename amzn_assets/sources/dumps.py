@@ -8,8 +8,8 @@ Every batch gives exactly what `parse_reviews` gives for its lines (same rows, t
 reasons), with reject line numbers counted over the whole decompressed dump. How it gets there:
 
 * A background thread reads and gunzips the file (zlib releases the GIL) and cuts the stream into
-  chunks of whole lines (at most 65,536, never across a batch boundary), handing over at most two
-  ready chunks at a time.
+  chunks of whole lines (a quarter of a batch, at most 65,536 lines), handing over one ready chunk
+  at a time.
 * The main thread gives each chunk to pyarrow's multi-threaded JSON reader and validates the
   columns with vectorized checks. Only rows that are provably what the orjson path of
   `reviews.py` would produce (the ground truth) are taken from pyarrow; every other line (a
@@ -27,6 +27,7 @@ known ones are not trusted). See `_odd_lines` and `_landed`.
 from __future__ import annotations
 
 import ctypes
+import collections
 import datetime as dt
 import itertools
 import os
@@ -55,6 +56,8 @@ _READ_BYTES = 1 << 20  # compressed bytes per read
 _PIECE_BYTES = 4 << 20  # decompressed bytes per zlib call (bounds memory for any compression ratio)
 _BLOCK_BYTES = 4 << 20  # pyarrow JSON block size (raised to hold the longest line of a batch)
 _CHUNK_LINES = 65_536  # lines per chunk handed from the reader thread to the parser
+_WORKERS = 2  # threads preparing and parsing chunks
+_ARROW_THREADS = False  # pyarrow's own threads within one parse
 _MIN_SPLIT = 2048  # a block pyarrow refuses is halved down to this many lines, then parsed by orjson
 _ORJSON_GROUP = 1024  # lines per _parse_batch call on the orjson path
 _DEEP_LINE = 2048  # a line this long may nest deeper than orjson's 1024 limit: its brackets are counted
@@ -106,31 +109,28 @@ def iter_review_dump(
     parser = _BatchParser(source, category, ((today - dt.date(1970, 1, 1)).days + 1) * _DAY)
     file = open(path, "rb", buffering=0)
     reader = _DumpReader(file, batch_lines)
-    # pyarrow parses chunk k in this thread (without the GIL) while the main thread checks chunk
-    # k + 1 and finishes chunk k - 1, and the reader thread gunzips what comes next
-    pool = ThreadPoolExecutor(1, thread_name_prefix="review-dump-json")
+    # While the reader thread gunzips, _WORKERS threads prepare chunks and have pyarrow parse them
+    # (mostly without the GIL), and this thread finishes them in order.
+    pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="review-dump-parse")
     try:
         if not reader.start():
             raise SourceFileError(f"{source}: empty file")
-        done = 0  # lines before the current chunk
+        done = 0  # lines before the next chunk
         tables: list[pa.Table] = []
         rejected: list[Rejected] = []
-        pending: _Job | None = None
+        pending: collections.deque[Future] = collections.deque()
         for chunk in itertools.chain(reader.chunks(), [None]):
-            job = None
             if chunk is not None:
-                job = parser.prepare(chunk, done)
+                pending.append(pool.submit(parser.prepare, chunk, done))
                 done += chunk.n_lines
-                if job.lines is not None:
-                    job.parsed = pool.submit(_read_json, job.data, job.starts, job.ends, job.lines)
-            if pending is not None:
-                result = parser.finish(pending)
+            while pending and (chunk is None or len(pending) >= _WORKERS):
+                job = pending.popleft().result()
+                result = parser.finish(job)
                 tables.append(result.table)
                 rejected += result.rejected
-                if pending.ends_batch:
+                if job.ends_batch:
                     yield ParseResult(tables[0] if len(tables) == 1 else pa.concat_tables(tables), rejected)
                     tables, rejected = [], []
-            pending = job
         if reader.error is not None:
             raise SourceFileError(
                 f"{source}: corrupt or truncated gzip ({reader.error}); the last complete line is "
@@ -149,10 +149,15 @@ def iter_review_dump(
 
 @dataclass
 class _Chunk:
-    data: bytearray  # whole lines; only the last chunk of a dump may end without a newline
-    newlines: np.ndarray  # int64 offsets of every b"\n" in data
-    n_lines: int
+    parts: list[tuple[bytes, int, int]]  # (piece, start, end): whole lines once joined; only the
+    n_lines: int  # last chunk of a dump may end without a newline
     ends_batch: bool = False
+
+    def join(self) -> bytearray:
+        """The chunk's bytes, in one buffer; the pieces are let go."""
+        data = bytearray().join([memoryview(piece)[start:end] for piece, start, end in self.parts])
+        self.parts = []
+        return data
 
 
 class _Stopped(Exception):
@@ -172,7 +177,10 @@ class _DumpReader:
     def __init__(self, file: Any, batch_lines: int) -> None:
         self._file = file
         self._batch_lines = batch_lines
-        self._queue: queue.Queue = queue.Queue(maxsize=2)  # ready chunks, while one is parsed
+        # a few chunks per batch: the pipeline fills early, and the chunks in flight (about six)
+        # stay well under the batch size
+        self._chunk_lines = min(_CHUNK_LINES, -(-batch_lines // 4))
+        self._queue: queue.Queue = queue.Queue(maxsize=1)  # a ready chunk, while others are parsed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="review-dump-reader", daemon=True)
         self._first = b""
@@ -275,57 +283,46 @@ class _DumpReader:
 
     def _split(self, pieces: Iterator[bytes]) -> None:
         """Cut the stream into chunks of whole lines: batches of exactly batch_lines lines (the
-        last one: the rest), each cut into chunks of at most _CHUNK_LINES lines."""
-        parts: list[memoryview] = []
-        offsets: list[np.ndarray] = []  # newline offsets, relative to the chunk
-        size = count = 0
+        last one: the rest), each cut into chunks of at most _chunk_lines lines. Only counts
+        newlines here; the parse workers join the pieces and find the lines."""
+        parts: list[tuple[bytes, int, int]] = []
+        count = 0  # newlines in parts
         in_batch = 0  # lines of the current batch in earlier chunks
         try:
             for piece in pieces:
-                view = memoryview(piece)
-                newlines = np.flatnonzero(np.frombuffer(piece, np.uint8) == _NL)
-                start = used = 0  # bytes / newlines of this piece already in a chunk
+                start = 0  # bytes of this piece already in a chunk
+                newlines = piece.count(b"\n")
                 while True:
-                    target = min(_CHUNK_LINES, self._batch_lines - in_batch)
-                    if count + len(newlines) - used < target:
+                    target = min(self._chunk_lines, self._batch_lines - in_batch)
+                    if count + newlines < target:
                         break
-                    take = target - count
-                    end = int(newlines[used + take - 1]) + 1
-                    parts.append(view[start:end])
-                    offsets.append(newlines[used : used + take] + (size - start))
+                    end = _nth_newline(piece, start, target - count) + 1
+                    parts.append((piece, start, end))
+                    newlines -= target - count
                     in_batch += target
-                    chunk = self._chunk(parts, offsets, target)
-                    chunk.ends_batch = in_batch == self._batch_lines
+                    chunk = _Chunk(parts, target, in_batch == self._batch_lines)
                     in_batch = 0 if chunk.ends_batch else in_batch
                     self._put(chunk)
-                    parts, offsets, size, count = [], [], 0, 0
-                    start, used = end, used + take
+                    parts, count, start = [], 0, end
                 if start < len(piece):
-                    parts.append(view[start:])
-                    offsets.append(newlines[used:] + (size - start))
-                    size += len(piece) - start
-                    count += len(newlines) - used
+                    parts.append((piece, start, len(piece)))
+                    count += newlines
         except _Corrupt as exc:
             self.error = str(exc)
-            chunk = self._chunk(parts, offsets, count)
-            cut = int(chunk.newlines[-1]) + 1 if count else 0
-            self.partial_line = cut < len(chunk.data)
-            del chunk.data[cut:]  # keep the complete lines only
-            chunk.ends_batch = True
+            while parts:  # keep the complete lines only
+                piece, start, end = parts[-1]
+                cut = piece.rfind(b"\n", start, end) + 1
+                self.partial_line = self.partial_line or cut < end
+                if cut:
+                    parts[-1] = (piece, start, cut)
+                    break
+                parts.pop()
             if count or in_batch:  # (an empty chunk just ends the batch)
-                self._put(chunk)
+                self._put(_Chunk(parts, count, True))
             return
         if parts or in_batch:
-            chunk = self._chunk(parts, offsets, count)
-            chunk.n_lines += 1 if chunk.data and not chunk.data.endswith(b"\n") else 0
-            chunk.ends_batch = True
-            self._put(chunk)
-
-    @staticmethod
-    def _chunk(parts: list[memoryview], offsets: list[np.ndarray], count: int) -> _Chunk:
-        data = bytearray().join(parts)  # one copy; CPython drops the GIL for large joins
-        newlines = np.concatenate(offsets) if offsets else np.zeros(0, np.int64)
-        return _Chunk(data, newlines.astype(np.int64, copy=False), count)
+            last_line = bool(parts) and not parts[-1][0][parts[-1][2] - 1 : parts[-1][2]] == b"\n"
+            self._put(_Chunk(parts, count + last_line, True))
 
 
 # --- parsing ----------------------------------------------------------------------------------------
@@ -342,7 +339,7 @@ class _Job:
     ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # exclusive, no newline
     fallback: dict[int, bytes] = field(default_factory=dict)  # line index -> raw line, for orjson
     lines: np.ndarray | None = None  # the line indices for pyarrow
-    parsed: Future | None = None  # pyarrow's parse of `lines`, when submitted
+    parsed: pa.Table | None = None  # pyarrow's parse of `lines` (None: refused)
 
 
 class _BatchParser:
@@ -359,18 +356,20 @@ class _BatchParser:
         return self.finish(job)
 
     def prepare(self, chunk: _Chunk, first: int) -> _Job:
-        """Sort the lines of a chunk: blank, for the orjson path, for pyarrow (`job.lines`)."""
-        data, n = chunk.data, chunk.n_lines
+        """Join a chunk and sort its lines: blank, for the orjson path, for pyarrow (`job.lines`,
+        parsed here). Runs in a worker thread."""
+        data, n = chunk.join(), chunk.n_lines
         job = _Job(data, first, chunk.ends_batch)
         if n == 0:
             return job
         arr = np.frombuffer(data, np.uint8)
+        newlines = _newlines(arr)
         starts = np.empty(n, np.int64)
         starts[0] = 0
-        starts[1:] = chunk.newlines[: n - 1] + 1
+        starts[1:] = newlines[: n - 1] + 1
         ends = np.empty(n, np.int64)  # exclusive, the newline not included
-        ends[: len(chunk.newlines)] = chunk.newlines[:n]
-        if n > len(chunk.newlines):
+        ends[: len(newlines)] = newlines[:n]
+        if n > len(newlines):
             ends[-1] = len(data)
 
         nonempty = ends > starts
@@ -384,15 +383,16 @@ class _BatchParser:
         good = np.flatnonzero(nonempty & ~odd)
         self.records_seen = self.records_seen or bool(len(good) or fallback)
         job.starts, job.ends, job.fallback = starts, ends, fallback
-        job.lines = good if len(good) else None
+        if len(good):
+            job.lines = good
+            job.parsed = _read_json(data, starts, ends, good)
         return job
 
     def finish(self, job: _Job) -> ParseResult:
         """The chunk's rows (pyarrow's trusted rows and the orjson path's) in line order."""
         tables: list[tuple[pa.Table, np.ndarray]] = []  # (accepted rows, their line indices)
         if job.lines is not None:
-            parsed = job.parsed.result() if job.parsed is not None else None
-            job.parsed = None
+            parsed, job.parsed = job.parsed, None
             for lines in self._arrow(job, job.lines, parsed, tables):
                 for i in lines.tolist():
                     job.fallback[i] = bytes(job.data[job.starts[i] : job.ends[i]])
@@ -566,6 +566,22 @@ class _BatchParser:
         return pa.Table.from_batches(batches, LANDED_REVIEW_SCHEMA), accepted
 
 
+def _nth_newline(piece: bytes, start: int, k: int) -> int:
+    """Offset of the k-th (1-based) newline in piece[start:]; the caller knows there are k."""
+    if k <= 16:
+        at = start - 1
+        for _ in range(k):
+            at = piece.find(b"\n", at + 1)
+        return at
+    return start + int(np.flatnonzero(np.frombuffer(piece, np.uint8, offset=start) == _NL)[k - 1])
+
+
+def _newlines(arr: np.ndarray, block: int = 1 << 20) -> np.ndarray:
+    """int64 offsets of every newline, a block at a time (the temporaries stay in cache)."""
+    found = [np.flatnonzero(arr[at : at + block] == _NL) + at for at in range(0, len(arr), block)]
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
 def _read_json(data: bytearray, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> pa.Table | None:
     """pyarrow's parse of the bytes from line lines[0] to line lines[-1] (other lines in between
     are blank), or None when it refuses them."""
@@ -574,7 +590,7 @@ def _read_json(data: bytearray, starts: np.ndarray, ends: np.ndarray, lines: np.
     try:
         return pj.read_json(
             pa.BufferReader(pa.py_buffer(memoryview(data)[lo:hi])),
-            read_options=pj.ReadOptions(use_threads=True, block_size=block),
+            read_options=pj.ReadOptions(use_threads=_ARROW_THREADS, block_size=block),
             parse_options=_PARSE_OPTIONS,
         )
     except pa.ArrowException:  # a type conflict, invalid JSON...: the orjson path decides

@@ -11,8 +11,10 @@ from dagster import ConfigurableIOManagerFactory, InputContext, MetadataValue, O
 from dagster_aws.s3 import S3Resource
 from upath import UPath
 
+from amzn_assets.chunks import TableChunks, chunks_of, summary_of
 from amzn_assets.slicing import slices_by_value
 from amzn_assets.storage.contract import StorageSpec
+from amzn_assets.tables import TABLES_BY_NAME
 
 
 class PartitionedParquetIOManager(UPathIOManager):
@@ -25,31 +27,36 @@ class PartitionedParquetIOManager(UPathIOManager):
         with path.open("rb") as handle:
             return pq.read_table(handle)
 
-    def handle_output(self, context: OutputContext, obj: pa.Table) -> None:
+    def handle_output(self, context: OutputContext, obj: pa.Table | TableChunks) -> None:
         if not context.has_asset_partitions:
             return super().handle_output(context, obj)
         spec = StorageSpec.of(context)
         paths = self._get_paths_for_partitions(context)
-        by_key = {_key(value): rows for value, rows in slices_by_value(obj, spec.partition_column)}
-        unexpected = set(by_key) - set(paths)
-        if unexpected:
-            raise ValueError(
-                f"{context.asset_key.to_user_string()}: rows for partitions outside the run's range: "
-                f"{sorted(unexpected)[:5]}"
-            )
-        for key, path in paths.items():
-            self.make_directory(path.parent)
-            _write_table(by_key.get(key, obj.schema.empty_table()), path)
+        written: set[str] = set()
+        rows = 0
+        schema = obj.schema
+        for chunk in chunks_of(obj):
+            for value, part in slices_by_value(chunk, spec.partition_column):
+                key = _key(value)
+                if key not in paths or key in written:
+                    raise ValueError(
+                        f"{context.asset_key.to_user_string()}: rows for partition {key} "
+                        f"{'outside the run' if key not in paths else 'in two chunks'}"
+                    )
+                self.make_directory(paths[key].parent)
+                _write_table(part, paths[key])
+                written.add(key)
+                rows += part.num_rows
+        for key in sorted(set(paths) - written):  # days with no rows are written empty: a re-run replaces
+            self.make_directory(paths[key].parent)
+            _write_table(schema.empty_table(), paths[key])
         first = next(iter(paths.values()))
         context.add_output_metadata(
-            {
-                "path": MetadataValue.path(str(first.parent)),
-                "dagster/row_count": obj.num_rows,
-                "partitions_written": len(paths),
-            }
+            {"path": MetadataValue.path(str(first.parent)), "dagster/row_count": rows, "partitions_written": len(paths)}
+            | summary_of(obj)
         )
 
-    def load_input(self, context: InputContext) -> pa.Table:
+    def load_input(self, context: InputContext) -> TableChunks:
         if not context.has_asset_partitions:
             return super().load_input(context)
         paths = self._get_paths_for_partitions(context)
@@ -59,7 +66,12 @@ class PartitionedParquetIOManager(UPathIOManager):
                 f"{context.asset_key.to_user_string()} has no materialization for partitions "
                 f"{missing[:5]}{' ...' if len(missing) > 5 else ''}: materialize them first"
             )
-        return pa.concat_tables([self.load_from_path(context, paths[k]) for k in sorted(paths)])
+        schema = TABLES_BY_NAME[context.asset_key.path[-1]].schema
+
+        def read(keys: list[str]) -> pa.Table:
+            return pa.concat_tables([self.load_from_path(context, paths[k]).cast(schema) for k in keys])
+
+        return TableChunks.by_days(list(paths), schema, read)
 
 
 class ParquetIOManager(ConfigurableIOManagerFactory):

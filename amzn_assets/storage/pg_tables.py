@@ -7,7 +7,7 @@ transaction: a partition range is replaced whole (facts) or upserted by key (dim
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import psycopg2
 import pyarrow as pa
@@ -45,31 +45,43 @@ def _copy_in(cur, target: sql.Composable, table: pa.Table, batch_rows: int = 200
         cur.copy_expert(statement, buffer)
 
 
-def replace_range(conn, schema: str, name: str, column: str, first: str, last: str, table: pa.Table) -> None:
+def replace_range(
+    conn, schema: str, name: str, column: str, first: str, last: str, chunks: Iterable[pa.Table]
+) -> int:
     """Delete the partition range [first, last] and load its rows, in one transaction."""
     target = sql.Identifier(schema, name)
+    rows = 0
     with conn, conn.cursor() as cur:
         cur.execute(
             sql.SQL("DELETE FROM {} WHERE {} BETWEEN %s AND %s").format(target, sql.Identifier(column)),
             (first, last),
         )
-        _copy_in(cur, target, table)
+        for table in chunks:
+            _copy_in(cur, target, table)
+            rows += table.num_rows
+    return rows
 
 
-def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, table: pa.Table) -> None:
+def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, chunks: Iterable[pa.Table]) -> int:
     """Upsert rows by key: the row from the latest partition wins, also against older re-runs."""
     target = sql.Identifier(schema, name)
     staging = sql.Identifier(f"_stage_{name}")
-    columns = table.column_names
+    rows = 0
+    columns: list[str] = []
     keys = sql.SQL(", ").join(sql.Identifier(k) for k in key)
-    updates = sql.SQL(", ").join(
-        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c not in key
-    )
     with conn, conn.cursor() as cur:
         cur.execute(
             sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(staging, target)
         )
-        _copy_in(cur, staging, table)
+        for table in chunks:
+            _copy_in(cur, staging, table)
+            rows += table.num_rows
+            columns = table.column_names
+        if not columns:
+            return 0
+        updates = sql.SQL(", ").join(
+            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c not in key
+        )
         cur.execute(
             sql.SQL(
                 "INSERT INTO {target} ({cols}) "
@@ -84,6 +96,7 @@ def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, table:
                 updates=updates,
             )
         )
+    return rows
 
 
 def read_range(conn, schema: str, name: str, arrow_schema: pa.Schema, column: str, first: str, last: str) -> pa.Table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 from pydantic import PrivateAttr
 
+from amzn_assets.chunks import TableChunks, chunks_of, summary_of
 from amzn_assets.storage import pg_tables
 from amzn_assets.storage.contract import StorageSpec
 from amzn_assets.tables import TABLES_BY_NAME
@@ -36,23 +37,30 @@ class PostgresIOManager(ConfigurableIOManager):
         conn = self._connect()
         try:
             if spec.write_mode == "replace":
-                pg_tables.replace_range(conn, self.db_schema, name, spec.partition_column, first, last, obj)
+                rows = pg_tables.replace_range(
+                    conn, self.db_schema, name, spec.partition_column, first, last, chunks_of(obj)
+                )
             else:
-                pg_tables.upsert(conn, self.db_schema, name, spec.primary_key, spec.partition_column, obj)
+                rows = pg_tables.upsert(
+                    conn, self.db_schema, name, spec.primary_key, spec.partition_column, chunks_of(obj)
+                )
         finally:
             conn.close()
         context.add_output_metadata(
-            {"dagster/row_count": obj.num_rows, "table": f"{self.db_schema}.{name}", "partitions_written": len(keys)}
+            {"dagster/row_count": rows, "table": f"{self.db_schema}.{name}", "partitions_written": len(keys)}
+            | summary_of(obj)
         )
 
-    def load_input(self, context: InputContext):
+    def load_input(self, context: InputContext) -> TableChunks:
         spec = StorageSpec.of_input(context)
         name = context.asset_key.path[-1]
-        keys = context.asset_partition_keys
-        conn = self._connect()
-        try:
-            return pg_tables.read_range(
-                conn, self.db_schema, name, TABLES_BY_NAME[name].schema, spec.partition_column, min(keys), max(keys)
-            )
-        finally:
-            conn.close()
+        schema = TABLES_BY_NAME[name].schema
+
+        def read(keys: list[str]):
+            conn = self._connect()
+            try:
+                return pg_tables.read_range(conn, self.db_schema, name, schema, spec.partition_column, keys[0], keys[-1])
+            finally:
+                conn.close()
+
+        return TableChunks.by_days(context.asset_partition_keys, schema, read)

@@ -90,8 +90,8 @@ def test_upsert_keeps_the_latest_partition_and_reads_back_in_arrow_types(postgre
     pg_tables.ensure_schema(conn, pg_schema)
     newer = pa.table({"reviewer_id": ["A1"], "reviewer_name": ["New"], "seen_date": [dt.date(2018, 1, 5)]}, schema=USERS_SCHEMA)
     older = pa.table({"reviewer_id": ["A1", "A1"], "reviewer_name": ["Old", "Older"], "seen_date": [dt.date(2018, 1, 2), dt.date(2018, 1, 1)]}, schema=USERS_SCHEMA)
-    pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", newer)
-    pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", older)  # a re-run of older days
+    pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", [newer])
+    pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", [older])  # a re-run of older days
     back = pg_tables.read_range(conn, pg_schema, "users", USERS_SCHEMA, "seen_date", "2018-01-01", "2018-01-31")
     assert back.to_pylist() == [{"reviewer_id": "A1", "reviewer_name": "New", "seen_date": dt.date(2018, 1, 5)}]
     conn.close()
@@ -108,17 +108,17 @@ def test_fact_rows_round_trip_through_copy(postgres_url, pg_schema):
     conn = pg_tables.connect(postgres_url)
     pg_tables.ensure_schema(conn, pg_schema)
     day = dt.date(2018, 1, 2)
-    pg_tables.upsert(conn, pg_schema, "datetime", ["date"], "date", datetime_rows([day]).cast(DATETIME_SCHEMA))
-    pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", pa.table({"reviewer_id": ["A1"], "reviewer_name": [None], "seen_date": [day]}, schema=USERS_SCHEMA))
+    pg_tables.upsert(conn, pg_schema, "datetime", ["date"], "date", [datetime_rows([day]).cast(DATETIME_SCHEMA)])
+    pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", [pa.table({"reviewer_id": ["A1"], "reviewer_name": [None], "seen_date": [day]}, schema=USERS_SCHEMA)])
     product = {f.name: None for f in PRODUCTS_SCHEMA} | {"asin": "B1", "has_metadata": False, "seen_date": day}
-    pg_tables.upsert(conn, pg_schema, "products", ["asin"], "seen_date", pa.Table.from_pylist([product], schema=PRODUCTS_SCHEMA))
+    pg_tables.upsert(conn, pg_schema, "products", ["asin"], "seen_date", [pa.Table.from_pylist([product], schema=PRODUCTS_SCHEMA)])
     row = {
         "review_date": day, "review_time": dt.datetime(2018, 1, 2, tzinfo=dt.timezone.utc), "asin": "B1",
         "reviewer_id": "A1", "category": "toys", "rating": 5, "verified": None, "vote": 1341,
         "style": '{"Size":"7.0 oz"}', "summary": "", "review_text": 'Says "hi",\nthen, a comma', "image_count": 0,
     }
     fact = pa.Table.from_pylist([row], schema=REVIEWS_FACT_SCHEMA)
-    pg_tables.replace_range(conn, pg_schema, "reviews_fact", "review_date", "2018-01-02", "2018-01-02", fact)
+    pg_tables.replace_range(conn, pg_schema, "reviews_fact", "review_date", "2018-01-02", "2018-01-02", [fact])
     back = pg_tables.read_range(conn, pg_schema, "reviews_fact", REVIEWS_FACT_SCHEMA, "review_date", "2018-01-02", "2018-01-02")
     assert back.to_pylist() == [row]  # empty string stays empty, NULL stays NULL, quotes and newlines survive
     conn.close()

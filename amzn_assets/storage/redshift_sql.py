@@ -1,0 +1,307 @@
+"""The SQL the Redshift IO manager sends, as plain data (no Dagster, no connection).
+
+Every function returns a list of `Statement`s: SQL text with `%s` placeholders and their values
+apart. What can't be a parameter is checked before it is written into the text:
+
+* identifiers (schema, table, column names) must match `_IDENTIFIER` and are always double-quoted;
+* the staged S3 URL and the IAM role ARN, which COPY only takes as string literals, must match
+  `_S3_URL` / `_IAM_ROLE_ARN`; they are then written as '...' literals with any single quote doubled.
+
+Redshift specifics this SQL relies on (from the Redshift Database Developer Guide):
+
+* COPY ... FORMAT AS PARQUET maps the file's columns to the table's columns *by position*, and the
+  number of columns must match; COPY from columnar files takes no column list options such as
+  TRUNCATECOLUMNS, so the IO manager writes the parquet in the table's column order and truncates
+  VARCHAR values itself (see `varchar_widths`).
+* Redshift's MERGE takes a table (temporary or permanent) as its source, never a subquery, view or
+  CTE; it has no `WHEN MATCHED AND <condition>` and no target alias; the source must hold at most one
+  row per target row. So the upsert (1) COPYs into a temp staging table, (2) keeps one row per key,
+  the latest partition, in a second temp table, (3) deletes from that table the rows whose target row
+  comes from a newer partition -- that DELETE is what stands in for the conditional
+  `WHEN MATCHED AND target.partition <= source.partition` -- and (4) runs an unconditional MERGE.
+* TRUNCATE commits implicitly in Redshift, so a fact range is emptied with DELETE, inside the
+  transaction that COPYs its replacement.
+
+PostgreSQL 16 accepts the same DELETE / CREATE TEMP TABLE (LIKE ...) / ROW_NUMBER / DELETE ... USING /
+MERGE text, which is how the tests run everything here except COPY ... FROM 's3://...' and the DDL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
+# s3://bucket/key: bucket names per S3's rules (lower case, digits, dots, hyphens; 3 to 63 chars);
+# the key limited to S3's "safe" characters (letters, digits, ! - _ . * ' ( ) /) -- no backslash, no %,
+# no spaces, no double quotes.
+_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/-]*)?$")
+# arn:<partition>:iam::<12-digit account>:role/<path/name>, the characters IAM allows in role names.
+_IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+class Statement(NamedTuple):
+    """One SQL statement; `params` fill its `%s` placeholders, in order."""
+
+    sql: str
+    params: tuple = ()
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation and quoting
+# --------------------------------------------------------------------------------------------------
+
+
+def ident(name: str) -> str:
+    """A double-quoted identifier; names outside [A-Za-z_][A-Za-z0-9_]* are refused, never escaped."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise ValueError(f"not an identifier this IO manager accepts: {name!r}")
+    return f'"{name}"'
+
+
+def qualified(schema: str, table: str) -> str:
+    return f"{ident(schema)}.{ident(table)}"
+
+
+def _string_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def s3_literal(url: str) -> str:
+    """The staged S3 URL (an object or a key prefix) as a SQL string literal."""
+    if not isinstance(url, str) or not _S3_URL.match(url):
+        raise ValueError(f"not an S3 URL COPY may read from (s3://bucket/key, safe characters only): {url!r}")
+    return _string_literal(url)
+
+
+def iam_role_literal(arn: str) -> str:
+    """An IAM role ARN as a SQL string literal."""
+    if not isinstance(arn, str) or not _IAM_ROLE_ARN.match(arn):
+        raise ValueError(f"not an IAM role ARN (arn:aws:iam::<account>:role/<name>): {arn!r}")
+    return _string_literal(arn)
+
+
+def literal(value) -> str:
+    """A parameter value as a SQL literal, for clients that take no parameters (RedshiftClient).
+
+    Only what this IO manager binds is accepted: dates (or ISO date strings), integers, and plain
+    strings without backslashes or NULs (Redshift reads a backslash in a literal as an escape).
+    """
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"no literal for {value!r}")
+    if isinstance(value, dt.datetime):
+        raise TypeError("datetimes are not bound by this IO manager; pass dates")
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        if "\\" in value or "\x00" in value:
+            raise ValueError(f"refusing to inline a string with a backslash or NUL: {value!r}")
+        return _string_literal(value)
+    raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def render(statement: Statement) -> str:
+    """The statement with its parameters inlined as literals (as psycopg2 does: none, text unchanged)."""
+    if not statement.params:
+        return statement.sql
+    parts = statement.sql.split("%s")
+    if len(parts) - 1 != len(statement.params):
+        raise ValueError(f"{len(parts) - 1} placeholders, {len(statement.params)} parameters: {statement.sql}")
+    out = [parts[0]]
+    for value, part in zip(statement.params, parts[1:]):
+        out += [literal(value), part]
+    return "".join(out)
+
+
+def _partition_value(value) -> str | dt.date:
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError(f"partition keys are ISO dates (YYYY-MM-DD): {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# DDL
+# --------------------------------------------------------------------------------------------------
+
+
+def split_sql(text: str) -> list[str]:
+    """Statements of a SQL script: `--` comments dropped, split on `;` outside quotes."""
+    statements, current, i, n = [], [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "-" and text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end  # keep the newline
+            continue
+        if c in ("'", '"'):
+            end = i + 1
+            while True:
+                end = text.find(c, end)
+                if end < 0:
+                    raise ValueError("unterminated quote in SQL script")
+                if text.startswith(c * 2, end):  # doubled quote inside the quoted text
+                    end += 2
+                    continue
+                break
+            current.append(text[i : end + 1])
+            i = end + 1
+            continue
+        if c == ";":
+            statements.append("".join(current))
+            current = []
+        else:
+            current.append(c)
+        i += 1
+    statements.append("".join(current))
+    cleaned = ("\n".join(line.rstrip() for line in s.strip().splitlines() if line.strip()) for s in statements)
+    return [s for s in cleaned if s]
+
+
+def redshift_ddl(sql_dir: Path | None = None) -> str:
+    if sql_dir is None:
+        from amzn_assets.settings import sql_dir as default_sql_dir
+
+        sql_dir = default_sql_dir()
+    return (Path(sql_dir) / "redshift" / "schema.sql").read_text()
+
+
+def ensure_schema(schema: str, ddl: str | None = None) -> list[Statement]:
+    """CREATE SCHEMA IF NOT EXISTS, then sql/redshift/schema.sql (all IF NOT EXISTS) inside it."""
+    body = split_sql(redshift_ddl() if ddl is None else ddl)
+    return (
+        [Statement("BEGIN"), Statement(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")]
+        # search_path, not qualified names: the DDL file names its tables (and REFERENCES) bare.
+        + [Statement(f"SET search_path TO {ident(schema)}")]
+        + [Statement(s) for s in body]
+        + [Statement("COMMIT")]
+    )
+
+
+_CREATE_TABLE = re.compile(r'^CREATE TABLE IF NOT EXISTS\s+"?([A-Za-z_][A-Za-z0-9_]*)"?\s*\(', re.IGNORECASE)
+_VARCHAR_COLUMN = re.compile(r'^\s*"?([A-Za-z_][A-Za-z0-9_]*)"?\s+VARCHAR\((\d+)\)', re.IGNORECASE | re.MULTILINE)
+
+
+def varchar_widths(ddl: str | None = None) -> dict[str, dict[str, int]]:
+    """{table: {column: n}} of every VARCHAR(n) column of the Redshift DDL (n counts UTF-8 bytes)."""
+    widths: dict[str, dict[str, int]] = {}
+    for statement in split_sql(redshift_ddl() if ddl is None else ddl):
+        match = _CREATE_TABLE.match(statement)
+        if match:
+            widths[match.group(1)] = {c: int(n) for c, n in _VARCHAR_COLUMN.findall(statement)}
+    return widths
+
+
+# --------------------------------------------------------------------------------------------------
+# Loads
+# --------------------------------------------------------------------------------------------------
+
+
+def copy_parquet(target: str, staged_s3_url: str, iam_role: str) -> Statement:
+    """COPY every object under the staged prefix; columns by position (the parquet is in table order)."""
+    return Statement(
+        f"COPY {target} FROM {s3_literal(staged_s3_url)} IAM_ROLE {iam_role_literal(iam_role)} FORMAT AS PARQUET"
+    )
+
+
+def replace_range(
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    partition_column: str,
+    staged_s3_url: str | None,
+    iam_role: str,
+    first,
+    last,
+) -> list[Statement]:
+    """Replace the partitions [first, last] whole: DELETE them and COPY the staged rows, one transaction.
+
+    staged_s3_url None: the range has no rows, only the DELETE runs. `columns` is checked (the
+    parquet must hold exactly them, in the table's order) but COPY from parquet takes no column list.
+    """
+    target = qualified(schema, table)
+    for column in columns:
+        ident(column)
+    statements = [
+        Statement("BEGIN"),
+        Statement(
+            f"DELETE FROM {target} WHERE {ident(partition_column)} BETWEEN %s AND %s",
+            (_partition_value(first), _partition_value(last)),
+        ),
+    ]
+    if staged_s3_url is not None:
+        statements.append(copy_parquet(target, staged_s3_url, iam_role))
+    return statements + [Statement("COMMIT")]
+
+
+def upsert(
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    partition_column: str,
+    staged_s3_url: str,
+    iam_role: str,
+) -> list[Statement]:
+    """Upsert the staged rows by key, the latest partition winning (also against older re-runs).
+
+    Statements, in one transaction:
+      1. CREATE TEMP TABLE _stage_<t> (LIKE target)   -- LIKE carries DISTKEY/SORTKEY in Redshift
+      2. COPY _stage_<t> FROM 's3://...' IAM_ROLE '...' FORMAT AS PARQUET
+      3. CREATE TEMP TABLE _merge_<t> (LIKE target); INSERT one row per key, its latest partition
+         (ROW_NUMBER: Redshift MERGE fails when a target row matches several source rows)
+      4. DELETE FROM _merge_<t> USING target WHERE same key AND target.partition > source.partition:
+         the documented way around Redshift MERGE having no `WHEN MATCHED AND ...`
+      5. MERGE INTO target USING _merge_<t> ... WHEN MATCHED THEN UPDATE ... WHEN NOT MATCHED THEN INSERT
+      6. DROP both temp tables
+    """
+    if not key:
+        raise ValueError("an upsert needs a key")
+    target = qualified(schema, table)
+    bare = ident(table)  # Redshift's MERGE has no target alias: the target is referred to by its name
+    stage, source = ident(f"_stage_{table}"), ident(f"_merge_{table}")
+    cols = [ident(c) for c in columns]
+    keys = [ident(k) for k in key]
+    part = ident(partition_column)
+    if not set(keys) <= set(cols) or part not in cols:
+        raise ValueError(f"key {list(key)} and partition column {partition_column!r} must be columns of {table}")
+    col_list = ", ".join(cols)
+    updates = [c for c in cols if c not in keys] or keys[:1]  # (a key-only table: a no-op update)
+
+    def match(left: str, right: str) -> str:
+        return " AND ".join(f"{left}.{k} = {right}.{k}" for k in keys)
+
+    return [
+        Statement("BEGIN"),
+        Statement(f"CREATE TEMP TABLE {stage} (LIKE {target})"),
+        copy_parquet(stage, staged_s3_url, iam_role),
+        Statement(f"CREATE TEMP TABLE {source} (LIKE {target})"),
+        Statement(
+            f"INSERT INTO {source} ({col_list}) SELECT {col_list} FROM "
+            f"(SELECT {col_list}, ROW_NUMBER() OVER (PARTITION BY {', '.join(keys)} ORDER BY {part} DESC) AS \"_rn\" "
+            f"FROM {stage}) AS \"_ranked\" WHERE \"_rn\" = 1"
+        ),
+        Statement(f"DELETE FROM {source} USING {target} WHERE {match(source, bare)} AND {bare}.{part} > {source}.{part}"),
+        Statement(
+            f"MERGE INTO {target} USING {source} ON {match(bare, source)} "
+            f"WHEN MATCHED THEN UPDATE SET {', '.join(f'{c} = {source}.{c}' for c in updates)} "
+            f"WHEN NOT MATCHED THEN INSERT ({col_list}) VALUES ({', '.join(f'{source}.{c}' for c in cols)})"
+        ),
+        Statement(f"DROP TABLE {source}"),
+        Statement(f"DROP TABLE {stage}"),
+        Statement("COMMIT"),
+    ]
+
+
+def select_range(schema: str, table: str, columns: Sequence[str], partition_column: str, first, last) -> Statement:
+    """The rows of the partitions [first, last] (load_input; UNLOAD would be the way for big ranges)."""
+    return Statement(
+        f"SELECT {', '.join(ident(c) for c in columns)} FROM {qualified(schema, table)} "
+        f"WHERE {ident(partition_column)} BETWEEN %s AND %s",
+        (_partition_value(first), _partition_value(last)),
+    )
