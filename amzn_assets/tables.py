@@ -115,6 +115,8 @@ class TableSpec:
     partition_column: str
     primary_key: tuple[str, ...]
     mode: str
+    # (column, referenced table, referenced column): the loaders check these set-wise per load
+    references: tuple[tuple[str, str, str], ...] = ()
 
     def as_metadata(self) -> dict[str, object]:
         return {
@@ -131,13 +133,25 @@ LANDED_CLIMATE = TableSpec(
     "landed_climate", LANDED_CLIMATE_SCHEMA, "date", ("station_id", "date"), "replace"
 )
 REVIEWS_FACT = TableSpec(
-    "reviews_fact", REVIEWS_FACT_SCHEMA, "review_date", ("asin", "reviewer_id", "review_time"), "replace"
+    "reviews_fact",
+    REVIEWS_FACT_SCHEMA,
+    "review_date",
+    ("asin", "reviewer_id", "review_time"),
+    "replace",
+    references=(("reviewer_id", "users", "reviewer_id"), ("asin", "products", "asin"), ("review_date", "datetime", "date")),
 )
 USERS = TableSpec("users", USERS_SCHEMA, "seen_date", ("reviewer_id",), "upsert")
 PRODUCTS = TableSpec("products", PRODUCTS_SCHEMA, "seen_date", ("asin",), "upsert")
 DATETIME = TableSpec("datetime", DATETIME_SCHEMA, "date", ("date",), "upsert")
 STATIONS = TableSpec("stations", STATIONS_SCHEMA, "seen_date", ("station_id",), "upsert")
-CLIMATE = TableSpec("climate", CLIMATE_SCHEMA, "date", ("station_id", "date"), "replace")
+CLIMATE = TableSpec(
+    "climate",
+    CLIMATE_SCHEMA,
+    "date",
+    ("station_id", "date"),
+    "replace",
+    references=(("station_id", "stations", "station_id"), ("date", "datetime", "date")),
+)
 
 STAR_TABLES = (REVIEWS_FACT, USERS, PRODUCTS, DATETIME, STATIONS, CLIMATE)
 ALL_TABLES = (LANDED_REVIEWS, LANDED_CLIMATE) + STAR_TABLES

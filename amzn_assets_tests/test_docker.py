@@ -175,7 +175,8 @@ def test_project_services_use_the_project_image_and_one_environment(compose):
         service = services[name]
         build = service["build"]
         assert (COMPOSE_FILE.parent / build["context"]).resolve() == REPO, name
-        assert (REPO / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE.resolve(), name
+        context = COMPOSE_FILE.parent / build["context"]
+        assert (context / build["dockerfile"]).resolve() == DOCKERFILE.resolve(), name
         assert service["image"] == first["image"] and "amzn-assets" in service["image"], name
         # One anchor: the same mapping (after merge keys), not four hand-kept copies.
         assert service["environment"] == first["environment"], name
@@ -245,7 +246,9 @@ def test_workers_listen_on_their_queues(compose, dockerfile):
         assert option(args, "-q") == [queue]
         (config_yaml,) = option(args, "-y")
         source = dockerfile.source_of(config_yaml)
-        assert source is not None and source.resolve() == CELERY_YAML.resolve(), f"{config_yaml} is not docker/celery.yaml in the image"
+        assert source is not None and source.resolve() == CELERY_YAML.resolve(), (
+            f"{config_yaml} is not docker/celery.yaml in the image"
+        )
     # The default dagster-celery app routes its tasks to the queue the `worker` service listens on.
     from dagster_celery.make_app import make_app
 
@@ -287,10 +290,10 @@ def test_postgres_init_script_is_mounted_and_valid_sh(compose):
 
 def _compose_client() -> list[str] | None:
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+    if docker and subprocess.run([docker, "compose", "version"], check=False, capture_output=True).returncode == 0:
         return [docker, "compose"]
     standalone = shutil.which("docker-compose")
-    if standalone and subprocess.run([standalone, "version"], capture_output=True).returncode == 0:
+    if standalone and subprocess.run([standalone, "version"], check=False, capture_output=True).returncode == 0:
         return [standalone]
     return None
 
@@ -304,7 +307,7 @@ def test_docker_compose_config_parses():
             + " and there is no docker-compose binary"
         )
     result = subprocess.run(
-        [*client, "-f", str(COMPOSE_FILE), "config", "-q"], capture_output=True, text=True, timeout=60
+        [*client, "-f", str(COMPOSE_FILE), "config", "-q"], check=False, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
 
@@ -344,7 +347,7 @@ def test_instance_yaml_is_postgres_from_the_environment():
 
 def test_instance_yaml_passes_dagsters_validation(tmp_path, monkeypatch):
     import sqlalchemy
-    from dagster._config import post_process_config
+    from dagster._config import process_config, resolve_to_config_type
     from dagster._core.instance.config import dagster_instance_config
     from dagster._core.storage.config import pg_config
     from dagster_postgres.utils import pg_url_from_config
@@ -357,7 +360,9 @@ def test_instance_yaml_passes_dagsters_validation(tmp_path, monkeypatch):
     assert config["run_retries"]["enabled"] is True and config["run_retries"]["max_retries"] == 1
     # What dagster-postgres makes of it: the env values, and a driver this image has (psycopg2;
     # SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL).
-    pg = post_process_config(pg_config(), config["storage"]["postgres"]).value
+    processed = process_config(resolve_to_config_type(pg_config()), config["storage"]["postgres"])
+    assert processed.success, processed.errors
+    pg = processed.value
     url = pg_url_from_config(pg)
     assert url == "postgresql+psycopg2://amzn:s3cret@postgres:5432/dagster"
     assert sqlalchemy.create_engine(url).dialect.driver == "psycopg2"
@@ -402,7 +407,9 @@ def test_instance_yaml_runs_on_a_real_postgres(postgres_url, tmp_path, monkeypat
                 "POSTGRES_DB": url.database,
                 "DAGSTER_PG_DB": db_name,
             }
-            result = subprocess.run(["sh", str(PG_INIT)], env=env, capture_output=True, text=True, timeout=60)
+            result = subprocess.run(
+                ["sh", str(PG_INIT)], check=False, env=env, capture_output=True, text=True, timeout=60
+            )
             assert result.returncode == 0, result.stderr
         else:
             with admin.connect() as conn:

@@ -38,7 +38,8 @@ class PostgresIOManager(ConfigurableIOManager):
         try:
             if spec.write_mode == "replace":
                 rows = pg_tables.replace_range(
-                    conn, self.db_schema, name, spec.partition_column, first, last, chunks_of(obj)
+                    conn, self.db_schema, name, spec.partition_column, first, last, chunks_of(obj),
+                    references=TABLES_BY_NAME[name].references if name in TABLES_BY_NAME else (),
                 )
             else:
                 rows = pg_tables.upsert(

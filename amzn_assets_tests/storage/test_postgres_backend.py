@@ -68,11 +68,15 @@ def test_star_schema_loads_into_postgres_and_reruns_are_identical(dirs, sample, 
     assert counts(postgres_url, pg_schema) == first
     assert query(postgres_url, pg_schema, "SELECT * FROM reviews_fact ORDER BY asin, reviewer_id, review_time") == snapshot
 
-    # Foreign keys hold (they are declared; a dangling fact row cannot commit).
-    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
-        with psycopg2.connect(libpq_url(postgres_url)) as conn, conn.cursor() as cur:
-            cur.execute(f'SET search_path TO "{pg_schema}"')
-            cur.execute("INSERT INTO reviews_fact (review_date, review_time, asin, reviewer_id) VALUES ('2018-01-01', now(), 'NOPE', 'NOPE')")
+    # Every fact row has its dimension rows.
+    orphans = query(
+        postgres_url, pg_schema,
+        """SELECT count(*) FROM reviews_fact f
+           WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.reviewer_id = f.reviewer_id)
+              OR NOT EXISTS (SELECT 1 FROM products p WHERE p.asin = f.asin)
+              OR NOT EXISTS (SELECT 1 FROM "datetime" d WHERE d.date = f.review_date)""",
+    )
+    assert orphans == [(0,)]
 
     for name in ("top_products.sql", "rating_by_temperature.sql"):
         rows = query(postgres_url, pg_schema, (ANALYSIS / name).read_text())
@@ -121,4 +125,26 @@ def test_fact_rows_round_trip_through_copy(postgres_url, pg_schema):
     pg_tables.replace_range(conn, pg_schema, "reviews_fact", "review_date", "2018-01-02", "2018-01-02", [fact])
     back = pg_tables.read_range(conn, pg_schema, "reviews_fact", REVIEWS_FACT_SCHEMA, "review_date", "2018-01-02", "2018-01-02")
     assert back.to_pylist() == [row]  # empty string stays empty, NULL stays NULL, quotes and newlines survive
+    conn.close()
+
+
+def test_a_fact_load_with_a_dangling_reference_is_rolled_back_whole(postgres_url, pg_schema):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from amzn_assets.tables import REVIEWS_FACT, REVIEWS_FACT_SCHEMA
+
+    conn = pg_tables.connect(postgres_url)
+    pg_tables.ensure_schema(conn, pg_schema)
+    row = {f.name: None for f in REVIEWS_FACT_SCHEMA} | {
+        "review_date": dt.date(2018, 1, 2), "review_time": dt.datetime(2018, 1, 2, tzinfo=dt.timezone.utc),
+        "asin": "NOPE", "reviewer_id": "NOBODY", "rating": 5,
+    }
+    fact = pa.Table.from_pylist([row], schema=REVIEWS_FACT_SCHEMA)
+    with pytest.raises(pg_tables.ReferenceViolation, match="reviewer_id values missing from users"):
+        pg_tables.replace_range(
+            conn, pg_schema, "reviews_fact", "review_date", "2018-01-02", "2018-01-02", [fact], REVIEWS_FACT.references
+        )
+    assert query(postgres_url, pg_schema, "SELECT count(*) FROM reviews_fact") == [(0,)]
     conn.close()

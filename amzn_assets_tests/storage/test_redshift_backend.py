@@ -33,7 +33,12 @@ import psycopg2.extras
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dagster import DailyPartitionsDefinition, PartitionKeyRange, build_input_context, build_output_context
+from dagster import (
+    DailyPartitionsDefinition,
+    PartitionKeyRange,
+    build_input_context,
+    build_output_context,
+)
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
@@ -64,7 +69,7 @@ ROLE = "arn:aws:iam::123456789012:role/amzn-redshift-copy"
 BUCKET = "amzn-staging"
 COPY_RE = re.compile(r"^COPY (?P<target>\S+) FROM '(?P<url>s3://[^']+)' IAM_ROLE '[^']+' FORMAT AS PARQUET$")
 DAILY = DailyPartitionsDefinition(start_date="2018-01-01")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 # --------------------------------------------------------------------------------------------------
@@ -123,8 +128,10 @@ def test_replace_statements_for_reviews_fact():
         ("BEGIN", ()),
         ('DELETE FROM "amzn"."reviews_fact" WHERE "review_date" BETWEEN %s AND %s', ("2018-01-01", "2018-01-05")),
         (
-            """COPY "amzn"."reviews_fact" FROM 's3://amzn-staging/rs/reviews_fact/0123abcd/' """
-            """IAM_ROLE 'arn:aws:iam::123456789012:role/amzn-redshift-copy' FORMAT AS PARQUET""",
+            (
+                """COPY "amzn"."reviews_fact" FROM 's3://amzn-staging/rs/reviews_fact/0123abcd/' """
+                """IAM_ROLE 'arn:aws:iam::123456789012:role/amzn-redshift-copy' FORMAT AS PARQUET"""
+            ),
             (),
         ),
         ("COMMIT", ()),
@@ -146,17 +153,27 @@ def test_upsert_statements_for_users():
     assert [s.sql for s in statements] == [
         "BEGIN",
         'CREATE TEMP TABLE "_stage_users" (LIKE "amzn"."users")',
-        """COPY "_stage_users" FROM 's3://amzn-staging/rs/users/0123abcd/' """
-        """IAM_ROLE 'arn:aws:iam::123456789012:role/amzn-redshift-copy' FORMAT AS PARQUET""",
+        (
+            """COPY "_stage_users" FROM 's3://amzn-staging/rs/users/0123abcd/' """
+            """IAM_ROLE 'arn:aws:iam::123456789012:role/amzn-redshift-copy' FORMAT AS PARQUET"""
+        ),
         'CREATE TEMP TABLE "_merge_users" (LIKE "amzn"."users")',
-        f'INSERT INTO "_merge_users" ({cols}) SELECT {cols} FROM '
-        f'(SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY "reviewer_id" ORDER BY "seen_date" DESC) AS "_rn" '
-        'FROM "_stage_users") AS "_ranked" WHERE "_rn" = 1',
-        'DELETE FROM "_merge_users" USING "amzn"."users" WHERE "_merge_users"."reviewer_id" = "users"."reviewer_id" '
-        'AND "users"."seen_date" > "_merge_users"."seen_date"',
-        'MERGE INTO "amzn"."users" USING "_merge_users" ON "users"."reviewer_id" = "_merge_users"."reviewer_id" '
-        'WHEN MATCHED THEN UPDATE SET "reviewer_name" = "_merge_users"."reviewer_name", "seen_date" = "_merge_users"."seen_date" '
-        f'WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ("_merge_users"."reviewer_id", "_merge_users"."reviewer_name", "_merge_users"."seen_date")',
+        (
+            f'INSERT INTO "_merge_users" ({cols}) SELECT {cols} FROM '
+            f'(SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY "reviewer_id" ORDER BY "seen_date" DESC) AS "_rn" '
+            'FROM "_stage_users") AS "_ranked" WHERE "_rn" = 1'
+        ),
+        (
+            'DELETE FROM "_merge_users" USING "amzn"."users" WHERE "_merge_users"."reviewer_id" = "users"."reviewer_id" '
+            'AND "users"."seen_date" > "_merge_users"."seen_date"'
+        ),
+        (
+            'MERGE INTO "amzn"."users" USING "_merge_users" ON "users"."reviewer_id" = "_merge_users"."reviewer_id" '
+            'WHEN MATCHED THEN UPDATE SET "reviewer_name" = "_merge_users"."reviewer_name", '
+            '"seen_date" = "_merge_users"."seen_date" '
+            f'WHEN NOT MATCHED THEN INSERT ({cols}) '
+            'VALUES ("_merge_users"."reviewer_id", "_merge_users"."reviewer_name", "_merge_users"."seen_date")'
+        ),
         'DROP TABLE "_merge_users"',
         'DROP TABLE "_stage_users"',
         "COMMIT",
@@ -713,7 +730,7 @@ def test_definitions_import_with_the_redshift_backend(tmp_path):
     env |= {"AMZN_BACKEND": "redshift", "AMZN_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-c", "import amzn_assets.definitions as d; print(type(d.defs.resources['io_manager']).__name__)"],
-        env=env, capture_output=True, text=True, cwd=REPO, timeout=120,
+        env=env, capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("RedshiftIOManager")
