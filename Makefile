@@ -32,8 +32,7 @@ install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 # every sample day in one run, and prints what landed.
 demo: install
 	@set -e; start=$$(date +%s); log=$(DAGSTER_HOME)/demo-materialize.log; \
-	rm -rf $(AMZN_DATA_DIR)/uploaded $(AMZN_DATA_DIR)/landed $(AMZN_DATA_DIR)/raw \
-	       $(AMZN_DATA_DIR)/quarantine $(AMZN_DATA_DIR)/warehouse; \
+	$(BIN)/amzn-assets reset --yes; \
 	$(BIN)/amzn-assets generate --seed 42 --start $(DEMO_START) --days $(DEMO_DAYS) --reviews $(DEMO_REVIEWS); \
 	echo "materializing every asset for $(DEMO_START)...$(DEMO_END) (log: $$log)"; \
 	$(BIN)/dagster asset materialize -m amzn_assets --select '*' \
@@ -56,6 +55,5 @@ summary: install
 benchmark: install
 	$(BIN)/python benchmarks/landing_throughput.py
 
-clean-data:
-	rm -rf $(AMZN_DATA_DIR)/uploaded $(AMZN_DATA_DIR)/landed $(AMZN_DATA_DIR)/raw \
-	       $(AMZN_DATA_DIR)/quarantine $(AMZN_DATA_DIR)/warehouse
+clean-data: install
+	$(BIN)/amzn-assets reset --yes

@@ -74,6 +74,24 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reset(args: argparse.Namespace) -> int:
+    import shutil
+
+    from amzn_assets.landing.ledger import Ledger
+
+    dirs = _dirs(args)
+    folders = [dirs.uploaded, dirs.landed, dirs.raw, dirs.quarantine, dirs.warehouse]
+    if not args.yes:
+        print("would delete " + ", ".join(str(f) for f in folders) + f" and clear the ledger at {dirs.ledger_url()}")
+        print("run again with --yes to do it", file=sys.stderr)
+        return 2
+    Ledger(dirs.ledger_url(), lock_path=dirs.landed / ".landing.lock").clear()
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"reset {dirs.root}: pipeline folders deleted, ledger cleared")
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from amzn_assets.landing.ledger import Ledger
     from amzn_assets.warehouse.query import counts_with, query_from_env
@@ -300,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--category", help="category of the dump's reviews, e.g. home_and_kitchen")
     imp.add_argument("--kind", choices=["reviews", "products"], default="reviews")
     imp.set_defaults(func=cmd_import)
+
+    reset = sub.add_parser("reset", help="delete the pipeline folders of the data dir and clear the ledger")
+    reset.add_argument("--yes", action="store_true", help="really do it")
+    reset.set_defaults(func=cmd_reset)
 
     summary = sub.add_parser("summary", help="rows and partitions per table, ledger and quarantine counts")
     summary.set_defaults(func=cmd_summary)

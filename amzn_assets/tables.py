@@ -136,7 +136,8 @@ REVIEWS_FACT = TableSpec(
     "reviews_fact",
     REVIEWS_FACT_SCHEMA,
     "review_date",
-    ("asin", "reviewer_id", "review_time"),
+    # A review is (asin, reviewer_id, review_time); the day it derives from leads the key.
+    ("review_date", "asin", "reviewer_id", "review_time"),
     "replace",
     references=(("reviewer_id", "users", "reviewer_id"), ("asin", "products", "asin"), ("review_date", "datetime", "date")),
 )
@@ -148,7 +149,7 @@ CLIMATE = TableSpec(
     "climate",
     CLIMATE_SCHEMA,
     "date",
-    ("station_id", "date"),
+    ("date", "station_id"),
     "replace",
     references=(("station_id", "stations", "station_id"), ("date", "datetime", "date")),
 )

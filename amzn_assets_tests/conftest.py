@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import tempfile
 import warnings
 from datetime import date
 from pathlib import Path
@@ -23,7 +24,7 @@ warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory) -> str:
+def postgres_url() -> str:
     """A real PostgreSQL server: AMZN_TEST_POSTGRES_URL, or a throwaway one started from the pgserver wheel."""
     url = os.environ.get("AMZN_TEST_POSTGRES_URL")
     if url:
@@ -31,7 +32,10 @@ def postgres_url(tmp_path_factory) -> str:
         return
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    # Its own temp dir, not pytest's numbered one: pytest prunes old numbered dirs, which would pull
+    # the data directory from under a server that a concurrent session still uses.
+    data = tempfile.mkdtemp(prefix="amzn-test-pg-")
+    server = pgserver.get_server(data, cleanup_mode="delete")
     # A libpq URL over a Unix socket; name the driver we ship (SQLAlchemy 2.1 defaults to psycopg 3).
     yield server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
     server.cleanup()

@@ -251,8 +251,7 @@ def test_references_are_declared_where_each_dialect_keeps_them(pg_tables, redshi
 def test_postgres_indexes_and_idempotence():
     sql = _strip_comments(PG_SCHEMA.read_text())
     normalised = " ".join(sql.split())
-    assert re.search(r"CREATE INDEX IF NOT EXISTS \w+ ON reviews_fact \(review_date\)", normalised)
-    assert re.search(r'CREATE INDEX IF NOT EXISTS \w+ ON climate \("date"\)', normalised)
+    assert re.search(r"CREATE INDEX IF NOT EXISTS \w+ ON reviews_fact \(asin\)", normalised)
     assert re.search(
         r"CREATE UNIQUE INDEX IF NOT EXISTS \w+ ON landing_files \(kind, sha256\) "
         r"WHERE status = 'landed'",

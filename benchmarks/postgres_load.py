@@ -6,7 +6,7 @@ On one throwaway PostgreSQL 16 (the pgserver wheel; fsync off for all three meth
 same review rows:
   pipeline   materialize landed_reviews, users, products, datetime, reviews_fact over the whole range
              in one run with AMZN_BACKEND=postgres (COPY, dimension upserts, foreign keys, indexes);
-             peak RSS measured in a child process, for the first 31 days and for the whole range
+             peak RSS measured in a fresh (spawned) process, for the first 31 days and for the whole range
   seed       the older project's method: psycopg2.extras.execute_values batches into a staging table
   bare COPY  one COPY of the flat fact rows into an UNLOGGED table without keys: the machine's limit
 """
@@ -65,8 +65,8 @@ def pipeline(data_dir: str, url: str, first: str, last: str, queue) -> None:
 
 
 def run_pipeline(data_dir: str, url: str, first: str, last: str) -> tuple[float, float]:
-    queue = multiprocessing.get_context("fork").Queue()
-    child = multiprocessing.get_context("fork").Process(target=pipeline, args=(data_dir, url, first, last, queue))
+    queue = multiprocessing.get_context("spawn").Queue()
+    child = multiprocessing.get_context("spawn").Process(target=pipeline, args=(data_dir, url, first, last, queue))
     child.start()
     seconds, peak_mb = queue.get()
     child.join()

@@ -198,6 +198,12 @@ class Ledger:
                     keys.update(json.loads(partitions))
         return keys
 
+    def clear(self) -> None:
+        """Forget everything (for `amzn-assets reset`, with the landed segments deleted alongside)."""
+        with self.engine.begin() as conn:
+            for table in (quarantine, landing_files, landing_batches):
+                conn.execute(table.delete())
+
     def quarantined(self) -> list[dict]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(quarantine).order_by(quarantine.c.quarantine_id))

@@ -10,12 +10,14 @@ reasons), with reject line numbers counted over the whole decompressed dump. How
 * A background thread reads and gunzips the file (zlib releases the GIL) and cuts the stream into
   chunks of whole lines (a quarter of a batch, at most 65,536 lines), handing over one ready chunk
   at a time.
-* The main thread gives each chunk to pyarrow's multi-threaded JSON reader and validates the
-  columns with vectorized checks. Only rows that are provably what the orjson path of
-  `reviews.py` would produce (the ground truth) are taken from pyarrow; every other line (a
-  reject candidate, anything unusual: explicit nulls, NaN/Infinity literals, odd line shapes,
-  invalid UTF-8, type conflicts that make pyarrow refuse a block...) is parsed by that orjson path,
-  and the rows are put back in line order. A batch's table is its chunks' tables, concatenated.
+* Two worker threads take the chunks: they find the lines, set aside those pyarrow must not see,
+  have pyarrow's JSON reader parse the rest (without the GIL) and check its columns with
+  vectorized tests. Only rows that are provably what the orjson path of `reviews.py` would give
+  (the ground truth) are taken from pyarrow.
+* The calling thread finishes the chunks in order: every other line (a reject candidate, anything
+  unusual: explicit nulls, NaN/Infinity literals, odd line shapes, invalid UTF-8, a type that makes
+  pyarrow refuse a block...) is parsed by that orjson path, and the rows are put back in line
+  order. A batch's table is its chunks' tables, concatenated.
 
 Where pyarrow is more lenient than orjson, the line never reaches it or its row is not trusted:
 pyarrow does not check UTF-8, has no nesting limit, reads two objects on one line or one object
@@ -26,8 +28,8 @@ known ones are not trusted). See `_odd_lines` and `_landed`.
 
 from __future__ import annotations
 
-import ctypes
 import collections
+import ctypes
 import datetime as dt
 import itertools
 import os
@@ -57,7 +59,8 @@ _PIECE_BYTES = 4 << 20  # decompressed bytes per zlib call (bounds memory for an
 _BLOCK_BYTES = 4 << 20  # pyarrow JSON block size (raised to hold the longest line of a batch)
 _CHUNK_LINES = 65_536  # lines per chunk handed from the reader thread to the parser
 _WORKERS = 2  # threads preparing and parsing chunks
-_ARROW_THREADS = False  # pyarrow's own threads within one parse
+_PENDING = 3  # chunks submitted to them and not finished yet
+_ARROW_THREADS = True  # pyarrow's own threads too, within one parse
 _MIN_SPLIT = 2048  # a block pyarrow refuses is halved down to this many lines, then parsed by orjson
 _ORJSON_GROUP = 1024  # lines per _parse_batch call on the orjson path
 _DEEP_LINE = 2048  # a line this long may nest deeper than orjson's 1024 limit: its brackets are counted
@@ -123,7 +126,8 @@ def iter_review_dump(
             if chunk is not None:
                 pending.append(pool.submit(parser.prepare, chunk, done))
                 done += chunk.n_lines
-            while pending and (chunk is None or len(pending) >= _WORKERS):
+            # finish chunks in order: those already parsed, or to keep at most _PENDING in flight
+            while pending and (chunk is None or len(pending) > _PENDING or pending[0].done()):
                 job = pending.popleft().result()
                 result = parser.finish(job)
                 tables.append(result.table)
@@ -144,13 +148,16 @@ def iter_review_dump(
         file.close()
 
 
-# --- reading: a background thread turns the file into batches of whole lines ---------------------
+# --- reading: a background thread turns the file into chunks of whole lines ----------------------
 
 
 @dataclass
 class _Chunk:
-    parts: list[tuple[bytes, int, int]]  # (piece, start, end): whole lines once joined; only the
-    n_lines: int  # last chunk of a dump may end without a newline
+    """Whole lines (only the last chunk of a dump may end without a newline), as slices of the
+    decompressed pieces: (piece, start, end)."""
+
+    parts: list[tuple[bytes, int, int]]
+    n_lines: int
     ends_batch: bool = False
 
     def join(self) -> bytearray:
@@ -256,17 +263,14 @@ class _DumpReader:
                 if not data:
                     data = read(_READ_BYTES)
                     if not data:  # end of file inside the member: flush what zlib still holds
-                        out = inflater.decompress(b"", _PIECE_BYTES)
+                        out = _inflate(inflater, b"")
                         while out:
                             yield out
-                            out = inflater.decompress(b"", _PIECE_BYTES) if not inflater.eof else b""
+                            out = _inflate(inflater, b"") if not inflater.eof else b""
                         if inflater.eof:
                             break
                         raise _Corrupt("Compressed file ended before the end-of-stream marker was reached")
-                try:
-                    out = inflater.decompress(data, _PIECE_BYTES)
-                except zlib.error as exc:
-                    raise _Corrupt(str(exc)) from None
+                out = _inflate(inflater, data)
                 data = inflater.unconsumed_tail
                 if out:
                     yield out
@@ -339,7 +343,7 @@ class _Job:
     ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # exclusive, no newline
     fallback: dict[int, bytes] = field(default_factory=dict)  # line index -> raw line, for orjson
     lines: np.ndarray | None = None  # the line indices for pyarrow
-    parsed: pa.Table | None = None  # pyarrow's parse of `lines` (None: refused)
+    landed: tuple[pa.Table, np.ndarray] | None = None  # _landed() of pyarrow's parse of `lines`
 
 
 class _BatchParser:
@@ -350,14 +354,9 @@ class _BatchParser:
         self.style_cache: dict[Any, str | None] = {}
         self.records_seen = False  # any non-blank line so far
 
-    def parse(self, chunk: _Chunk, first: int) -> ParseResult:
-        """Parse one chunk whose first line is line `first` + 1 of the dump (in this thread)."""
-        job = self.prepare(chunk, first)
-        return self.finish(job)
-
     def prepare(self, chunk: _Chunk, first: int) -> _Job:
         """Join a chunk and sort its lines: blank, for the orjson path, for pyarrow (`job.lines`,
-        parsed here). Runs in a worker thread."""
+        parsed and checked here). Runs in a worker thread."""
         data, n = chunk.join(), chunk.n_lines
         job = _Job(data, first, chunk.ends_batch)
         if n == 0:
@@ -385,15 +384,16 @@ class _BatchParser:
         job.starts, job.ends, job.fallback = starts, ends, fallback
         if len(good):
             job.lines = good
-            job.parsed = _read_json(data, starts, ends, good)
+            parsed = _read_json(data, starts, ends, good)
+            if parsed is not None and parsed.num_rows == len(good):
+                job.landed = self._landed(parsed)
         return job
 
     def finish(self, job: _Job) -> ParseResult:
         """The chunk's rows (pyarrow's trusted rows and the orjson path's) in line order."""
         tables: list[tuple[pa.Table, np.ndarray]] = []  # (accepted rows, their line indices)
         if job.lines is not None:
-            parsed, job.parsed = job.parsed, None
-            for lines in self._arrow(job, job.lines, parsed, tables):
+            for lines in self._arrow(job, job.lines, job.landed, tables):
                 for i in lines.tolist():
                     job.fallback[i] = bytes(job.data[job.starts[i] : job.ends[i]])
         rejected: list[Rejected] = []
@@ -435,20 +435,25 @@ class _BatchParser:
         return odd
 
     def _arrow(
-        self, job: _Job, lines: np.ndarray, parsed: pa.Table | None, tables: list[tuple[pa.Table, np.ndarray]]
+        self,
+        job: _Job,
+        lines: np.ndarray,
+        landed: tuple[pa.Table, np.ndarray] | None,
+        tables: list[tuple[pa.Table, np.ndarray]],
     ) -> Iterator[np.ndarray]:
-        """Take pyarrow's parse of `lines` (indices of non-blank lines, in order; None: refused);
-        append the trusted rows to `tables` and yield the line indices that the orjson path must
-        parse instead."""
-        if parsed is None or parsed.num_rows != len(lines):
+        """Take the checked pyarrow parse of `lines` (indices of non-blank lines, in order; None:
+        pyarrow refused them, or did not give one row per line); append the trusted rows to
+        `tables` and yield the line indices that the orjson path must parse instead."""
+        if landed is None:
             if len(lines) <= _MIN_SPLIT:
                 yield lines
             else:  # find the lines pyarrow refuses: halve, so most of the chunk stays fast
                 for half in (lines[: len(lines) // 2], lines[len(lines) // 2 :]):
                     parsed = _read_json(job.data, job.starts, job.ends, half)
-                    yield from self._arrow(job, half, parsed, tables)
+                    ok = parsed is not None and parsed.num_rows == len(half)
+                    yield from self._arrow(job, half, self._landed(parsed) if ok else None, tables)
             return
-        table, clean = self._landed(parsed)
+        table, clean = landed
         if not clean.all():
             yield lines[~clean]
             table = table.filter(pa.array(clean))
@@ -564,6 +569,13 @@ class _BatchParser:
         refused = {r.line for r in rejected[before:]}
         accepted = np.array([i for i in order if first + i + 1 not in refused], np.int64)
         return pa.Table.from_batches(batches, LANDED_REVIEW_SCHEMA), accepted
+
+
+def _inflate(inflater: Any, data: bytes) -> bytes:
+    try:
+        return inflater.decompress(data, _PIECE_BYTES)  # releases the GIL while inflating
+    except zlib.error as exc:
+        raise _Corrupt(str(exc)) from None
 
 
 def _nth_newline(piece: bytes, start: int, k: int) -> int:

@@ -58,6 +58,7 @@ def replace_range(
     last: str,
     chunks: Iterable[pa.Table],
     references: Sequence[tuple[str, str, str]] = (),
+    order_by: Sequence[str] = (),
 ) -> int:
     """Delete the partition range [first, last], load its rows and check its references, in one
     transaction.
@@ -73,6 +74,8 @@ def replace_range(
             (first, last),
         )
         for table in chunks:
+            if order_by:  # rows in primary-key order append to the index instead of splitting pages
+                table = table.sort_by([(c, "ascending") for c in order_by])
             _copy_in(cur, target, table)
             rows += table.num_rows
         for own, other, key in references:

@@ -40,6 +40,7 @@ class PostgresIOManager(ConfigurableIOManager):
                 rows = pg_tables.replace_range(
                     conn, self.db_schema, name, spec.partition_column, first, last, chunks_of(obj),
                     references=TABLES_BY_NAME[name].references if name in TABLES_BY_NAME else (),
+                    order_by=spec.primary_key,
                 )
             else:
                 rows = pg_tables.upsert(

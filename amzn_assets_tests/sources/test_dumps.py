@@ -227,6 +227,21 @@ def test_fuzzed_lines_same_as_parse_reviews(tmp_path, beauty_lines):
     assert_same(stream(write(tmp_path, data), 1500), expected)
 
 
+def test_2014_format_and_crlf(tmp_path, beauty_lines):
+    """2014 records ("helpful": [helpful, total], no verified/style/vote/image), CRLF line ends."""
+    lines = []
+    for n, line in enumerate(beauty_lines[:2000]):
+        record = orjson.loads(line)
+        for key in ("verified", "style", "vote", "image"):
+            record.pop(key, None)
+        record["helpful"] = [n % 7, n % 7 + n % 3]
+        lines.append(orjson.dumps(record))
+    data = b"\r\n".join(lines) + b"\r\n"
+    results = stream(write(tmp_path, data), 900)
+    assert results[0].table["vote"].to_pylist()[:8] == [0, 1, 2, 3, 4, 5, 6, 0]
+    assert_same(results, reference(data))
+
+
 def test_plain_file_and_category_none(tmp_path, beauty_lines):
     data = b"\n".join(beauty_lines[:1200]) + b"\n"
     results = stream(write(tmp_path, data, "dump.json"), 500, category=None)
@@ -257,8 +272,10 @@ def test_truncated_gzip_yields_complete_lines_then_raises(tmp_path, beauty_lines
     with pytest.raises(SourceFileError) as info:
         for result in iter_review_dump(path, category="All_Beauty", source=SOURCE, batch_lines=500, today=TODAY):
             results.append(result)
-    assert f"line {lines_complete:,}" in str(info.value)
-    assert "truncated" in str(info.value)
+    message = str(info.value)
+    assert f"the last complete line is line {lines_complete:,}" in message
+    assert "truncated" in message and SOURCE in message
+    assert ("stops inside the next one" in message) == (not complete.endswith(b"\n"))
     assert sum(len(r.table) + len(r.rejected) for r in results) == lines_complete
     assert all(len(r.table) == 500 for r in results[:-1])
     assert_same(results, reference(complete[: complete.rfind(b"\n") + 1]))

@@ -148,3 +148,30 @@ def test_a_fact_load_with_a_dangling_reference_is_rolled_back_whole(postgres_url
         )
     assert query(postgres_url, pg_schema, "SELECT count(*) FROM reviews_fact") == [(0,)]
     conn.close()
+
+
+def test_dagster_instance_stored_in_postgres_records_a_materialization(dirs, sample, postgres_url, pg_schema, tmp_path, monkeypatch):
+    """dagster-postgres storage (runs, event logs, schedules) in the test server, as docker/dagster.yaml does."""
+    from dagster import AssetKey
+    from dagster._core.instance.ref import InstanceRef
+
+    database = f"dagster_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(libpq_url(postgres_url))
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{database}"')
+    admin.close()
+    instance_url = postgres_url.replace("/postgres?", f"/{database}?", 1)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(f"storage:\n  postgres:\n    postgres_url: '{instance_url}'\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    resources = resources_for("postgres", str(dirs.root), postgres_url=postgres_url, ledger_url=in_schema(postgres_url, pg_schema))
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        result = materialize(all_assets, instance=instance, resources=resources, partition_key="2018-01-02")
+        assert result.success
+        event = instance.get_latest_materialization_event(AssetKey("reviews_fact"))
+        assert event.asset_materialization.partition == "2018-01-02"
+    with psycopg2.connect(libpq_url(instance_url)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM runs WHERE status = 'SUCCESS'")
+        assert cur.fetchone()[0] == 1

@@ -107,7 +107,7 @@ CREATE TABLE IF NOT EXISTS reviews_fact (
     summary      VARCHAR(4096),
     review_text  VARCHAR(65535),
     image_count  SMALLINT,
-    PRIMARY KEY (asin, reviewer_id, review_time),
+    PRIMARY KEY (review_date, asin, reviewer_id, review_time),
     FOREIGN KEY (reviewer_id) REFERENCES users (reviewer_id),
     FOREIGN KEY (asin) REFERENCES products (asin),
     FOREIGN KEY (review_date) REFERENCES "datetime" ("date")
@@ -149,7 +149,7 @@ CREATE TABLE IF NOT EXISTS climate (
     wt19        BOOLEAN,  -- unknown source of precipitation
     wt21        BOOLEAN,  -- ground fog
     wt22        BOOLEAN,  -- ice fog or freezing fog
-    PRIMARY KEY (station_id, "date"),
+    PRIMARY KEY ("date", station_id),
     FOREIGN KEY (station_id) REFERENCES stations (station_id),
     FOREIGN KEY ("date") REFERENCES "datetime" ("date")
 )
