@@ -325,7 +325,8 @@ class _DumpReader:
                 self._put(_Chunk(parts, count, True))
             return
         if parts or in_batch:
-            last_line = bool(parts) and not parts[-1][0][parts[-1][2] - 1 : parts[-1][2]] == b"\n"
+            piece, _, end = parts[-1] if parts else (b"\n", 0, 1)
+            last_line = piece[end - 1 : end] != b"\n"  # a last line without a newline
             self._put(_Chunk(parts, count + last_line, True))
 
 
@@ -342,8 +343,7 @@ class _Job:
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # exclusive, no newline
     fallback: dict[int, bytes] = field(default_factory=dict)  # line index -> raw line, for orjson
-    lines: np.ndarray | None = None  # the line indices for pyarrow
-    landed: tuple[pa.Table, np.ndarray] | None = None  # _landed() of pyarrow's parse of `lines`
+    trusted: list[tuple[pa.Table, np.ndarray]] = field(default_factory=list)  # (rows, line indices)
 
 
 class _BatchParser:
@@ -355,8 +355,8 @@ class _BatchParser:
         self.records_seen = False  # any non-blank line so far
 
     def prepare(self, chunk: _Chunk, first: int) -> _Job:
-        """Join a chunk and sort its lines: blank, for the orjson path, for pyarrow (`job.lines`,
-        parsed and checked here). Runs in a worker thread."""
+        """Join a chunk and sort its lines: blank, for the orjson path (`job.fallback`), or parsed
+        by pyarrow and trusted after the checks (`job.trusted`). Runs in a worker thread."""
         data, n = chunk.join(), chunk.n_lines
         job = _Job(data, first, chunk.ends_batch)
         if n == 0:
@@ -381,25 +381,20 @@ class _BatchParser:
             arr[starts[i] : ends[i]] = _SPACE  # pyarrow skips blank lines
         good = np.flatnonzero(nonempty & ~odd)
         self.records_seen = self.records_seen or bool(len(good) or fallback)
-        job.starts, job.ends, job.fallback = starts, ends, fallback
+        job.starts, job.ends = starts, ends
         if len(good):
-            job.lines = good
-            parsed = _read_json(data, starts, ends, good)
-            if parsed is not None and parsed.num_rows == len(good):
-                job.landed = self._landed(parsed)
+            for lines in self._arrow(job, good):
+                for i in lines.tolist():
+                    fallback[i] = bytes(data[starts[i] : ends[i]])
+        job.fallback = fallback
         return job
 
     def finish(self, job: _Job) -> ParseResult:
         """The chunk's rows (pyarrow's trusted rows and the orjson path's) in line order."""
-        tables: list[tuple[pa.Table, np.ndarray]] = []  # (accepted rows, their line indices)
-        if job.lines is not None:
-            for lines in self._arrow(job, job.lines, job.landed, tables):
-                for i in lines.tolist():
-                    job.fallback[i] = bytes(job.data[job.starts[i] : job.ends[i]])
         rejected: list[Rejected] = []
         if job.fallback:
-            tables.append(self._orjson(job.fallback, job.first, rejected))
-        return ParseResult(_in_line_order(tables), rejected)
+            job.trusted.append(self._orjson(job.fallback, job.first, rejected))
+        return ParseResult(_in_line_order(job.trusted), rejected)
 
     def _odd_lines(
         self, data: bytearray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, nonempty: np.ndarray
@@ -434,32 +429,25 @@ class _BatchParser:
                     odd[i] = True
         return odd
 
-    def _arrow(
-        self,
-        job: _Job,
-        lines: np.ndarray,
-        landed: tuple[pa.Table, np.ndarray] | None,
-        tables: list[tuple[pa.Table, np.ndarray]],
-    ) -> Iterator[np.ndarray]:
-        """Take the checked pyarrow parse of `lines` (indices of non-blank lines, in order; None:
-        pyarrow refused them, or did not give one row per line); append the trusted rows to
-        `tables` and yield the line indices that the orjson path must parse instead."""
-        if landed is None:
+    def _arrow(self, job: _Job, lines: np.ndarray) -> Iterator[np.ndarray]:
+        """Have pyarrow parse `lines` (indices of non-blank lines, in order), check its columns,
+        append the trusted rows to `job.trusted` and yield the line indices that the orjson path
+        must parse instead."""
+        parsed = _read_json(job.data, job.starts, job.ends, lines)
+        if parsed is None or parsed.num_rows != len(lines):  # refused, or not one row per line
             if len(lines) <= _MIN_SPLIT:
                 yield lines
             else:  # find the lines pyarrow refuses: halve, so most of the chunk stays fast
-                for half in (lines[: len(lines) // 2], lines[len(lines) // 2 :]):
-                    parsed = _read_json(job.data, job.starts, job.ends, half)
-                    ok = parsed is not None and parsed.num_rows == len(half)
-                    yield from self._arrow(job, half, self._landed(parsed) if ok else None, tables)
+                yield from self._arrow(job, lines[: len(lines) // 2])
+                yield from self._arrow(job, lines[len(lines) // 2 :])
             return
-        table, clean = landed
+        table, clean = self._landed(parsed)
         if not clean.all():
             yield lines[~clean]
             table = table.filter(pa.array(clean))
             lines = lines[clean]
         if table.num_rows:
-            tables.append((table, lines))
+            job.trusted.append((table, lines))
 
     def _landed(self, t: pa.Table) -> tuple[pa.Table, np.ndarray]:
         """LANDED_REVIEW_SCHEMA columns from pyarrow's parse, and which rows are trusted: those the
@@ -521,20 +509,20 @@ class _BatchParser:
         key = np.where(present, 0, -1).astype(np.int64)
         fields: list[tuple[str, np.ndarray, list[str]]] = []  # (raw key, codes, distinct values)
         by_clean_name: dict[str, list[np.ndarray]] = {}
-        for i, field in enumerate(st.type):
+        for i, key_field in enumerate(st.type):
             child = st.field(i)
-            if pa.types.is_null(field.type):
+            if pa.types.is_null(key_field.type):
                 continue
             valid = present & child.is_valid().to_numpy(zero_copy_only=False)
             if not valid.any():
                 continue
-            by_clean_name.setdefault(field.name.strip().rstrip(":").rstrip(), []).append(valid)
-            if not pa.types.is_string(field.type):  # a number, list or object value: orjson decides
+            by_clean_name.setdefault(key_field.name.strip().rstrip(":").rstrip(), []).append(valid)
+            if not pa.types.is_string(key_field.type):  # a number, list or object value: orjson decides
                 clean &= ~valid
                 continue
             encoded = child.dictionary_encode()
             codes = np.where(valid, pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False) + 1, 0)
-            fields.append((field.name, codes, encoded.dictionary.to_pylist()))
+            fields.append((key_field.name, codes, encoded.dictionary.to_pylist()))
             # combine the codes into one key per distinct style, re-encoded so it stays small
             key = np.where(present, key * (len(encoded.dictionary) + 1) + codes, -1)
             key = pc.dictionary_encode(pa.array(key)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -557,7 +545,9 @@ class _BatchParser:
             texts.append(_style(style, self.style_cache))
         return pa.array(texts, pa.string()).take(encoded.indices), clean
 
-    def _orjson(self, lines: dict[int, bytes], first: int, rejected: list[Rejected]) -> tuple[pa.Table, np.ndarray]:
+    def _orjson(
+        self, lines: dict[int, bytes], first: int, rejected: list[Rejected]
+    ) -> tuple[pa.Table, np.ndarray]:
         """The ground truth: reviews.py's orjson path, for the lines pyarrow was not trusted with."""
         order = sorted(lines)
         raws = [RawLine(lines[i], self.source, first + i + 1, self.category) for i in order]
@@ -657,7 +647,7 @@ def _first_of_pairs(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     for chunk in column.chunks:
         lengths = pc.fill_null(pc.list_value_length(chunk), 0).to_numpy(zero_copy_only=False)
         pair = chunk.is_valid().to_numpy(zero_copy_only=False) & (lengths == 2)
-        offsets = chunk.offsets.to_numpy(zero_copy_only=False)[:-1]  # into chunk.values, the whole child array
+        offsets = chunk.offsets.to_numpy(zero_copy_only=False)[:-1]  # into chunk.values, all of it
         first = np.zeros(len(chunk), np.int64)
         if pair.any():
             values = chunk.values
@@ -682,7 +672,8 @@ def _key_ok(column: pa.ChunkedArray) -> np.ndarray:
         _, offsets_buffer, data_buffer = chunk.buffers()
         if n == 0:
             continue
-        offsets = np.frombuffer(offsets_buffer, np.int32, count=n + 1, offset=chunk.offset * 4).astype(np.int64)
+        offsets = np.frombuffer(offsets_buffer, np.int32, count=n + 1, offset=chunk.offset * 4)
+        offsets = offsets.astype(np.int64)
         ok = offsets[1:] > offsets[:-1]
         if chunk.null_count:
             ok &= chunk.is_valid().to_numpy(zero_copy_only=False)

@@ -15,6 +15,7 @@ import pyarrow.csv as pacsv
 from psycopg2 import sql
 
 from amzn_assets.settings import libpq_url, sql_dir
+from amzn_assets.transforms.dedupe import keep_last
 
 _SCHEMA_LOCK = 7_411_001  # pg_advisory_xact_lock key: one DDL run at a time
 
@@ -102,39 +103,45 @@ def replace_range(
 
 
 def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, chunks: Iterable[pa.Table]) -> int:
-    """Upsert rows by key: the row from the latest partition wins, also against older re-runs."""
+    """Upsert rows by key: the row from the latest partition wins, also against older re-runs.
+
+    Each chunk is reduced to one row per key (its latest partition) and sorted by key in Arrow, so
+    PostgreSQL neither sorts nor meets a key twice in one INSERT ... ON CONFLICT.
+    """
     target = sql.Identifier(schema, name)
     staging = sql.Identifier(f"_stage_{name}")
     rows = 0
-    columns: list[str] = []
-    keys = sql.SQL(", ").join(sql.Identifier(k) for k in key)
     with conn, conn.cursor() as cur:
         cur.execute(
             sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(staging, target)
         )
         for table in chunks:
-            _copy_in(cur, staging, table)
-            rows += table.num_rows
-            columns = table.column_names
-        if not columns:
-            return 0
-        updates = sql.SQL(", ").join(
-            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c not in key
-        )
-        cur.execute(
-            sql.SQL(
-                "INSERT INTO {target} ({cols}) "
-                "SELECT DISTINCT ON ({keys}) {cols} FROM {staging} ORDER BY {keys}, {part} DESC "
-                "ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE {target}.{part} <= EXCLUDED.{part}"
-            ).format(
-                target=target,
-                cols=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-                keys=keys,
-                staging=staging,
-                part=sql.Identifier(column),
-                updates=updates,
+            if table.num_rows == 0:
+                continue
+            latest = keep_last(table.sort_by([(column, "ascending")]), key)
+            latest = latest.sort_by([(k, "ascending") for k in key])
+            _copy_in(cur, staging, latest)
+            cols = sql.SQL(", ").join(sql.Identifier(c) for c in latest.column_names)
+            updates = sql.SQL(", ").join(
+                sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
+                for c in latest.column_names
+                if c not in key
             )
-        )
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {target} ({cols}) SELECT {cols} FROM {staging} "
+                    "ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE {target}.{part} <= EXCLUDED.{part}"
+                ).format(
+                    target=target,
+                    cols=cols,
+                    staging=staging,
+                    keys=sql.SQL(", ").join(sql.Identifier(k) for k in key),
+                    updates=updates,
+                    part=sql.Identifier(column),
+                )
+            )
+            cur.execute(sql.SQL("TRUNCATE {}").format(staging))
+            rows += table.num_rows
     return rows
 
 

@@ -14,8 +14,8 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from amzn_assets.sources.common import SourceFileError, split_lines
 from amzn_assets.sources import dumps
+from amzn_assets.sources.common import SourceFileError, split_lines
 from amzn_assets.sources.dumps import iter_review_dump
 from amzn_assets.sources.reviews import parse_reviews
 
