@@ -102,7 +102,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if not counts:
         print(f"nothing materialized yet (AMZN_BACKEND={backend})")
         return 1
-    print(f"warehouse ({backend}): {dirs.warehouse if backend == 'local' else 'see AMZN_BACKEND settings'}")
+    where = {
+        "local": str(dirs.warehouse),
+        "postgres": f"schema {os.environ.get('AMZN_POSTGRES_SCHEMA', 'public')}",
+        "s3": os.environ.get("AMZN_S3_PREFIX", "") + "/warehouse",
+        "redshift": f"{os.environ.get('AMZN_REDSHIFT_HOST', '?')} schema {os.environ.get('AMZN_REDSHIFT_SCHEMA', 'public')}",
+    }.get(backend, "")
+    print(f"warehouse ({backend}): {where}")
     print(f"  {'table':<16}{'rows':>10}{'partitions':>12}")
     for name, (rows, partitions) in counts.items():
         print(f"  {name:<16}{rows:>10}{partitions:>12}")
