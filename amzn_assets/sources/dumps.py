@@ -13,17 +13,19 @@ reasons), with reject line numbers counted over the whole decompressed dump. How
 * Two worker threads take the chunks: they find the lines, set aside those pyarrow must not see,
   have pyarrow's JSON reader parse the rest (without the GIL) and check its columns with
   vectorized tests. Only rows that are provably what the orjson path of `reviews.py` would give
-  (the ground truth) are taken from pyarrow.
-* The calling thread finishes the chunks in order: every other line (a reject candidate, anything
-  unusual: explicit nulls, NaN/Infinity literals, odd line shapes, invalid UTF-8, a type that makes
-  pyarrow refuse a block...) is parsed by that orjson path, and the rows are put back in line
-  order. A batch's table is its chunks' tables, concatenated.
+  (the ground truth) are taken from pyarrow. When pyarrow refuses a chunk (say "vote": 12 where
+  the other lines hold strings), the lines its error points at are set aside and it tries again;
+  failing that, the chunk is halved, down to 2,048 lines.
+* The calling thread finishes the chunks in order: every line set aside (a reject candidate, or
+  anything unusual: explicit nulls, NaN/Infinity literals, odd line shapes, invalid UTF-8, a type
+  pyarrow refuses...) is parsed by that orjson path, and the rows are put back in line order. A
+  batch's table is its chunks' tables, concatenated (so it has several record batches).
 
 Where pyarrow is more lenient than orjson, the line never reaches it or its row is not trusted:
-pyarrow does not check UTF-8, has no nesting limit, reads two objects on one line or one object
-over two lines, crashes on some top-level `null`s, and accepts NaN/Infinity (harmless in the typed
-columns, which then refuse the block or give an untrusted value; rows with any field outside the
-known ones are not trusted). See `_odd_lines` and `_landed`.
+pyarrow does not check UTF-8, has no nesting limit (and crashes on very deep nesting), reads two
+objects on one line or one object over two lines, crashes on some top-level `null`s, and accepts
+NaN/Infinity (harmless in the typed columns, which then refuse the block or give an untrusted
+value; rows with any field outside the known ones are not trusted). See `_odd_lines`, `_landed`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import datetime as dt
 import itertools
 import os
 import queue
+import re
 import threading
 import zlib
 from collections.abc import Iterator
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
@@ -55,15 +59,16 @@ _INT32_MAX = 2**31 - 1
 _INT16_MAX = 2**15 - 1
 _GZIP_MAGIC = b"\x1f\x8b"
 _READ_BYTES = 1 << 20  # compressed bytes per read
-_PIECE_BYTES = 4 << 20  # decompressed bytes per zlib call (bounds memory for any compression ratio)
+_PIECE_BYTES = 4 << 20  # most decompressed bytes per zlib call (bounds memory for any gzip ratio)
 _BLOCK_BYTES = 4 << 20  # pyarrow JSON block size (raised to hold the longest line of a batch)
 _CHUNK_LINES = 65_536  # lines per chunk handed from the reader thread to the parser
 _WORKERS = 2  # threads preparing and parsing chunks
 _PENDING = 3  # chunks submitted to them and not finished yet
 _ARROW_THREADS = True  # pyarrow's own threads too, within one parse
+_RETRIES = 4  # pyarrow tries again after its error names the lines to blame (then: halving)
 _MIN_SPLIT = 2048  # a block pyarrow refuses is halved down to this many lines, then parsed by orjson
 _ORJSON_GROUP = 1024  # lines per _parse_batch call on the orjson path
-_DEEP_LINE = 2048  # a line this long may nest deeper than orjson's 1024 limit: its brackets are counted
+_DEEP_LINE = 2048  # a line this long may nest past orjson's limit (1024): its brackets are counted
 _LBRACE, _RBRACE, _CR, _NL, _SPACE = ord("{"), ord("}"), ord("\r"), ord("\n"), ord(" ")
 
 # The fields read by the orjson path, with the JSON types it takes on its fast path. A value of
@@ -110,11 +115,11 @@ def iter_review_dump(
         raise ValueError(f"batch_lines must be positive, got {batch_lines}")
     today = today or dt.datetime.now(dt.timezone.utc).date()
     parser = _BatchParser(source, category, ((today - dt.date(1970, 1, 1)).days + 1) * _DAY)
-    file = open(path, "rb", buffering=0)
-    reader = _DumpReader(file, batch_lines)
     # While the reader thread gunzips, _WORKERS threads prepare chunks and have pyarrow parse them
     # (mostly without the GIL), and this thread finishes them in order.
     pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="review-dump-parse")
+    file = open(path, "rb", buffering=0)
+    reader = _DumpReader(file, batch_lines)
     try:
         if not reader.start():
             raise SourceFileError(f"{source}: empty file")
@@ -187,6 +192,8 @@ class _DumpReader:
         # a few chunks per batch: the pipeline fills early, and the chunks in flight (about six)
         # stay well under the batch size
         self._chunk_lines = min(_CHUNK_LINES, -(-batch_lines // 4))
+        # pieces of about half a chunk (reviews run ~500 bytes a line), 256 KiB to 4 MiB
+        self._piece_bytes = min(_PIECE_BYTES, max(256 << 10, self._chunk_lines * 256))
         self._queue: queue.Queue = queue.Queue(maxsize=1)  # a ready chunk, while others are parsed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="review-dump-reader", daemon=True)
@@ -250,7 +257,7 @@ class _DumpReader:
         data = self._first
         while data:
             yield data
-            data = self._file.read(_PIECE_BYTES)
+            data = self._file.read(self._piece_bytes)
 
     def _gunzip(self) -> Iterator[bytes]:
         """Decompressed pieces of every gzip member (zero padding between members allowed, like
@@ -263,14 +270,14 @@ class _DumpReader:
                 if not data:
                     data = read(_READ_BYTES)
                     if not data:  # end of file inside the member: flush what zlib still holds
-                        out = _inflate(inflater, b"")
+                        out = _inflate(inflater, b"", self._piece_bytes)
                         while out:
                             yield out
-                            out = _inflate(inflater, b"") if not inflater.eof else b""
+                            out = _inflate(inflater, b"", self._piece_bytes) if not inflater.eof else b""
                         if inflater.eof:
                             break
                         raise _Corrupt("Compressed file ended before the end-of-stream marker was reached")
-                out = _inflate(inflater, data)
+                out = _inflate(inflater, data, self._piece_bytes)
                 data = inflater.unconsumed_tail
                 if out:
                     yield out
@@ -381,12 +388,9 @@ class _BatchParser:
             arr[starts[i] : ends[i]] = _SPACE  # pyarrow skips blank lines
         good = np.flatnonzero(nonempty & ~odd)
         self.records_seen = self.records_seen or bool(len(good) or fallback)
-        job.starts, job.ends = starts, ends
+        job.starts, job.ends, job.fallback = starts, ends, fallback
         if len(good):
-            for lines in self._arrow(job, good):
-                for i in lines.tolist():
-                    fallback[i] = bytes(data[starts[i] : ends[i]])
-        job.fallback = fallback
+            self._arrow(job, good, _RETRIES)
         return job
 
     def finish(self, job: _Job) -> ParseResult:
@@ -429,25 +433,40 @@ class _BatchParser:
                     odd[i] = True
         return odd
 
-    def _arrow(self, job: _Job, lines: np.ndarray) -> Iterator[np.ndarray]:
-        """Have pyarrow parse `lines` (indices of non-blank lines, in order), check its columns,
-        append the trusted rows to `job.trusted` and yield the line indices that the orjson path
-        must parse instead."""
-        parsed = _read_json(job.data, job.starts, job.ends, lines)
-        if parsed is None or parsed.num_rows != len(lines):  # refused, or not one row per line
-            if len(lines) <= _MIN_SPLIT:
-                yield lines
-            else:  # find the lines pyarrow refuses: halve, so most of the chunk stays fast
-                yield from self._arrow(job, lines[: len(lines) // 2])
-                yield from self._arrow(job, lines[len(lines) // 2 :])
+    def _arrow(self, job: _Job, lines: np.ndarray, retries: int) -> None:
+        """Have pyarrow parse `lines` (indices of non-blank lines, in order) and check its columns:
+        the trusted rows go to `job.trusted`, the other lines to `job.fallback` (orjson)."""
+        parsed, error = _read_json(job.data, job.starts, job.ends, lines)
+        if parsed is not None and parsed.num_rows == len(lines):
+            table, clean = self._landed(parsed)
+            if not clean.all():
+                self._set_aside(job, lines[~clean])
+                table = table.filter(pa.array(clean))
+                lines = lines[clean]
+            if table.num_rows:
+                job.trusted.append((table, lines))
             return
-        table, clean = self._landed(parsed)
-        if not clean.all():
-            yield lines[~clean]
-            table = table.filter(pa.array(clean))
-            lines = lines[clean]
-        if table.num_rows:
-            job.trusted.append((table, lines))
+        if parsed is None and retries:  # refused: the error may say which lines are to blame
+            culprits = _culprits(job, lines, error)
+            if culprits is not None and culprits.any() and not culprits.all():
+                self._set_aside(job, lines[culprits], blank=True)
+                self._arrow(job, lines[~culprits], retries - 1)
+                return
+        if len(lines) <= _MIN_SPLIT:  # (also: not one row per line)
+            self._set_aside(job, lines)
+        else:  # find the lines pyarrow refuses: halve, so most of the chunk stays fast
+            self._arrow(job, lines[: len(lines) // 2], retries)
+            self._arrow(job, lines[len(lines) // 2 :], retries)
+
+    @staticmethod
+    def _set_aside(job: _Job, lines: np.ndarray, blank: bool = False) -> None:
+        """Lines for the orjson path; blanked for pyarrow's next try when `blank`."""
+        arr = np.frombuffer(job.data, np.uint8)
+        for i in lines.tolist():
+            start, end = job.starts[i], job.ends[i]
+            job.fallback[i] = bytes(job.data[start:end])
+            if blank:
+                arr[start:end] = _SPACE
 
     def _landed(self, t: pa.Table) -> tuple[pa.Table, np.ndarray]:
         """LANDED_REVIEW_SCHEMA columns from pyarrow's parse, and which rows are trusted: those the
@@ -561,9 +580,9 @@ class _BatchParser:
         return pa.Table.from_batches(batches, LANDED_REVIEW_SCHEMA), accepted
 
 
-def _inflate(inflater: Any, data: bytes) -> bytes:
+def _inflate(inflater: Any, data: bytes, limit: int) -> bytes:
     try:
-        return inflater.decompress(data, _PIECE_BYTES)  # releases the GIL while inflating
+        return inflater.decompress(data, limit)  # releases the GIL while inflating
     except zlib.error as exc:
         raise _Corrupt(str(exc)) from None
 
@@ -584,19 +603,64 @@ def _newlines(arr: np.ndarray, block: int = 1 << 20) -> np.ndarray:
     return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
-def _read_json(data: bytearray, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> pa.Table | None:
+def _read_json(
+    data: bytearray, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray
+) -> tuple[pa.Table | None, str]:
     """pyarrow's parse of the bytes from line lines[0] to line lines[-1] (other lines in between
-    are blank), or None when it refuses them."""
+    are blank), or None and pyarrow's error when it refuses them."""
     lo, hi = int(starts[lines[0]]), min(int(ends[lines[-1]]) + 1, len(data))
     block = max(_BLOCK_BYTES, int((ends[lines] - starts[lines]).max()) + 2)
     try:
-        return pj.read_json(
+        table = pj.read_json(
             pa.BufferReader(pa.py_buffer(memoryview(data)[lo:hi])),
             read_options=pj.ReadOptions(use_threads=_ARROW_THREADS, block_size=block),
             parse_options=_PARSE_OPTIONS,
         )
-    except pa.ArrowException:  # a type conflict, invalid JSON...: the orjson path decides
+    except pa.ArrowException as exc:  # a type conflict, invalid JSON...: the orjson path decides
+        return None, str(exc)
+    return table, ""
+
+
+_CONFLICT = re.compile(r"Column\((/[^)]*)\) changed from (\w+) to")
+_UNCONVERTIBLE = re.compile(r"couldn't parse:(\S+)")
+_FIRST_BYTES = {"string": b'"', "number": b"-0123456789", "boolean": b"tf", "array": b"[", "object": b"{"}
+
+
+def _culprits(job: _Job, lines: np.ndarray, error: str) -> np.ndarray | None:
+    """Which of `lines` pyarrow's error blames, as a mask (None: the error does not say).
+
+    "Column(/vote) changed from string to number": the lines where a "vote" key holds anything
+    but a string. "Failed to convert JSON to int64, couldn't parse:1.5e9": the lines holding
+    that text. A guess is harmless: blamed lines go to the orjson path, and pyarrow tries again.
+    """
+    data = job.data
+    blamed: list[int] = []
+    if match := _CONFLICT.search(error):
+        path = match.group(1).split("/")[1:]
+        names = [name for name in path if name != "[]"]
+        if not names:
+            return None
+        key = orjson.dumps(names[-1])
+        expected = None if path[-1] == "[]" else _FIRST_BYTES.get(match.group(2))
+        for at in _find_all(data, key):
+            value = _skip_blanks(data, at + len(key))
+            if value < len(data) and data[value] == ord(":"):
+                value = _skip_blanks(data, value + 1)
+                if expected is None or value >= len(data) or data[value] not in expected:
+                    blamed.append(at)
+    elif match := _UNCONVERTIBLE.search(error):
+        blamed = _find_all(data, match.group(1).encode())
+    else:
         return None
+    if not blamed:
+        return None
+    return np.isin(lines, np.searchsorted(job.ends, np.array(blamed, np.int64), side="left"))
+
+
+def _skip_blanks(data: bytearray, at: int) -> int:
+    while at < len(data) and data[at] in b" \t\r":
+        at += 1
+    return at
 
 
 def _in_line_order(tables: list[tuple[pa.Table, np.ndarray]]) -> pa.Table:
