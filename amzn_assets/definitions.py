@@ -8,6 +8,7 @@ from dagster import Definitions, load_assets_from_modules
 from dagster_aws.s3 import S3Resource
 
 from amzn_assets.assets import climate, reviews
+from amzn_assets.celery_jobs import celery_jobs
 from amzn_assets.resources import LandingZone
 from amzn_assets.sensors import land_uploads_job, landed_partitions_sensor, upload_sensor
 from amzn_assets.settings import data_dir_from_env
@@ -46,7 +47,7 @@ all_assets = load_assets_from_modules([reviews, climate])
 
 defs = Definitions(
     assets=all_assets,
-    jobs=[land_uploads_job],
+    jobs=[land_uploads_job, *celery_jobs()],
     sensors=[upload_sensor, landed_partitions_sensor],
     resources=resources_for(
         os.environ.get("AMZN_BACKEND", "local"), str(data_dir_from_env()), os.environ.get("AMZN_UPLOAD_URL", "")

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -23,7 +24,7 @@ from amzn_assets.landing.intake import Lander, new_batch_id
 from amzn_assets.landing.kinds import KINDS_BY_NAME
 from amzn_assets.sources.common import ParseResult, SourceFileError
 
-DEFAULT_FLUSH_BYTES = 256 * 1024 * 1024
+DEFAULT_FLUSH_BYTES = 128 * 1024 * 1024
 
 
 class ImportFailed(Exception):
@@ -86,12 +87,21 @@ def import_dump(
         days: set[str] = set()
         buffered: list[pa.Table] = []
         buffered_bytes = 0
+        # Segments are written on a second thread while parsing goes on (both release the GIL);
+        # one write in flight at a time keeps memory bounded.
+        writer = ThreadPoolExecutor(max_workers=1)
+        pending: Future | None = None
+
+        def write(table: pa.Table, part: int) -> None:
+            days.update(lander.segments.write(kind, table, source_kind.partition_column, batch_id, part=part, by_month=True))
 
         def flush() -> None:
-            nonlocal buffered, buffered_bytes
+            nonlocal buffered, buffered_bytes, pending
+            if pending is not None:
+                pending.result()
+                pending = None
             if buffered:
-                table = pa.concat_tables(buffered)
-                days.update(lander.segments.write(kind, table, source_kind.partition_column, batch_id, part=report.parts, by_month=True))
+                pending = writer.submit(write, pa.concat_tables(buffered), report.parts)
                 report.parts += 1
             buffered, buffered_bytes = [], 0
 
@@ -110,14 +120,14 @@ def import_dump(
                 if on_progress:
                     on_progress(report.rows)
             flush()
+            flush()  # wait for the last write
         except (SourceFileError, OSError, EOFError) as exc:
-            lander.segments.delete_batch(kind, batch_id)
-            ledger.forget_batch(batch_id)
+            _abandon(writer, pending, lander, kind, batch_id)
             raise ImportFailed(f"{path}: {exc} (nothing imported)") from exc
         except BaseException:
-            lander.segments.delete_batch(kind, batch_id)
-            ledger.forget_batch(batch_id)
+            _abandon(writer, pending, lander, kind, batch_id)
             raise
+        writer.shutdown()
         status = "landed" if report.rows else "quarantined"
         ledger.commit_batch(
             batch_id,
@@ -128,6 +138,15 @@ def import_dump(
     report.batch_id, report.rejected, report.days = batch_id, len(rejected), sorted(days)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _abandon(writer: ThreadPoolExecutor, pending: Future | None, lander: Lander, kind: str, batch_id: str) -> None:
+    """Roll a failed import back: no segment and no ledger row of it remain."""
+    if pending is not None:
+        pending.exception()  # let the write finish (or fail) before deleting what it wrote
+    writer.shutdown()
+    lander.segments.delete_batch(kind, batch_id)
+    lander.ledger.forget_batch(batch_id)
 
 
 def _batches(kind: str, path: Path, category: str | None, today: date | None) -> Iterator[ParseResult]:

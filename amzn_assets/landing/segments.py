@@ -51,13 +51,17 @@ class SegmentStore:
                 keys.append(value.isoformat())
                 _write_atomically(rows, self.root / kind / f"{partition_column}={value.isoformat()}" / name)
             return keys
-        days = table[partition_column]
-        months = pc.strftime(pc.cast(days, pa.timestamp("s")), format="%Y-%m")
-        keyed = table.append_column("__month", months)
-        for month, rows in slices_by_value(keyed, "__month"):
-            rows = rows.drop_columns(["__month"]).sort_by(partition_column)
+        # One sort by day (which also groups months; one take of the text columns, not two), then
+        # each month is a contiguous slice.
+        ordered = table.take(pc.sort_indices(table[partition_column]))
+        months = pc.strftime(pc.cast(ordered[partition_column], pa.timestamp("s")), format="%Y-%m")
+        runs = pc.run_end_encode(months.combine_chunks())
+        start = 0
+        for end, month in zip(runs.run_ends.to_pylist(), runs.values.to_pylist()):
+            rows = ordered.slice(start, end - start)
             _write_atomically(rows, self.root / kind / f"{MONTH_PREFIX}={month}" / name, row_group_size=16_384)
-        return sorted(d.isoformat() for d in pc.unique(days).to_pylist())
+            start = end
+        return sorted(d.isoformat() for d in pc.unique(table[partition_column]).to_pylist())
 
     def delete_batch(self, kind: str, batch_id: str) -> int:
         removed = 0

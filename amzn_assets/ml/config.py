@@ -1,0 +1,83 @@
+"""Hyper-parameters of the rating model, the tokenizer, the split and the TFRecord cleanup."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # tokenizer
+    vocab_size: int = 4000  # SentencePiece pieces (a soft limit: a small corpus may give fewer)
+    max_len: int = 128  # tokens per review, the leading [CLS] included; longer reviews are truncated
+    use_summary: bool = False  # also feed the review's summary line (see docs/model.md: "Five Stars" is a label leak)
+    # encoder (ALBERT-style)
+    embedding_size: int = 64  # E: token embeddings, factorized (E < H) ...
+    hidden_size: int = 128  # H: ... and projected to the encoder width
+    num_layers: int = 4  # L: one transformer block, its weights shared by all L layers
+    num_heads: int = 4
+    intermediate_size: int = 256  # the block's feed-forward width
+    dropout: float = 0.1
+    pooling: str = "mean"  # "mean": the mean over the tokens (learns faster from few reviews); "cls": the [CLS] position, as ALBERT
+    # training
+    epochs: int = 8
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    validation_fraction: float = 0.1  # the latest reviews of the training split pick the best epoch
+    # rating k's examples weigh (n / (5 * n_k)) ** class_weight_power: 0 = unweighted, 1 = balanced, 0.5 = between
+    class_weight_power: float = 0.5
+    # honest evaluation: train on the earlier reviews, test on the later ones
+    test_fraction: float = 0.2
+    # TFRecord shards: the training examples are written to num_shards files (round-robin, so each is an
+    # even sample of the window); after training all but ceil(keep_fraction * num_shards) are removed.
+    num_shards: int = 10
+    keep_fraction: float = 0.1
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of num_heads {self.num_heads}")
+        if not 0.0 <= self.keep_fraction <= 1.0:
+            raise ValueError(f"keep_fraction {self.keep_fraction} is not within [0, 1]")
+        if not 0.0 < self.test_fraction < 1.0 or not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError("test_fraction must be within (0, 1) and validation_fraction within [0, 1)")
+        if self.max_len < 2 or self.vocab_size < 16 or self.num_shards < 1:
+            raise ValueError("max_len >= 2, vocab_size >= 16 and num_shards >= 1 are required")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelConfig":
+        """Known keys only (a config.json written by a newer version still loads)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def replace(self, **changes) -> "ModelConfig":
+        return dataclasses.replace(self, **changes)
+
+
+# Sized to train on the CPU in minutes on a few thousand reviews (benchmarks/model_all_beauty.py).
+FULL = ModelConfig()
+# Sized for the test suite: seconds on 2 cores.
+TINY = ModelConfig(
+    vocab_size=500,
+    max_len=64,
+    embedding_size=16,
+    hidden_size=32,
+    num_layers=2,
+    num_heads=2,
+    intermediate_size=64,
+    epochs=8,
+    batch_size=32,
+    learning_rate=3e-3,
+)
+PRESETS = {"full": FULL, "tiny": TINY}
+
+
+def preset(name: str) -> ModelConfig:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown model preset {name!r}; one of {', '.join(PRESETS)}") from None

@@ -1,0 +1,80 @@
+"""Reviews as the model sees them, and the time-ordered split.
+
+The split is by time, never at random: the model is trained on the earlier reviews of a window and
+tested on the later ones, as it will be used (a model trained today scores tomorrow's reviews).
+Reviews sharing a timestamp stay on one side of the cut.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+RATINGS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Reviews:
+    """Reviews in time order: texts, ratings (1..5) and review times (epoch seconds)."""
+
+    texts: list[str]
+    ratings: np.ndarray  # int64
+    times: np.ndarray  # int64, non-decreasing
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @staticmethod
+    def from_table(table: pa.Table, use_summary: bool = False) -> "Reviews":
+        """From reviews_fact rows (review_text, summary, rating, review_time)."""
+        return Reviews.from_tables([table], use_summary)
+
+    @staticmethod
+    def from_tables(tables: Iterable[pa.Table], use_summary: bool = False) -> "Reviews":
+        texts: list[str] = []
+        ratings: list[np.ndarray] = []
+        times: list[np.ndarray] = []
+        for table in tables:
+            if table.num_rows == 0:
+                continue
+            body = pc.fill_null(table["review_text"], "").to_pylist()
+            if use_summary:
+                summary = pc.fill_null(table["summary"], "").to_pylist()
+                body = [f"{s}. {t}" if s else t for s, t in zip(summary, body)]
+            texts.extend(body)
+            ratings.append(table["rating"].to_numpy(zero_copy_only=False).astype(np.int64))
+            times.append(pc.cast(table["review_time"], pa.int64()).to_numpy(zero_copy_only=False))
+        if not texts:
+            return Reviews([], np.zeros(0, np.int64), np.zeros(0, np.int64))
+        r, t = np.concatenate(ratings), np.concatenate(times)
+        order = np.argsort(t, kind="stable")
+        return Reviews([texts[i] for i in order], r[order], t[order])
+
+    def select(self, mask: np.ndarray) -> "Reviews":
+        index = np.flatnonzero(mask)
+        return Reviews([self.texts[i] for i in index], self.ratings[index], self.times[index])
+
+    def before(self, cutoff: int) -> "Reviews":
+        return self.select(self.times < cutoff)
+
+    def from_time(self, cutoff: int) -> "Reviews":
+        return self.select(self.times >= cutoff)
+
+
+def time_cutoff(times: np.ndarray, test_fraction: float) -> int:
+    """The first review time of the test side: about test_fraction of the reviews are at or after it.
+
+    Raises ValueError when the reviews cannot be split (fewer than two distinct times).
+    """
+    ordered = np.sort(np.asarray(times, dtype=np.int64))
+    if len(ordered) < 2 or ordered[0] == ordered[-1]:
+        raise ValueError(f"cannot split {len(ordered)} reviews by time: they need at least two distinct review times")
+    cut = ordered[min(len(ordered) - 1, max(1, math.floor(len(ordered) * (1.0 - test_fraction))))]
+    if cut == ordered[0]:  # ties at the start: the first later time
+        cut = ordered[ordered > ordered[0]][0]
+    return int(cut)

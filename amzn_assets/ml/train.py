@@ -1,0 +1,166 @@
+"""Training: tokenized reviews -> TFRecord shards -> tf.data -> Keras fit -> cleanup of the shards.
+
+The training side of the split is itself cut by time: its latest validation_fraction picks the
+epoch whose weights are kept (the lowest validation MAE), so the test side is never looked at.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from amzn_assets.ml import records
+from amzn_assets.ml.config import ModelConfig
+from amzn_assets.ml.data import Reviews, time_cutoff
+from amzn_assets.ml.tokenizer import Tokenizer
+
+_MIN_VALIDATION = 20  # fewer validation reviews than this: no validation, the last epoch is kept
+
+
+@dataclass
+class TrainResult:
+    model: object  # keras.Model
+    tokenizer: Tokenizer
+    config: ModelConfig
+    examples: int  # training reviews written to the shards
+    fit_examples: int
+    validation_examples: int
+    validation_cutoff: int | None  # epoch seconds; None: no validation side
+    history: dict[str, list[float]]
+    best_epoch: int  # 1-based
+    seconds: float
+    parameters: int
+    shards_written: int
+    pruned: records.Pruned
+    info: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """JSON-able facts about the run (training.json in the model folder)."""
+        last = {k: round(v[self.best_epoch - 1], 4) for k, v in self.history.items() if v}
+        return {
+            "examples": self.examples,
+            "fit_examples": self.fit_examples,
+            "validation_examples": self.validation_examples,
+            "validation_cutoff": self.validation_cutoff,
+            "epochs_run": len(next(iter(self.history.values()), [])),
+            "best_epoch": self.best_epoch,
+            "best_epoch_metrics": last,
+            "history": {k: [round(x, 5) for x in v] for k, v in self.history.items()},
+            "seconds": round(self.seconds, 2),
+            "parameters": self.parameters,
+            "shards_written": self.shards_written,
+            "shards_kept": [p.name for p in self.pruned.kept],
+            "shards_removed": len(self.pruned.removed),
+        } | self.info
+
+
+def expected_rating_mae(y_true, y_prob):
+    """Keras metric: |E[rating] - rating|, E[rating] = sum_k p_k * k (class k-1 is rating k)."""
+    from keras import ops
+
+    expected = ops.sum(y_prob * ops.arange(1, 6, dtype=y_prob.dtype), axis=-1)
+    truth = ops.cast(ops.reshape(y_true, (-1,)), y_prob.dtype) + 1.0
+    return ops.abs(expected - truth)
+
+
+def train_rating_model(
+    train: Reviews,
+    tokenizer: Tokenizer,
+    config: ModelConfig,
+    records_dir: str | Path,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train on `train` (time-ordered); the shards are written to records_dir and pruned after training."""
+    import keras
+    import tensorflow as tf
+
+    started = time.perf_counter()
+    if len(train) < 2:
+        raise ValueError(f"{len(train)} training reviews: too few to train a model")
+    keras.utils.set_random_seed(config.seed)
+    ids = tokenizer.encode(train.texts, config.max_len)
+    paths = records.write_shards(records_dir, ids, train.ratings, train.times, num_shards=config.num_shards)
+
+    validation_cutoff = None
+    if config.validation_fraction > 0 and len(train) * config.validation_fraction >= _MIN_VALIDATION:
+        try:
+            validation_cutoff = time_cutoff(train.times, config.validation_fraction)
+        except ValueError:
+            validation_cutoff = None
+    fit_examples = int(np.sum(train.times < validation_cutoff)) if validation_cutoff else len(train)
+    shape = dict(max_len=config.max_len, batch_size=config.batch_size)
+    if validation_cutoff:
+        cut = tf.constant(validation_cutoff, tf.int64)
+        fit_data = records.batches(paths, keep=lambda t: t < cut, shuffle_seed=config.seed, **shape)
+        validation_data = records.batches(paths, keep=lambda t: t >= cut, **shape)
+    else:
+        fit_data, validation_data = records.batches(paths, shuffle_seed=config.seed, **shape), None
+
+    model = _compiled(config, tokenizer.vocab_size)
+    callbacks: list = []
+    if validation_data is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_rating_mae", mode="min", patience=config.epochs, restore_best_weights=True
+            )
+        )
+    if log is not None:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log(_epoch_line(epoch, logs))))
+    weights = class_weights(train.ratings, config.class_weight_power)
+    fitted = model.fit(
+        fit_data,
+        validation_data=validation_data,
+        epochs=config.epochs,
+        verbose=0,
+        callbacks=callbacks,
+        class_weight=weights,
+    )
+    history = {k: [float(x) for x in v] for k, v in fitted.history.items()}
+    best_epoch = int(np.argmin(history["val_rating_mae"])) + 1 if validation_data is not None else len(history["loss"])
+    pruned = records.prune(paths, config.keep_fraction)
+    return TrainResult(
+        model=model,
+        tokenizer=tokenizer,
+        config=config,
+        examples=len(train),
+        fit_examples=fit_examples,
+        validation_examples=len(train) - fit_examples,
+        validation_cutoff=validation_cutoff,
+        history=history,
+        best_epoch=best_epoch,
+        seconds=time.perf_counter() - started,
+        parameters=int(model.count_params()),
+        shards_written=len(paths),
+        pruned=pruned,
+    )
+
+
+def class_weights(ratings: np.ndarray, power: float) -> dict[int, float] | None:
+    """{class index: weight}, (n / (5 * n_k)) ** power, for the ratings present; None when power is 0."""
+    if power == 0:
+        return None
+    counts = np.bincount(np.asarray(ratings, dtype=np.int64), minlength=6)[1:]
+    total = counts.sum()
+    return {k: float((total / (5 * counts[k])) ** power) if counts[k] else 1.0 for k in range(5)}
+
+
+def _compiled(config: ModelConfig, vocab_size: int):
+    import keras
+
+    from amzn_assets.ml.model import build_model
+
+    model = build_model(config, vocab_size=vocab_size)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=0.01, clipnorm=1.0),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy", keras.metrics.MeanMetricWrapper(expected_rating_mae, name="rating_mae")],
+    )
+    return model
+
+
+def _epoch_line(epoch: int, logs: dict | None) -> str:
+    return f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted((logs or {}).items()))

@@ -1,0 +1,476 @@
+"""The Celery jobs on a real Redis and two real dagster-celery workers.
+
+Path that runs: the ML STAND-IN. The integration test loads the test-only code location
+amzn_assets_tests/celery/standin_defs.py: the daily warehouse assets, the jobs of
+amzn_assets.celery_jobs, and ``review_rating_standin``, an ML-like asset downstream of reviews_fact
+tagged ``dagster-celery/queue: ml_queue`` exactly like the real ML assets. It needs no TensorFlow and
+no amzn_assets.assets.ml, so the routing is proven whether or not the ML assets are there. When they
+are (and TensorFlow imports), ``test_real_ml_assets_route_to_ml_queue`` additionally checks their
+op tags and their Celery jobs from the execution plan (no worker needed).
+
+The integration test starts ``redis-server`` (skipped when it is not installed; .ci/run installs it),
+one worker on the default queue ``dagster`` and one on ``ml_queue``
+(``dagster-celery worker start -A dagster_celery.app -y docker/celery.yaml -q ...``, the README's
+commands), runs ``warehouse_celery_job`` and then ``ml_celery_job`` for one day with
+``dagster job execute``, and reads from the run's event log which worker executed each step:
+dagster_celery's worker task reports "Executing steps <key> in celery worker" with the metadata
+entry ``Celery worker`` = the worker's node name (``<name>@<host>``), and the run process reports
+'Submitting celery task for step "<key>" to queue "<queue>"'.
+
+A Celery run with no worker waits forever and ignores SIGTERM, so every process runs in its own
+process group, every wait is bounded, and the finally blocks SIGKILL the groups.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CELERY_YAML = REPO / "docker" / "celery.yaml"
+CODE_LOCATION = "amzn_assets_tests.celery.standin_defs"
+DAY = "2018-01-02"
+
+WORKER_READY_S = 90  # both workers answer the broker
+RUN_TIMEOUT_S = 150  # one `dagster job execute`
+SUBMIT_RE = re.compile(r'Submitting celery task for step "(?P<step>[^"]+)" to queue "(?P<queue>[^"]+)"')
+
+
+# ---------------------------------------------------------------------------------------------
+# Process plumbing: own process group, log to a file, SIGKILL the group.
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def tail(self, chars: int = 3000) -> str:
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+        return f"--- {self.name} ({self.log}) ---\n{text[-chars:]}"
+
+    def quit_children(self) -> None:
+        """Ask the wrapper's children to stop (a worker: SIGQUIT is celery's cold shutdown, which
+        reaps its pool), so no orphan is left behind for an init that does not reap zombies."""
+        if self.alive():
+            for child in children(self.popen.pid):
+                try:
+                    os.kill(child, signal.SIGQUIT)
+                except ProcessLookupError:
+                    pass
+
+    def kill(self, grace_s: float = 0) -> None:
+        """Wait up to grace_s for an exit, then SIGKILL the process group (for a worker: the
+        dagster-celery wrapper, celery and its pool children)."""
+        if grace_s:
+            try:
+                self.popen.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of pid (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == str(pid):  # state, ppid, ...
+            out.append(int(stat.parent.name))
+    return out
+
+
+def start(name: str, args: list[str], env: dict, logdir: Path) -> Proc:
+    log = logdir / f"{name}.log"
+    with open(log, "wb") as out:
+        popen = subprocess.Popen(
+            args, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Proc(name, popen, log)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout: float, what: str, procs: tuple[Proc, ...] = ()) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in procs:
+            if not p.alive():
+                raise AssertionError(f"{p.name} exited ({p.popen.returncode}) while waiting for {what}\n{p.tail()}")
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n" + "\n".join(p.tail() for p in procs))
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures: a scratch dir, Redis, the environment, two workers.
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    # Its own temp dir, not pytest's numbered one (a concurrent session may prune those).
+    path = Path(tempfile.mkdtemp(prefix="amzn-test-celery-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(scratch: Path) -> Iterator[str]:
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server; .ci/run does it)")
+    import redis
+
+    port = free_port()
+    proc = start(
+        "redis",
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(scratch)],
+        dict(os.environ), scratch,
+    )
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1)
+
+        def pong() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_until(pong, 20, "redis-server to answer PING", (proc,))
+        client.close()
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+
+
+@pytest.fixture
+def celery_env(scratch: Path, redis_url: str, monkeypatch) -> dict:
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    from amzn_assets.generate import generate_sample
+
+    home = scratch / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    # Create the SQLite storage now: two workers starting at once on an empty DAGSTER_HOME race to
+    # create it ("table runs already exists") and one of them dies.
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # dagster.yaml reads it
+    DagsterInstance.from_ref(InstanceRef.from_dir(str(home))).dispose()
+    data = scratch / "data"
+    generate_sample(data, seed=7, start=date(2018, 1, 1), days=3, reviews=150, stations=2)
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "AMZN_DATA_DIR": str(data),
+        "AMZN_BACKEND": "local",
+        "AMZN_UPLOAD_URL": "",
+        "AMZN_LEDGER_URL": "",
+        "DAGSTER_CELERY_BROKER_URL": f"{redis_url}/0",
+        "DAGSTER_CELERY_BACKEND_URL": f"{redis_url}/1",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # `celery` for dagster-celery
+        # The workers import the code location by module name.
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@dataclass
+class Workers:
+    default: Proc
+    ml: Proc
+    default_node: str  # Celery node names: <--name>@<hostname>
+    ml_node: str
+
+
+def celery_app(env: dict):
+    from dagster_celery.executor import CeleryExecutor
+    from dagster_celery.make_app import make_app
+
+    return make_app(
+        CeleryExecutor.for_cli(broker=env["DAGSTER_CELERY_BROKER_URL"], backend=env["DAGSTER_CELERY_BACKEND_URL"]).app_args()
+    )
+
+
+@pytest.fixture
+def workers(celery_env: dict, scratch: Path) -> Iterator[Workers]:
+    suffix = uuid.uuid4().hex[:6]
+    names = {"dagster": f"amzn-default-{suffix}", "ml_queue": f"amzn-ml-{suffix}"}
+    host = socket.gethostname()
+    procs: dict[str, Proc] = {}
+    app = celery_app(celery_env)
+    try:
+        for queue, name in names.items():
+            procs[queue] = start(
+                name,
+                [
+                    str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
+                    "-y", str(CELERY_YAML), "-q", queue, "--name", name, "--loglevel", "INFO",
+                    "--", "--concurrency=2", "--without-gossip", "--without-mingle",
+                ],
+                celery_env, scratch,
+            )
+        nodes = {queue: f"{name}@{host}" for queue, name in names.items()}
+        seen: dict = {}
+
+        def both_listen() -> bool:
+            # control inspect over the broker, 1 s per try: {node: [{"name": queue, ...}, ...]}
+            replies = app.control.inspect(destination=list(nodes.values()), timeout=1.0).active_queues() or {}
+            seen.update(replies)
+            return all(
+                queue in {q["name"] for q in replies.get(node, [])} for queue, node in nodes.items()
+            )
+
+        wait_until(both_listen, WORKER_READY_S, f"both workers to answer on {list(nodes.values())}", tuple(procs.values()))
+        # Each worker listens on its own queue only.
+        assert {q["name"] for q in seen[nodes["dagster"]]} == {"dagster"}
+        assert {q["name"] for q in seen[nodes["ml_queue"]]} == {"ml_queue"}
+        yield Workers(procs["dagster"], procs["ml_queue"], nodes["dagster"], nodes["ml_queue"])
+    finally:
+        for proc in procs.values():
+            proc.quit_children()
+        for proc in procs.values():
+            proc.kill(grace_s=10)
+        app.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a job and reading its event log.
+
+
+def execute_job(job: str, env: dict, scratch: Path, watch: tuple[Proc, ...]) -> None:
+    """`dagster job execute` for DAY, in its own process group, SIGKILLed past RUN_TIMEOUT_S."""
+    proc = start(
+        f"run-{job}",
+        [
+            str(BIN / "dagster"), "job", "execute", "-m", CODE_LOCATION, "-d", str(REPO), "-j", job,
+            "--tags", json.dumps({"dagster/partition": DAY}),
+        ],
+        env, scratch,
+    )
+    try:
+        try:
+            rc = proc.popen.wait(timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"{job} did not finish in {RUN_TIMEOUT_S}s (a Celery run waits forever without a worker)\n"
+                + "\n".join(p.tail() for p in (proc, *watch))
+            ) from None
+        assert rc == 0, f"{job} failed ({rc})\n" + "\n".join(p.tail() for p in (proc, *watch))
+    finally:
+        proc.kill()
+
+
+@dataclass
+class StepPlacement:
+    queue: str | None = None  # where the run process submitted the step
+    worker: str | None = None  # the Celery node that executed it
+
+
+def placements(instance, run_id: str) -> dict[str, StepPlacement]:
+    from dagster import DagsterEventType
+
+    out: dict[str, StepPlacement] = {}
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        event = record.dagster_event
+        if event is None or not record.step_key:
+            continue
+        placement = out.setdefault(record.step_key, StepPlacement())
+        submitted = SUBMIT_RE.search(event.message or "")
+        if submitted:
+            assert submitted["step"] == record.step_key
+            placement.queue = submitted["queue"]
+        metadata = event.engine_event_data.metadata if event.engine_event_data else {}
+        if "Celery worker" in metadata:
+            placement.worker = metadata["Celery worker"].value
+    return out
+
+
+def process_group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests.
+
+
+def test_jobs_route_ml_steps_to_ml_queue_in_the_plan(monkeypatch, scratch):
+    """No broker needed: the steps the executor will submit carry the queue tag of their asset."""
+    from dagster._core.execution.api import create_execution_plan
+    from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
+
+    monkeypatch.setenv("AMZN_DATA_DIR", str(scratch))
+    monkeypatch.setenv("DAGSTER_CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("DAGSTER_CELERY_BACKEND_URL", "redis://127.0.0.1:1/1")
+    from amzn_assets_tests.celery.standin_defs import STANDIN_ML_ASSET, defs
+
+    queues = {}
+    for name in ("warehouse_celery_job", "ml_celery_job"):
+        job = defs.resolve_job_def(name)
+        assert job.executor_def.name == "celery_redis"
+        plan = create_execution_plan(job, run_config={}, tags={"dagster/partition": DAY})
+        queues[name] = {s.key: s.tags.get(DAGSTER_CELERY_QUEUE_TAG, "dagster") for s in plan.steps}
+    assert queues["warehouse_celery_job"] == {
+        k: "dagster"
+        for k in ("landed_reviews", "users", "products", "datetime", "reviews_fact", "landed_climate", "stations", "climate")
+    }
+    assert queues["ml_celery_job"] == {STANDIN_ML_ASSET: "ml_queue"}
+
+
+def test_ml_jobs_split_by_partitions_definition():
+    from dagster import Definitions, MonthlyPartitionsDefinition, asset
+
+    from amzn_assets.celery_jobs import ML_QUEUE_TAGS, celery_jobs
+    from amzn_assets.partitions import daily_partitions
+
+    @asset(partitions_def=daily_partitions, op_tags=ML_QUEUE_TAGS)
+    def daily_ml():
+        return None
+
+    @asset(partitions_def=MonthlyPartitionsDefinition("2018-01-01"), op_tags=ML_QUEUE_TAGS)
+    def monthly_ml():
+        return None
+
+    jobs = celery_jobs([daily_ml, monthly_ml])
+    assert [j.name for j in jobs] == ["warehouse_celery_job", "ml_daily_celery_job", "ml_monthly_celery_job"]
+    defs = Definitions(assets=[daily_ml, monthly_ml], jobs=jobs[1:])
+    assert defs.resolve_job_def("ml_monthly_celery_job").partitions_def == MonthlyPartitionsDefinition("2018-01-01")
+    assert [j.name for j in celery_jobs([daily_ml])] == ["warehouse_celery_job", "ml_celery_job"]
+    assert [j.name for j in celery_jobs()] == ["warehouse_celery_job"]
+
+
+def test_real_ml_assets_route_to_ml_queue():
+    """When amzn_assets.assets.ml exists (and TensorFlow imports): its Celery jobs resolve and
+    every ML asset step in them is on ml_queue. Skipped before the ML assets land."""
+    import importlib.util
+
+    if importlib.util.find_spec("amzn_assets.assets.ml") is None:
+        pytest.skip("amzn_assets/assets/ml.py does not exist yet")
+    pytest.importorskip("tensorflow")
+    try:
+        from amzn_assets.assets import ml
+    except ImportError as exc:
+        pytest.skip(f"amzn_assets.assets.ml is not importable here: {exc}")
+    if not hasattr(ml, "ml_assets"):
+        pytest.skip("amzn_assets.assets.ml has no ml_assets yet")
+    from dagster import Definitions, ResourceDefinition, mem_io_manager
+    from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
+
+    from amzn_assets.celery_jobs import DEFAULT_QUEUE, ML_QUEUE, ml_celery_jobs
+
+    definitions = [*ml.ml_assets, *getattr(ml, "ml_asset_checks", [])]
+    assets = [a for a in ml.ml_assets if a.keys]
+    assert assets, "ml_assets holds no asset"
+    jobs = ml_celery_jobs(ml.ml_assets)
+    assert jobs
+    # Resolving needs every required resource key bound; their values do not matter here (the
+    # warehouse assets the ML assets read stay external to these jobs).
+    stubs: dict = {}
+    for definition in definitions:
+        for req in definition.get_resource_requirements():
+            key = getattr(req, "key", None)
+            if key and key not in stubs:
+                stubs[key] = mem_io_manager if req.is_io_manager_requirement else ResourceDefinition.none_resource()
+    defs = Definitions(assets=definitions, jobs=jobs, resources=stubs)
+    asset_ops = {op.name for a in assets for op in a.node_def.iterate_op_defs()}
+    queues = {}
+    for job in jobs:
+        resolved = defs.resolve_job_def(job.name)
+        assert resolved.executor_def.name == "celery_redis"
+        for node in resolved.graph.iterate_op_defs():
+            queues[node.name] = node.tags.get(DAGSTER_CELERY_QUEUE_TAG, DEFAULT_QUEUE)
+    assert asset_ops <= set(queues)
+    assert {op: queues[op] for op in asset_ops} == {op: ML_QUEUE for op in asset_ops}
+
+
+@pytest.mark.timeout(240, method="signal")
+def test_celery_run_puts_ml_steps_on_the_ml_worker(celery_env, workers, scratch):
+    """ML STAND-IN path (see the module docstring): warehouse steps on the default worker, the ML
+    step on the ml_queue worker, proven from the runs' event logs."""
+    started = time.monotonic()
+    watch = (workers.default, workers.ml)
+    execute_job("warehouse_celery_job", celery_env, scratch, watch)
+    warehouse_s = time.monotonic() - started
+    execute_job("ml_celery_job", celery_env, scratch, watch)
+    ml_s = time.monotonic() - started - warehouse_s
+
+    from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+    from dagster._core.instance.ref import InstanceRef
+
+    from amzn_assets.warehouse.query import run_query
+    from amzn_assets_tests.celery.standin_defs import STANDIN_ML_ASSET
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(celery_env["DAGSTER_HOME"])) as instance:
+        runs = {r.job_name: r for r in instance.get_runs()}
+        assert set(runs) == {"warehouse_celery_job", "ml_celery_job"}
+        for run in runs.values():
+            assert run.status == DagsterRunStatus.SUCCESS, run.job_name
+            assert run.tags["dagster/partition"] == DAY
+
+        warehouse = placements(instance, runs["warehouse_celery_job"].run_id)
+        expected = {"landed_reviews", "users", "products", "datetime", "reviews_fact", "landed_climate", "stations", "climate"}
+        assert set(warehouse) == expected
+        for step, where in warehouse.items():
+            assert where == StepPlacement("dagster", workers.default_node), (step, where)
+
+        ml = placements(instance, runs["ml_celery_job"].run_id)
+        assert ml == {STANDIN_ML_ASSET: StepPlacement("ml_queue", workers.ml_node)}
+
+        # A second witness: the stand-in recorded the pid that computed it, a pool process of the
+        # ml_queue worker (its process group is the worker's, started in a session of its own).
+        event = instance.get_latest_materialization_event(AssetKey(STANDIN_ML_ASSET))
+        assert event is not None and event.run_id == runs["ml_celery_job"].run_id
+        materialization = event.asset_materialization
+        assert materialization.partition == DAY
+        metadata = materialization.metadata
+        pgid = process_group(metadata["computed_in_pid"].value)
+        assert pgid == workers.ml.popen.pid, (pgid, workers.ml.popen.pid, workers.default.popen.pid)
+        day_rows = run_query(
+            Path(celery_env["AMZN_DATA_DIR"]) / "warehouse",
+            f"SELECT count(*) FROM reviews_fact WHERE review_date = DATE '{DAY}'",
+        ).rows[0][0]
+        assert metadata["reviews"].value == day_rows > 0
+
+    print(f"celery runs: warehouse_celery_job {warehouse_s:.1f}s, ml_celery_job {ml_s:.1f}s")
