@@ -54,6 +54,22 @@ def s3_server():
 
 
 @pytest.fixture
+def aws(s3_server: str, monkeypatch) -> str:
+    """Point boto3, s3fs and pyarrow (here and in subprocesses) at moto's server, away from any
+    real account; returns the endpoint URL."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "AMZN_REDSHIFT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    return s3_server
+
+
+@pytest.fixture
 def dirs(tmp_path: Path) -> DataDirs:
     return DataDirs(tmp_path / "data")
 

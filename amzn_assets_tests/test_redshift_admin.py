@@ -25,21 +25,6 @@ ROLE = "arn:aws:iam::123456789012:role/amzn-redshift-copy"
 CLI = Path(sys.executable).with_name("amzn-assets")
 
 
-@pytest.fixture
-def aws(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Point boto3 (here and in subprocesses) at moto's server, away from any real account."""
-    for name in list(os.environ):
-        if name.startswith(("AWS_", "AMZN_REDSHIFT_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    return s3_server
-
-
 def cluster_id() -> str:
     return f"amzn-test-{uuid.uuid4().hex[:10]}"
 

@@ -5,7 +5,7 @@ from collections import Counter
 from dagster import AssetExecutionContext, asset
 
 from amzn_assets import tables
-from amzn_assets.assets.reporting import rate
+from amzn_assets.assets.reporting import landing_metadata
 from amzn_assets.assets.reviews import datetime
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, single_run_backfill
@@ -23,14 +23,7 @@ COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfi
     kinds={"parquet"},
 )
 def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
-    report = landing.lander().land_pending()
-    context.add_output_metadata(
-        {
-            "files_landed_this_run": report.files_landed,
-            "records_quarantined_this_run": report.rejected_records,
-            "landing_rows_per_s": rate(report.rows, report.seconds),
-        }
-    )
+    context.add_output_metadata(landing_metadata(landing.lander().land_pending()))
     reader = landing.reader()
     stats = Counter()
 

@@ -9,6 +9,17 @@ def rate(rows: int, seconds: float) -> float:
     return round(rows / seconds, 1) if seconds > 0 else 0.0
 
 
+def landing_metadata(report) -> dict:
+    """What a landing (amzn_assets.landing.intake.LandingReport) did, as materialization metadata."""
+    return {
+        "files_landed_this_run": report.files_landed,
+        "files_quarantined_this_run": report.files_quarantined,
+        "files_duplicate_this_run": report.files_duplicate,
+        "records_quarantined_this_run": report.rejected_records,
+        "landing_rows_per_s": rate(report.rows, report.seconds),
+    }
+
+
 def histogram_markdown(counts: dict[int, int]) -> MetadataValue:
     total = sum(counts.values()) or 1
     lines = ["| rating | reviews | share |", "|---|---:|---|"]

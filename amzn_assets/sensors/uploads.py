@@ -16,6 +16,7 @@ from dagster import (
     sensor,
 )
 
+from amzn_assets.assets.reporting import landing_metadata
 from amzn_assets.landing.kinds import KINDS
 from amzn_assets.resources import LandingZone
 from amzn_assets.sensors.planning import listing_digest, sensor_interval_seconds
@@ -29,15 +30,8 @@ MAX_ATTEMPTS = 3  # then the sensor waits for new files or a person instead of r
 def land_uploads(context: OpExecutionContext, landing: LandingZone) -> None:
     report = landing.lander().land_pending()
     context.add_output_metadata(
-        {
-            "files_landed": report.files_landed,
-            "files_quarantined": report.files_quarantined,
-            "files_duplicate": report.files_duplicate,
-            "rows": report.rows,
-            "records_quarantined": report.rejected_records,
-            "seconds": round(report.seconds, 3),
-            "partitions": json.dumps({k: sorted(v) for k, v in report.partitions.items()}),
-        }
+        landing_metadata(report)
+        | {"rows": report.rows, "partitions": json.dumps({k: sorted(v) for k, v in report.partitions.items()})}
     )
 
 

@@ -458,17 +458,8 @@ def test_merge_where_the_key_is_the_partition_column(postgres_url, pg_schema):
 
 
 @pytest.fixture
-def s3(s3_server, monkeypatch):
-    """boto3 (and S3Resource) pointed at moto's server, away from any real account; a fresh bucket."""
-    for name in list(os.environ):
-        if name.startswith(("AWS_", "AMZN_REDSHIFT_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+def s3(aws):
+    """boto3 (and S3Resource) pointed at moto's server (the `aws` fixture); a fresh bucket."""
     client = S3Resource().get_client()
     bucket = f"{BUCKET}-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)

@@ -17,12 +17,9 @@ RANGE = {"dagster/asset_partition_range_start": "2018-01-01", "dagster/asset_par
 
 
 @pytest.fixture
-def lake(s3_server, monkeypatch):
-    for name, value in {
-        "AWS_ENDPOINT_URL": s3_server, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1", "AMZN_BACKEND": "s3", "AMZN_S3_PREFIX": PREFIX,
-    }.items():
-        monkeypatch.setenv(name, value)
+def lake(aws, monkeypatch):
+    monkeypatch.setenv("AMZN_BACKEND", "s3")
+    monkeypatch.setenv("AMZN_S3_PREFIX", PREFIX)
     client = boto3.client("s3")
     if BUCKET not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
         client.create_bucket(Bucket=BUCKET)

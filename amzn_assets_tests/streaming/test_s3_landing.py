@@ -19,11 +19,7 @@ ROOT = f"s3://{BUCKET}/data"
 
 
 @pytest.fixture
-def s3(s3_server, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+def s3(aws):
     client = boto3.client("s3")
     existing = [b["Name"] for b in client.list_buckets().get("Buckets", [])]
     if BUCKET in existing:
