@@ -126,7 +126,9 @@ def _write_atomically(table: pa.Table, path: Path, row_group_size: int | None = 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as handle:
-        pq.write_table(table, handle, compression="zstd", row_group_size=row_group_size)
+        # lz4: landed segments are intermediate data, written once and read a few times; it writes
+        # ~15% faster than zstd here for ~40% more bytes.
+        pq.write_table(table, handle, compression="lz4", row_group_size=row_group_size)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
