@@ -18,6 +18,7 @@ from amzn_assets.sources import dumps
 from amzn_assets.sources.common import SourceFileError, split_lines
 from amzn_assets.sources.dumps import iter_review_dump
 from amzn_assets.sources.reviews import parse_reviews
+from amzn_assets_tests.sources.test_reviews import GOOD
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 TODAY = dt.date(2024, 1, 1)
@@ -66,18 +67,6 @@ def test_all_beauty_same_as_parse_reviews(batch_lines):
     assert_same(results, reference(gzip.decompress(path.read_bytes())))
 
 
-GOOD = {
-    "overall": 4.0,
-    "verified": True,
-    "reviewTime": "09 1, 2016",
-    "reviewerID": "A3CIUOJXQ5VDQ2",
-    "asin": "B0000530HU",
-    "style": {"Size:": " 7.0 oz", "Flavor:": " Classic Ice Blue"},
-    "reviewerName": "Shelly F",
-    "reviewText": "As advertised.",
-    "summary": "Five Stars",
-    "unixReviewTime": 1472688000,
-}
 
 
 def test_bad_lines_rejected_with_whole_dump_line_numbers(tmp_path, beauty_lines):
