@@ -275,6 +275,32 @@ def cmd_redshift_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info lines
+    from amzn_assets.storage.artifacts import artifact_store_from_env
+
+    store = artifact_store_from_env(str(_dirs(args).root))
+    month = args.model or store.latest("rating_model")
+    if not month or not store.exists("rating_model", month):
+        print(f"amzn-assets predict: no rating_model {month or 'partition'} in {store.base}; stored: "
+              f"{', '.join(store.partitions('rating_model')) or 'none'} (materialize one with dagster)", file=sys.stderr)
+        return 1
+    try:
+        from amzn_assets.ml.predict import RatingPredictor
+    except ImportError as exc:
+        print(f"amzn-assets predict: {exc}; install the ml extra: pip install '.[ml]'", file=sys.stderr)
+        return 2
+    predictor = RatingPredictor.load(store.get("rating_model", month))
+    for text, prediction in zip(args.text, predictor.predict(args.text)):
+        if args.json:
+            import json
+
+            print(json.dumps({"model": month, "text": text} | prediction.__dict__))
+        else:
+            print(f"{prediction.as_line()}  [model {month}]  {text[:60]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amzn-assets", description=__doc__)
     parser.add_argument("--data-dir", help="data directory (default: $AMZN_DATA_DIR or ./data)")
@@ -331,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="rows and partitions per table, ledger and quarantine counts")
     summary.set_defaults(func=cmd_summary)
+
+    predict = sub.add_parser("predict", help="rate review texts with a trained rating_model (needs the ml extra)")
+    predict.add_argument("text", nargs="+", help="review text(s), one rating each")
+    predict.add_argument("--model", metavar="PARTITION", help="rating_model month, e.g. 2018-05 (default: the latest stored)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per text")
+    predict.set_defaults(func=cmd_predict)
 
     redshift = sub.add_parser("redshift", help="manage the Redshift cluster (AWS_* and AMZN_REDSHIFT_* variables apply)")
     redshift_sub = redshift.add_subparsers(dest="redshift_command", required=True)

@@ -25,6 +25,8 @@ class ModelConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1  # the latest reviews of the training split pick the best epoch
+    # loss = cross-entropy + mae_loss_weight * |E[rating] - rating| (the MAE the evaluation reports)
+    mae_loss_weight: float = 0.0
     # rating k's examples weigh (n / (5 * n_k)) ** class_weight_power: 0 = unweighted, 1 = balanced, 0.5 = between
     class_weight_power: float = 0.5
     # honest evaluation: train on the earlier reviews, test on the later ones
@@ -63,12 +65,12 @@ FULL = ModelConfig()
 # Sized for the test suite: seconds on 2 cores.
 TINY = ModelConfig(
     vocab_size=500,
-    max_len=64,
-    embedding_size=16,
-    hidden_size=32,
+    max_len=128,
+    embedding_size=32,
+    hidden_size=64,
     num_layers=2,
     num_heads=2,
-    intermediate_size=64,
+    intermediate_size=128,
     epochs=8,
     batch_size=32,
     learning_rate=3e-3,

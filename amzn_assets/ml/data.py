@@ -20,7 +20,7 @@ RATINGS = (1, 2, 3, 4, 5)
 
 @dataclass(frozen=True)
 class Reviews:
-    """Reviews in time order: texts, ratings (1..5) and review times (epoch seconds)."""
+    """Reviews in time order (ties by text, rating): texts, ratings (1..5), review times (epoch seconds)."""
 
     texts: list[str]
     ratings: np.ndarray  # int64
@@ -52,7 +52,9 @@ class Reviews:
         if not texts:
             return Reviews([], np.zeros(0, np.int64), np.zeros(0, np.int64))
         r, t = np.concatenate(ratings), np.concatenate(times)
-        order = np.argsort(t, kind="stable")
+        # Time order; equal times by text and rating, so the same reviews give the same order (and the
+        # same shards and training) however they were stored or chunked.
+        order = sorted(range(len(texts)), key=lambda i: (t[i], texts[i], r[i]))
         return Reviews([texts[i] for i in order], r[order], t[order])
 
     def select(self, mask: np.ndarray) -> "Reviews":

@@ -112,3 +112,16 @@ def per_rating_markdown(metrics: dict, width: int = 20) -> str:
         bar = "█" * round(m["recall"] * width)
         lines.append(f"| {'★' * rating} | {m['support']} | {bar} {m['recall']:.0%} | {m['f1']:.2f} |")
     return "\n".join(lines)
+
+
+def evaluate_all(model, tokenizer, config, train: Reviews, test: Reviews) -> dict[str, dict]:
+    """The model and both baselines on the test side: {"model": ..., "majority": ..., "tfidf_logreg": ...}."""
+    from amzn_assets.ml.predict import predict_proba
+
+    probabilities = predict_proba(model, tokenizer.encode(test.texts, config.max_len), config.max_len)
+    return {MODEL: rating_metrics(test.ratings, probabilities)} | baselines(train, test, config.seed)
+
+
+def headline(results: dict[str, dict]) -> dict[str, float]:
+    """Flat {scorer_metric: value} for the three headline metrics, e.g. model_mae, tfidf_logreg_mae."""
+    return {f"{scorer}_{metric}": round(results[scorer][metric], 4) for scorer in results for metric in METRICS}

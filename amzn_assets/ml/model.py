@@ -39,6 +39,13 @@ def _layers() -> dict:
             self.drop = layers.Dropout(dropout)
             self.project = layers.Dense(hidden_size, name="projection")
 
+        def build(self, input_shape):
+            self.tokens.build(input_shape)
+            self.positions.build((self.max_len,))
+            self.norm.build((None, None, self.embedding_size))
+            self.project.build((None, None, self.embedding_size))
+            self.built = True
+
         def call(self, ids, training=None):
             positions = ops.arange(ops.shape(ids)[1])
             x = self.tokens(ids) + self.positions(positions)[None, :, :]
@@ -129,12 +136,12 @@ def _layers() -> dict:
 
 
 def build_model(config: ModelConfig, vocab_size: int | None = None):
-    """The uncompiled Keras model: int ids [B, max_len] -> p(rating) [B, 5] (class k = rating k+1)."""
+    """The uncompiled Keras model: int ids [B, T <= max_len] -> p(rating) [B, 5] (class k = rating k+1)."""
     import keras
     from keras import layers
 
     custom = _layers()
-    ids = keras.Input((config.max_len,), dtype="int32", name="ids")
+    ids = keras.Input((None,), dtype="int32", name="ids")  # any length up to max_len
     mask = custom["PaddingMask"](name="padding_mask")(ids)
     x = custom["FactorizedEmbedding"](
         vocab_size or config.vocab_size,

@@ -81,6 +81,11 @@ def read_examples(paths: Sequence[str | Path]) -> list[tuple[list[int], int, int
     return [(ids.numpy().tolist(), int(r), int(t)) for ids, r, t in examples(paths)]
 
 
+def length_buckets(max_len: int) -> list[int]:
+    """Padded lengths of the batches: 16, 32, 64, ... below max_len, then max_len."""
+    return [b for b in (16, 32, 64, 128, 256, 512, 1024) if b < max_len] + [max_len]
+
+
 def batches(
     paths: Sequence[str | Path],
     *,
@@ -89,8 +94,10 @@ def batches(
     keep=None,
     shuffle_seed: int | None = None,
 ):
-    """Training batches: (ids padded to max_len with PAD_ID, class index = rating - 1).
+    """Training batches: (ids, class index = rating - 1), ids truncated to max_len.
 
+    Reviews are grouped by length and a batch is padded (with PAD_ID) to its bucket's length
+    (length_buckets), not to max_len: most reviews are short, and this cuts training time ~3x.
     keep: an optional predicate on the time (a tf scalar) choosing the examples, e.g. the
     validation side. shuffle_seed: reshuffle every epoch, reproducibly.
     """
@@ -102,11 +109,28 @@ def batches(
     data = data.map(lambda ids, rating, time: (ids[:max_len], rating - 1)).cache()
     if shuffle_seed is not None:
         data = data.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.padded_batch(
-        batch_size,
-        padded_shapes=([max_len], []),
+    buckets = length_buckets(max_len)
+    return data.bucket_by_sequence_length(
+        element_length_func=lambda ids, label: tf.shape(ids)[0],
+        bucket_boundaries=[b + 1 for b in buckets],
+        bucket_batch_sizes=[batch_size] * (len(buckets) + 1),
+        padded_shapes=([None], []),
         padding_values=(tf.constant(PAD_ID, tf.int64), tf.constant(0, tf.int64)),
+        pad_to_bucket_boundary=True,
     ).prefetch(tf.data.AUTOTUNE)
+
+
+def pad(ids: Sequence[Sequence[int]], max_len: int):
+    """A [len(ids), L] int32 array, PAD_ID-padded, L the smallest bucket length holding the longest row."""
+    import numpy as np
+
+    longest = max((min(len(r), max_len) for r in ids), default=1)
+    width = next(b for b in length_buckets(max_len) if b >= longest)
+    out = np.full((len(ids), width), PAD_ID, dtype=np.int32)
+    for i, row in enumerate(ids):
+        row = row[:max_len]
+        out[i, : len(row)] = row
+    return out
 
 
 def kept_shard_count(shards: int, keep_fraction: float) -> int:

@@ -154,9 +154,15 @@ def _compiled(config: ModelConfig, vocab_size: int):
     from amzn_assets.ml.model import build_model
 
     model = build_model(config, vocab_size=vocab_size)
+    weight = config.mae_loss_weight
+
+    def loss(y_true, y_prob):
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(y_true, y_prob)
+        return cross_entropy + weight * expected_rating_mae(y_true, y_prob) if weight else cross_entropy
+
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=0.01, clipnorm=1.0),
-        loss="sparse_categorical_crossentropy",
+        loss=loss,
         metrics=["accuracy", keras.metrics.MeanMetricWrapper(expected_rating_mae, name="rating_mae")],
     )
     return model

@@ -1,0 +1,66 @@
+"""Ratings for review texts from a trained model folder (see artifacts.py for its layout)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from amzn_assets.ml.data import RATINGS
+
+_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Prediction:
+    rating: int  # the most likely rating
+    expected: float  # sum_k k * p(k)
+    probabilities: tuple[float, ...]  # p(1★) .. p(5★)
+
+    def as_line(self) -> str:
+        bars = "  ".join(f"{r}★ {p:.2f}" for r, p in zip(RATINGS, self.probabilities))
+        return f"{'★' * self.rating}{'☆' * (5 - self.rating)}  rating {self.rating}, expected {self.expected:.2f}  ({bars})"
+
+
+def predict_proba(model, ids: Sequence[Sequence[int]], max_len: int, batch_size: int = _BATCH) -> np.ndarray:
+    """p(rating) [n, 5] for tokenized reviews; rows of similar length are batched together."""
+    from amzn_assets.ml.records import pad
+
+    out = np.zeros((len(ids), 5), dtype=np.float64)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        out[index] = np.asarray(model.predict_on_batch(pad([ids[i] for i in index], max_len)))
+    return out
+
+
+def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
+    expected = probabilities @ np.arange(1, 6, dtype=np.float64)
+    return [
+        Prediction(int(np.argmax(p)) + 1, float(e), tuple(round(float(x), 6) for x in p))
+        for p, e in zip(probabilities, expected)
+    ]
+
+
+class RatingPredictor:
+    """A model folder loaded once; predict() many times."""
+
+    def __init__(self, model, tokenizer, config, info: dict | None = None):
+        self.model, self.tokenizer, self.config, self.info = model, tokenizer, config, info or {}
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "RatingPredictor":
+        from amzn_assets.ml.artifacts import load_model_folder
+
+        saved = load_model_folder(folder)
+        return cls(saved.model, saved.tokenizer, saved.config, saved.info)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if not len(texts):
+            return np.zeros((0, 5))
+        return predict_proba(self.model, self.tokenizer.encode(list(texts), self.config.max_len), self.config.max_len)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        return to_predictions(self.predict_proba(texts))

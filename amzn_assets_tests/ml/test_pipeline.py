@@ -1,0 +1,216 @@
+"""The model assets end to end on the real All Beauty excerpt, with the tiny config: a month's
+tokenizer, model and evaluation (with its check), predictions, the cleanup rule, `amzn-assets predict`.
+
+One module-scoped run: import the excerpt, materialize the review assets for the 12-month window of
+2018-05, then the three model assets for 2018-05 (~1 minute on 2 cores, most of it training).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("sentencepiece")
+pytest.importorskip("sklearn")
+
+import pyarrow.parquet as pq  # noqa: E402
+from dagster import (  # noqa: E402
+    AssetCheckSeverity,
+    AssetKey,
+    AssetSelection,
+    DagsterInstance,
+    Definitions,
+    define_asset_job,
+    materialize,
+)
+
+from amzn_assets.assets.ml import (  # noqa: E402
+    TRAINING_WINDOW_MONTHS,
+    ml_asset_checks,
+    ml_assets,
+    ml_resources,
+    monthly_partitions,
+)
+from amzn_assets.definitions import all_assets, resources_for  # noqa: E402
+from amzn_assets.landing.bulk import import_dump  # noqa: E402
+from amzn_assets.landing.intake import Lander  # noqa: E402
+from amzn_assets.ml import artifacts  # noqa: E402
+from amzn_assets.settings import DataDirs  # noqa: E402
+from amzn_assets.warehouse.query import run_query  # noqa: E402
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+MONTH = "2018-05"
+MODEL_ASSETS = ["rating_tokenizer", "rating_model", "rating_model_evaluation"]
+EVERYTHING = [*all_assets, *ml_assets, *ml_asset_checks]
+
+
+def _window_start(month: str, months: int) -> str:
+    year, mon = map(int, month.split("-"))
+    index = year * 12 + (mon - 1) - (months - 1)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}-01"
+
+
+@dataclass
+class Trained:
+    dirs: DataDirs
+    instance: DagsterInstance
+    resources: dict
+    check_evaluations: list
+
+    @property
+    def models(self) -> Path:
+        return self.dirs.root / "models"
+
+    def folder(self, asset: str, partition: str = MONTH) -> Path:
+        return self.models / asset / partition
+
+    def metadata(self, asset: str) -> dict:
+        event = self.instance.get_latest_materialization_event(AssetKey(asset)).asset_materialization
+        return {k: v.value for k, v in event.metadata.items()}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    dirs = DataDirs(tmp_path_factory.mktemp("ml-pipeline") / "data")
+    import_dump(Lander(dirs), FIXTURES / "All_Beauty_5.json.gz", category="all_beauty")
+    resources = resources_for("local", str(dirs.root)) | ml_resources("local", str(dirs.root), preset="tiny")
+    window = {"dagster/asset_partition_range_start": _window_start(MONTH, TRAINING_WINDOW_MONTHS),
+              "dagster/asset_partition_range_end": "2018-05-31"}
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize(all_assets, resources=resources, instance=instance, selection="*reviews_fact", tags=window).success
+        result = materialize(EVERYTHING, resources=resources, instance=instance, selection=MODEL_ASSETS, partition_key=MONTH)
+        assert result.success
+        yield Trained(dirs, instance, resources, result.get_asset_check_evaluations())
+
+
+def test_tokenizer_is_trained_on_the_earlier_reviews_of_the_window(trained):
+    tokenizer, info = artifacts.load_tokenizer_folder(trained.folder("rating_tokenizer"))
+    assert info["window_start"] == _window_start(MONTH, TRAINING_WINDOW_MONTHS) and info["window_end"] == "2018-05-31"
+    window = run_query(
+        trained.dirs.warehouse,
+        f"SELECT count(*) FROM reviews_fact WHERE review_date BETWEEN '{info['window_start']}' AND '2018-05-31'",
+    ).rows[0][0]
+    assert info["reviews"] == window > 500
+    assert 0.7 * window < info["train_reviews"] < 0.9 * window  # the test side (about 20%) is never seen
+    assert tokenizer.vocab_size == 500 == trained.metadata("rating_tokenizer")["vocab_size"]
+    text = "This shampoo smells great and my hair is soft."
+    assert tokenizer.decode(tokenizer.encode([text])[0]) == tokenizer.normalize(text)
+
+
+def test_model_folder_and_the_cleanup_rule(trained):
+    folder = trained.folder("rating_model")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.keras", "records", "tokenizer.model", "training.json"]
+    training = json.loads((folder / "training.json").read_text())
+    # 10 shards written, ceil(0.1 * 10) = 1 kept after training, the other 9 removed.
+    assert [p.name for p in artifacts.kept_records(folder)] == ["train-00000-of-00010.tfrecord"]
+    assert training["shards_written"] == 10 and training["shards_removed"] == 9
+    meta = trained.metadata("rating_model")
+    assert meta["tfrecord_shards_written"] == 10 and meta["tfrecord_shards_kept"] == 1
+    assert meta["training_reviews"] + meta["validation_reviews"] == training["examples"]
+    from amzn_assets.ml.records import read_examples
+
+    kept = read_examples(artifacts.kept_records(folder))
+    assert abs(len(kept) - training["examples"] / 10) <= 1
+    assert all(time < training["test_cutoff"] for _, _, time in kept)  # no test review was ever written
+    assert all(1 <= rating <= 5 for _, rating, _ in kept)
+
+
+def test_tiny_model_beats_the_majority_baseline_on_mae(trained):
+    metrics = json.loads((trained.folder("rating_model_evaluation") / "metrics.json").read_text())
+    model, majority, tfidf = metrics["model"], metrics["majority"], metrics["tfidf_logreg"]
+    assert model["mae"] < majority["mae"], (model["mae"], majority["mae"])
+    assert model["reviews"] == majority["reviews"] == tfidf["reviews"] == metrics["split"]["test_reviews"]
+    assert sum(map(sum, model["confusion"])) == model["reviews"]
+    assert set(model) >= {"accuracy", "mae", "macro_f1", "confusion", "per_rating"}
+    meta = trained.metadata("rating_model_evaluation")
+    assert meta["model_mae"] == round(model["mae"], 4) and meta["majority_mae"] == round(majority["mae"], 4)
+    assert "| TF-IDF + logistic regression |" in meta["comparison"]
+    assert "| true \\ predicted |" in meta["confusion_matrix"] and "| ★ |" in meta["per_rating"]
+
+
+def test_asset_check_warns_when_the_model_is_worse_than_tfidf(trained):
+    (evaluation,) = trained.check_evaluations
+    metrics_path = trained.folder("rating_model_evaluation") / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    assert evaluation.check_name == "rating_model_beats_tfidf_mae" and evaluation.partition == MONTH
+    assert evaluation.severity == AssetCheckSeverity.WARN
+    assert evaluation.passed == (metrics["model"]["mae"] <= metrics["tfidf_logreg"]["mae"])
+
+    original = metrics_path.read_text()
+    try:  # a model worse than the baseline: the check alone, on the stored evaluation
+        metrics["model"]["mae"] = metrics["tfidf_logreg"]["mae"] + 0.25
+        metrics_path.write_text(json.dumps(metrics))
+        check_job = define_asset_job(
+            "check_only", selection=AssetSelection.checks(*ml_asset_checks), partitions_def=monthly_partitions
+        )
+        defs = Definitions(
+            assets=[*all_assets, *ml_assets], asset_checks=ml_asset_checks, jobs=[check_job], resources=trained.resources
+        )
+        job = defs.resolve_job_def("check_only")
+        result = job.execute_in_process(instance=trained.instance, tags={"dagster/partition": MONTH})
+        (worse,) = result.get_asset_check_evaluations()
+        assert worse.passed is False and worse.severity == AssetCheckSeverity.WARN
+        assert worse.metadata["mae_margin"].value == pytest.approx(-0.25, abs=1e-3)
+    finally:
+        metrics_path.write_text(original)
+
+
+def test_rating_predictions_score_every_review_of_a_range(trained):
+    tags = {"dagster/asset_partition_range_start": "2018-05-01", "dagster/asset_partition_range_end": "2018-05-31"}
+    result = materialize(EVERYTHING, resources=trained.resources, instance=trained.instance, selection=["rating_predictions"], tags=tags)
+    assert result.success
+    fact = dict(
+        run_query(trained.dirs.warehouse, "SELECT review_date, count(*) FROM reviews_fact WHERE review_date >= '2018-05-01' GROUP BY 1").rows
+    )
+    day = dt.date(2018, 5, 1)
+    while day <= dt.date(2018, 5, 31):
+        table = pq.read_table(trained.folder("rating_predictions", day.isoformat()) / "predictions.parquet")
+        assert table.num_rows == fact.get(day, 0), day
+        day += dt.timedelta(days=1)
+    busiest = max(fact, key=fact.get).isoformat()
+    rows = pq.read_table(trained.folder("rating_predictions", busiest) / "predictions.parquet").to_pylist()
+    for row in rows:
+        probabilities = [row[f"p_{k}"] for k in range(1, 6)]
+        assert row["model_partition"] == MONTH and sum(probabilities) == pytest.approx(1.0, abs=1e-4)
+        assert row["predicted_rating"] == 1 + probabilities.index(max(probabilities))
+        assert row["expected_rating"] == pytest.approx(sum(k * p for k, p in zip(range(1, 6), probabilities)), abs=1e-3)
+    meta = trained.metadata("rating_predictions")
+    assert meta["rows"] == sum(fact.values()) and meta["model_partition"] == MONTH
+
+    chosen = materialize(
+        EVERYTHING, resources=trained.resources, instance=trained.instance, selection=["rating_predictions"],
+        partition_key=busiest, run_config={"ops": {"rating_predictions": {"config": {"model_partition": MONTH}}}},
+    )
+    assert chosen.success
+    again = pq.read_table(trained.folder("rating_predictions", busiest) / "predictions.parquet").to_pylist()
+    assert [r["expected_rating"] for r in again] == pytest.approx([r["expected_rating"] for r in rows], abs=1e-5)
+
+    missing = materialize(
+        EVERYTHING, resources=trained.resources, instance=trained.instance, selection=["rating_predictions"],
+        partition_key=busiest, run_config={"ops": {"rating_predictions": {"config": {"model_partition": "2011-01"}}}},
+        raise_on_error=False,
+    )
+    assert not missing.success
+
+
+def test_cli_predict(trained, capsys):
+    from amzn_assets.cli import main
+
+    texts = ["Arrived broken and leaking, smells awful. Returning it.", "Love it! My skin has never felt this soft."]
+    assert main(["--data-dir", str(trained.dirs.root), "predict", "--model", MONTH, "--json", *texts]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["text"] for line in lines] == texts and {line["model"] for line in lines} == {MONTH}
+    for line in lines:
+        assert 1 <= line["rating"] <= 5 and sum(line["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+
+    assert main(["--data-dir", str(trained.dirs.root), "predict", "great"]) == 0  # the latest stored month
+    out = capsys.readouterr().out
+    assert f"[model {MONTH}]" in out and "expected" in out
+
+    assert main(["--data-dir", str(trained.dirs.root), "predict", "--model", "2011-01", "great"]) == 1
+    assert "no rating_model 2011-01" in capsys.readouterr().err
