@@ -32,16 +32,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.compute as pc  # noqa: E402
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from amzn_assets import tables  # noqa: E402
-from amzn_assets.ml import evaluate  # noqa: E402
-from amzn_assets.ml.config import preset  # noqa: E402
-from amzn_assets.ml.data import Reviews, time_cutoff  # noqa: E402
-from amzn_assets.sources.dumps import iter_review_dump  # noqa: E402
-from amzn_assets.transforms.dedupe import keep_first  # noqa: E402
-from amzn_assets.transforms.reviews import reviews_fact  # noqa: E402
+from amzn_assets import tables
+from amzn_assets.ml import evaluate
+from amzn_assets.ml.config import preset
+from amzn_assets.ml.data import Reviews, time_cutoff
+from amzn_assets.sources.dumps import iter_review_dump
+from amzn_assets.transforms.dedupe import keep_first
+from amzn_assets.transforms.reviews import reviews_fact
 
 DEFAULT_DUMP = Path(__file__).resolve().parents[1] / "amzn_assets_tests" / "fixtures" / "All_Beauty_5.json.gz"
 SCENARIOS = {"month": ("2017-06-01", "2018-05-31"), "whole": (None, None)}
@@ -82,7 +82,7 @@ def run(fact: pa.Table, config) -> dict:
         "reviews": len(reviews),
         "train_reviews": len(train),
         "test_reviews": len(test),
-        "test_cutoff_utc": dt.datetime.fromtimestamp(cutoff, dt.timezone.utc).date().isoformat(),
+        "test_cutoff_utc": dt.datetime.fromtimestamp(cutoff, dt.UTC).date().isoformat(),
         "train_ratings": dict(sorted(Counter(train.ratings.tolist()).items())),
         "test_ratings": dict(sorted(Counter(test.ratings.tolist()).items())),
         "vocab_size": tokenizer.vocab_size,

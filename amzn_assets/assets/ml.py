@@ -17,9 +17,10 @@ Wire into Definitions: assets=[... , *ml_assets], asset_checks=ml_asset_checks,
 resources=resources_for(...) | ml_resources(backend, data_dir, s3_prefix).
 """
 
-
+# No `from __future__ import annotations`: Dagster reads the Config annotation of rating_predictions.
 import datetime as dt
 import os
+import shutil
 from collections import Counter
 from typing import Optional
 
@@ -44,8 +45,17 @@ from dagster import (
 
 from amzn_assets.assets.reporting import histogram_markdown
 from amzn_assets.chunks import TableChunks
-from amzn_assets.partitions import FIRST_REVIEW_DAY, daily_partitions, single_run_backfill
-from amzn_assets.storage.artifacts import ArtifactDir, PartitionedArtifactIOManager, artifact_io_manager, stage
+from amzn_assets.partitions import (
+    FIRST_REVIEW_DAY,
+    daily_partitions,
+    single_run_backfill,
+)
+from amzn_assets.storage.artifacts import (
+    ArtifactDir,
+    PartitionedArtifactIOManager,
+    artifact_io_manager,
+    stage,
+)
 
 MODEL_IO_MANAGER = "model_io_manager"
 MODEL_SETTINGS = "rating_model_settings"
@@ -107,7 +117,7 @@ def ml_resources(backend: str, data_dir: str, s3_prefix: str | None = None, *, p
 
 
 def _utc(seconds: int | None) -> str | None:
-    return None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
 
 
 def _window(context: AssetExecutionContext) -> dict:
@@ -197,7 +207,11 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         rating_tokenizer: ArtifactDir,
         rating_model_settings: RatingModelSettings,
     ):
-        from amzn_assets.ml.artifacts import RECORDS_DIR, load_tokenizer_folder, save_model_folder
+        from amzn_assets.ml.artifacts import (
+            RECORDS_DIR,
+            load_tokenizer_folder,
+            save_model_folder,
+        )
         from amzn_assets.ml.train import train_rating_model
 
         config = rating_model_settings.hyperparameters()
@@ -206,16 +220,20 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         reviews = _reviews(reviews_fact, config)
         train = reviews.before(cutoff)
         folder = stage("rating_model")
-        result = train_rating_model(train, tokenizer, config, folder / RECORDS_DIR, log=context.log.info)
-        info = result.summary() | {
-            "partition": context.partition_key,
-            **_window(context),
-            "test_cutoff": cutoff,
-            "test_cutoff_utc": _utc(cutoff),
-            "validation_cutoff_utc": _utc(result.validation_cutoff),
-            "window_reviews": len(reviews),
-        }
-        save_model_folder(folder, result.model, tokenizer, config, info)
+        try:
+            result = train_rating_model(train, tokenizer, config, folder / RECORDS_DIR, log=context.log.info)
+            info = result.summary() | {
+                "partition": context.partition_key,
+                **_window(context),
+                "test_cutoff": cutoff,
+                "test_cutoff_utc": _utc(cutoff),
+                "validation_cutoff_utc": _utc(result.validation_cutoff),
+                "window_reviews": len(reviews),
+            }
+            save_model_folder(folder, result.model, tokenizer, config, info)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves no shards behind
+            raise
         best = info["best_epoch_metrics"]
         return Output(
             ArtifactDir(folder, staged=True),

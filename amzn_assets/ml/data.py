@@ -30,12 +30,12 @@ class Reviews:
         return len(self.texts)
 
     @staticmethod
-    def from_table(table: pa.Table, use_summary: bool = False) -> "Reviews":
+    def from_table(table: pa.Table, use_summary: bool = False) -> Reviews:
         """From reviews_fact rows (review_text, summary, rating, review_time)."""
         return Reviews.from_tables([table], use_summary)
 
     @staticmethod
-    def from_tables(tables: Iterable[pa.Table], use_summary: bool = False) -> "Reviews":
+    def from_tables(tables: Iterable[pa.Table], use_summary: bool = False) -> Reviews:
         texts: list[str] = []
         ratings: list[np.ndarray] = []
         times: list[np.ndarray] = []
@@ -57,14 +57,14 @@ class Reviews:
         order = sorted(range(len(texts)), key=lambda i: (t[i], texts[i], r[i]))
         return Reviews([texts[i] for i in order], r[order], t[order])
 
-    def select(self, mask: np.ndarray) -> "Reviews":
+    def select(self, mask: np.ndarray) -> Reviews:
         index = np.flatnonzero(mask)
         return Reviews([self.texts[i] for i in index], self.ratings[index], self.times[index])
 
-    def before(self, cutoff: int) -> "Reviews":
+    def before(self, cutoff: int) -> Reviews:
         return self.select(self.times < cutoff)
 
-    def from_time(self, cutoff: int) -> "Reviews":
+    def from_time(self, cutoff: int) -> Reviews:
         return self.select(self.times >= cutoff)
 
 

@@ -42,7 +42,7 @@ def rating_metrics(ratings: Sequence[int], probabilities: np.ndarray) -> dict:
         "mae": float(np.mean(np.abs(expected - y))),
         "macro_f1": float(np.mean(f1)),
         "mae_argmax": float(np.mean(np.abs(predicted - y))),
-        "reviews": int(len(y)),
+        "reviews": len(y),
         "confusion": confusion_matrix(y, predicted, labels=list(RATINGS)).tolist(),
         "per_rating": {
             str(r): {"precision": float(pr), "recall": float(rc), "f1": float(f), "support": int(s)}

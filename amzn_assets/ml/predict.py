@@ -51,7 +51,7 @@ class RatingPredictor:
         self.model, self.tokenizer, self.config, self.info = model, tokenizer, config, info or {}
 
     @classmethod
-    def load(cls, folder: str | Path) -> "RatingPredictor":
+    def load(cls, folder: str | Path) -> RatingPredictor:
         from amzn_assets.ml.artifacts import load_model_folder
 
         saved = load_model_folder(folder)

@@ -25,7 +25,7 @@ class Tokenizer:
         self._sp = spm.SentencePieceProcessor(model_proto=self.model_proto)
 
     @classmethod
-    def train(cls, texts: Iterable[str], vocab_size: int, seed: int = 42) -> "Tokenizer":
+    def train(cls, texts: Iterable[str], vocab_size: int, seed: int = 42) -> Tokenizer:
         """Train on the texts (one sentence each; empty ones are skipped). Deterministic for a seed.
 
         vocab_size is a soft limit: a corpus too small for it gives a smaller vocabulary.
@@ -83,5 +83,5 @@ class Tokenizer:
         return path
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Tokenizer":
+    def load(cls, folder: str | Path) -> Tokenizer:
         return cls((Path(folder) / FILE_NAME).read_bytes())

@@ -92,7 +92,7 @@ def train_rating_model(
         except ValueError:
             validation_cutoff = None
     fit_examples = int(np.sum(train.times < validation_cutoff)) if validation_cutoff else len(train)
-    shape = dict(max_len=config.max_len, batch_size=config.batch_size)
+    shape = {"max_len": config.max_len, "batch_size": config.batch_size}
     if validation_cutoff:
         cut = tf.constant(validation_cutoff, tf.int64)
         fit_data = records.batches(paths, keep=lambda t: t < cut, shuffle_seed=config.seed, **shape)

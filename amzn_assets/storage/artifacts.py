@@ -19,7 +19,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import ConfigurableIOManagerFactory, InputContext, IOManager, MetadataValue, OutputContext
+from dagster import (
+    ConfigurableIOManagerFactory,
+    InputContext,
+    IOManager,
+    MetadataValue,
+    OutputContext,
+)
 from dagster_aws.s3 import S3Resource
 
 MODELS_DIR = "models"

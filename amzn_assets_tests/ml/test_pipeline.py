@@ -18,30 +18,31 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("sentencepiece")
 pytest.importorskip("sklearn")
 
-import pyarrow.parquet as pq  # noqa: E402
-from dagster import (  # noqa: E402
+import pyarrow.parquet as pq
+from dagster import (
     AssetCheckSeverity,
     AssetKey,
     AssetSelection,
     DagsterInstance,
     Definitions,
     define_asset_job,
+    evaluate_automation_conditions,
     materialize,
 )
 
-from amzn_assets.assets.ml import (  # noqa: E402
+from amzn_assets.assets.ml import (
     TRAINING_WINDOW_MONTHS,
     ml_asset_checks,
     ml_assets,
     ml_resources,
     monthly_partitions,
 )
-from amzn_assets.definitions import all_assets, resources_for  # noqa: E402
-from amzn_assets.landing.bulk import import_dump  # noqa: E402
-from amzn_assets.landing.intake import Lander  # noqa: E402
-from amzn_assets.ml import artifacts  # noqa: E402
-from amzn_assets.settings import DataDirs  # noqa: E402
-from amzn_assets.warehouse.query import run_query  # noqa: E402
+from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets.landing.bulk import import_dump
+from amzn_assets.landing.intake import Lander
+from amzn_assets.ml import artifacts
+from amzn_assets.settings import DataDirs
+from amzn_assets.warehouse.query import run_query
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 MONTH = "2018-05"
@@ -61,6 +62,7 @@ class Trained:
     instance: DagsterInstance
     resources: dict
     check_evaluations: list
+    automation_ticks: list
 
     @property
     def models(self) -> Path:
@@ -83,9 +85,25 @@ def trained(tmp_path_factory):
               "dagster/asset_partition_range_end": "2018-05-31"}
     with DagsterInstance.ephemeral() as instance:
         assert materialize(all_assets, resources=resources, instance=instance, selection="*reviews_fact", tags=window).success
+        ticks = automation_ticks(instance, resources)
         result = materialize(EVERYTHING, resources=resources, instance=instance, selection=MODEL_ASSETS, partition_key=MONTH)
         assert result.success
-        yield Trained(dirs, instance, resources, result.get_asset_check_evaluations())
+        yield Trained(dirs, instance, resources, result.get_asset_check_evaluations(), ticks)
+
+
+def automation_ticks(instance, resources) -> list[tuple[str, dict]]:
+    """What declarative automation requests of the model assets on a few ticks (nothing materialized yet)."""
+    defs = Definitions(assets=[*all_assets, *ml_assets], asset_checks=ml_asset_checks, resources=resources)
+    ticks, cursor = [], None
+    for day in ("2018-05-20", "2018-06-10", "2018-06-11", "2018-07-10"):
+        when = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+        result = evaluate_automation_conditions(
+            defs, instance, asset_selection=AssetSelection.assets(*MODEL_ASSETS), evaluation_time=when, cursor=cursor
+        )
+        cursor = result.cursor
+        requested = {name: sorted(result.get_requested_partitions(AssetKey(name))) for name in MODEL_ASSETS}
+        ticks.append((day, {name: keys for name, keys in requested.items() if keys}))
+    return ticks
 
 
 def test_tokenizer_is_trained_on_the_earlier_reviews_of_the_window(trained):
@@ -214,3 +232,15 @@ def test_cli_predict(trained, capsys):
 
     assert main(["--data-dir", str(trained.dirs.root), "predict", "--model", "2011-01", "great"]) == 1
     assert "no rating_model 2011-01" in capsys.readouterr().err
+
+
+
+def test_the_latest_complete_month_trains_by_itself(trained):
+    """AutomationCondition.eager(): when a month closes and its window's days are all materialized,
+    its tokenizer, model and evaluation are requested once; a month whose window lacks days waits."""
+    assert trained.automation_ticks == [
+        ("2018-05-20", {}),  # the first tick records state (and 2018-04 needs days from 2017-05 anyway)
+        ("2018-06-10", {name: [MONTH] for name in MODEL_ASSETS}),  # 2018-05 closed, its 365 days are there
+        ("2018-06-11", {}),  # requested once
+        ("2018-07-10", {}),  # 2018-06: no June days materialized
+    ]

@@ -75,14 +75,14 @@ def test_review_texts_from_a_fact_table():
             "review_text": ["fine", None, "awful"],
             "summary": ["Five Stars", "ok", None],
             "rating": pa.array([5, 3, 1], pa.int8()),
-            "review_time": pa.array([dt.datetime(2018, 1, d, tzinfo=dt.timezone.utc) for d in (3, 1, 2)], pa.timestamp("s", tz="UTC")),
+            "review_time": pa.array([dt.datetime(2018, 1, d, tzinfo=dt.UTC) for d in (3, 1, 2)], pa.timestamp("s", tz="UTC")),
         }
     )
     reviews = Reviews.from_table(table)
     assert reviews.texts == ["", "awful", "fine"] and reviews.ratings.tolist() == [3, 1, 5]
     assert Reviews.from_table(table, use_summary=True).texts == ["ok. ", "awful", "Five Stars. fine"]
     tied = pa.table({"review_text": ["b", "a", "c", "a"], "summary": [None] * 4, "rating": pa.array([1, 5, 3, 2], pa.int8()),
-                     "review_time": pa.array([dt.datetime(2018, 1, 1, tzinfo=dt.timezone.utc)] * 4, pa.timestamp("s", tz="UTC"))})
+                     "review_time": pa.array([dt.datetime(2018, 1, 1, tzinfo=dt.UTC)] * 4, pa.timestamp("s", tz="UTC"))})
     first = Reviews.from_table(tied)
     assert first.texts == ["a", "a", "b", "c"] and first.ratings.tolist() == [2, 5, 1, 3]
     assert Reviews.from_tables([tied.slice(2), tied.slice(0, 2)]).texts == first.texts  # any storage order, same order
