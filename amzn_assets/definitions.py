@@ -8,6 +8,7 @@ from dagster import Definitions, load_assets_from_modules
 from dagster_aws.s3 import S3Resource
 
 from amzn_assets.assets import climate, reviews
+from amzn_assets.assets.ml import ml_asset_checks, ml_assets, ml_resources, rating_model_automation_sensor
 from amzn_assets.celery_jobs import celery_jobs
 from amzn_assets.resources import LandingZone
 from amzn_assets.sensors import land_uploads_job, landed_partitions_sensor, upload_sensor
@@ -25,7 +26,8 @@ def resources_for(
     s3_prefix: str | None = None,
     ledger_url: str = "",
 ) -> dict:
-    """The resources of a deployment; explicit arguments (tests) override the environment."""
+    """The resources of a deployment (the ML ones included); explicit arguments (tests) override the
+    environment."""
     if not ledger_url and backend == "postgres" and postgres_url:
         ledger_url = postgres_url  # else the ledger follows the environment (DataDirs.ledger_url)
     landing = LandingZone(
@@ -35,7 +37,7 @@ def resources_for(
         # endpoint_url None: boto3 reads AWS_ENDPOINT_URL (a local S3 API) like every AWS_* variable.
         s3=S3Resource() if upload_url.startswith("s3://") else None,
     )
-    return {
+    return ml_resources(backend, data_dir, s3_prefix) | {
         "landing": landing,
         # The star tables go to the chosen backend; the landed_* staging tables stay local parquet.
         "io_manager": warehouse_io_manager(backend, data_dir, postgres_url=postgres_url, s3_prefix=s3_prefix),
@@ -43,12 +45,14 @@ def resources_for(
     }
 
 
+# The daily warehouse (landing, star schema); the rating-model assets are added beside it.
 all_assets = load_assets_from_modules([reviews, climate])
 
 defs = Definitions(
-    assets=all_assets,
-    jobs=[land_uploads_job, *celery_jobs()],
-    sensors=[upload_sensor, landed_partitions_sensor],
+    assets=[*all_assets, *ml_assets],
+    asset_checks=ml_asset_checks,
+    jobs=[land_uploads_job, *celery_jobs(ml_assets)],
+    sensors=[upload_sensor, landed_partitions_sensor, rating_model_automation_sensor],
     resources=resources_for(
         os.environ.get("AMZN_BACKEND", "local"), str(data_dir_from_env()), os.environ.get("AMZN_UPLOAD_URL", "")
     ),

@@ -13,8 +13,8 @@ the model and both baselines on that split's test side.
 
 Nothing here imports TensorFlow, SentencePiece or scikit-learn at module import: the asset bodies
 import amzn_assets.ml (installed with the `ml` extra), so the code location loads without them.
-Wire into Definitions: assets=[... , *ml_assets], asset_checks=ml_asset_checks,
-resources=resources_for(...) | ml_resources(backend, data_dir, s3_prefix).
+amzn_assets/definitions.py adds ml_assets, ml_asset_checks, rating_model_automation_sensor and
+(through resources_for) ml_resources.
 """
 
 # No `from __future__ import annotations`: Dagster reads the Config annotation of rating_predictions.
@@ -31,9 +31,12 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AutomationCondition,
+    AutomationConditionSensorDefinition,
     BackfillPolicy,
+    AssetSelection,
     Config,
     ConfigurableResource,
+    DefaultSensorStatus,
     LastPartitionMapping,
     MetadataValue,
     MonthlyPartitionsDefinition,
@@ -421,3 +424,15 @@ _model_assets, ml_asset_checks = build_ml_assets()
 rating_tokenizer, rating_model, rating_model_evaluation = _model_assets
 rating_model_beats_tfidf_mae = ml_asset_checks[0]
 ml_assets = [*_model_assets, rating_predictions]
+
+# Evaluates the monthly assets' automation conditions (eager: the last complete month, once its window
+# is materialized). Starts stopped: training takes CPU minutes and needs the `ml` extra where runs execute;
+# turn it on in the UI (Automation) or with `dagster sensor start rating_model_automation_sensor`.
+rating_model_automation_sensor = AutomationConditionSensorDefinition(
+    "rating_model_automation_sensor",
+    target=AssetSelection.assets(*_model_assets),
+    default_status=DefaultSensorStatus.STOPPED,
+    emit_backfills=False,  # one run per month (tokenizer -> model -> evaluation), like the backfill policy
+    description="Trains the last complete month's rating model once every day of its review window is materialized.",
+)
+

@@ -1,21 +1,15 @@
-"""The Celery jobs on a real Redis and two real dagster-celery workers.
+"""The Celery jobs of the real code location on a real Redis and two real dagster-celery workers.
 
-Path that runs: the ML STAND-IN. The integration test loads the test-only code location
-amzn_assets_tests/celery/standin_defs.py: the daily warehouse assets, the jobs of
-amzn_assets.celery_jobs, and ``review_rating_standin``, an ML-like asset downstream of reviews_fact
-tagged ``dagster-celery/queue: ml_queue`` exactly like the real ML assets. It needs no TensorFlow and
-no amzn_assets.assets.ml, so the routing is proven whether or not the ML assets are there. When they
-are (and TensorFlow imports), ``test_real_ml_assets_route_to_ml_queue`` additionally checks their
-op tags and their Celery jobs from the execution plan (no worker needed).
-
-The integration test starts ``redis-server`` (skipped when it is not installed; .ci/run installs it),
-one worker on the default queue ``dagster`` and one on ``ml_queue``
+The integration test starts ``redis-server`` (.ci/run installs it; skipped where it is missing unless
+AMZN_TESTS_REQUIRE_ALL=1), one worker on the default queue ``dagster`` and one on ``ml_queue``
 (``dagster-celery worker start -A dagster_celery.app -y docker/celery.yaml -q ...``, the README's
-commands), runs ``warehouse_celery_job`` and then ``ml_celery_job`` for one day with
-``dagster job execute``, and reads from the run's event log which worker executed each step:
-dagster_celery's worker task reports "Executing steps <key> in celery worker" with the metadata
-entry ``Celery worker`` = the worker's node name (``<name>@<host>``), and the run process reports
-'Submitting celery task for step "<key>" to queue "<queue>"'.
+commands), imports the All Beauty excerpt, and runs with ``dagster job execute -m amzn_assets``:
+``warehouse_celery_job`` over the training window's days, ``ml_monthly_celery_job`` (tokenizer,
+model, evaluation and its check) for one month with the tiny model preset, and
+``ml_daily_celery_job`` (rating_predictions) for one day. It reads from each run's event log which
+worker executed each step: dagster_celery's worker task reports "Executing steps <key> in celery
+worker" with the metadata entry ``Celery worker`` = the worker's node name (``<name>@<host>``), and
+the run process reports 'Submitting celery task for step "<key>" to queue "<queue>"'.
 
 A Celery run with no worker waits forever and ignores SIGTERM, so every process runs in its own
 process group, every wait is bounded, and the finally blocks SIGKILL the groups.
@@ -36,19 +30,26 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
 
+from amzn_assets_tests.needs import require_executable, require_module
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CELERY_YAML = REPO / "docker" / "celery.yaml"
-CODE_LOCATION = "amzn_assets_tests.celery.standin_defs"
-DAY = "2018-01-02"
+CODE_LOCATION = "amzn_assets"
+FIXTURES = REPO / "amzn_assets_tests" / "fixtures"
+MONTH = "2018-05"  # the model partition; its window: WINDOW_MONTHS months of days ending 2018-05-31
+WINDOW_MONTHS = "2"  # 2018-04 + 2018-05: 286 reviews of the excerpt, enough for the tiny model
+WINDOW = ("2018-04-01", "2018-05-31")
+DAY = "2018-05-12"  # scored by rating_predictions
 
 WORKER_READY_S = 90  # both workers answer the broker
-RUN_TIMEOUT_S = 150  # one `dagster job execute`
+RUN_TIMEOUT_S = 240  # one `dagster job execute`
+WAREHOUSE_STEPS = {"landed_reviews", "users", "products", "datetime", "reviews_fact", "landed_climate", "stations", "climate"}
+MODEL_STEPS = {"rating_tokenizer", "rating_model", "rating_model_evaluation"}
 SUBMIT_RE = re.compile(r'Submitting celery task for step "(?P<step>[^"]+)" to queue "(?P<queue>[^"]+)"')
 
 
@@ -155,9 +156,7 @@ def scratch() -> Iterator[Path]:
 
 @pytest.fixture
 def redis_url(scratch: Path) -> Iterator[str]:
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("redis-server is not installed (apt-get install -y redis-server; .ci/run does it)")
+    server = require_executable("redis-server", "apt-get install -y redis-server; .ci/run does it")
     import redis
 
     port = free_port()
@@ -187,7 +186,9 @@ def celery_env(scratch: Path, redis_url: str, monkeypatch) -> dict:
     from dagster import DagsterInstance
     from dagster._core.instance.ref import InstanceRef
 
-    from amzn_assets.generate import generate_sample
+    from amzn_assets.landing.bulk import import_dump
+    from amzn_assets.landing.intake import Lander
+    from amzn_assets.settings import DataDirs
 
     home = scratch / "dagster_home"
     home.mkdir()
@@ -197,7 +198,7 @@ def celery_env(scratch: Path, redis_url: str, monkeypatch) -> dict:
     monkeypatch.setenv("DAGSTER_HOME", str(home))  # dagster.yaml reads it
     DagsterInstance.from_ref(InstanceRef.from_dir(str(home))).dispose()
     data = scratch / "data"
-    generate_sample(data, seed=7, start=date(2018, 1, 1), days=3, reviews=150, stations=2)
+    import_dump(Lander(DataDirs(data)), FIXTURES / "All_Beauty_5.json.gz", category="all_beauty")
     return {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -205,6 +206,8 @@ def celery_env(scratch: Path, redis_url: str, monkeypatch) -> dict:
         "AMZN_BACKEND": "local",
         "AMZN_UPLOAD_URL": "",
         "AMZN_LEDGER_URL": "",
+        "AMZN_MODEL_PRESET": "tiny",
+        "AMZN_MODEL_WINDOW_MONTHS": WINDOW_MONTHS,
         "DAGSTER_CELERY_BROKER_URL": f"{redis_url}/0",
         "DAGSTER_CELERY_BACKEND_URL": f"{redis_url}/1",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # `celery` for dagster-celery
@@ -277,13 +280,14 @@ def workers(celery_env: dict, scratch: Path) -> Iterator[Workers]:
 # Running a job and reading its event log.
 
 
-def execute_job(job: str, env: dict, scratch: Path, watch: tuple[Proc, ...]) -> None:
-    """`dagster job execute` for DAY, in its own process group, SIGKILLed past RUN_TIMEOUT_S."""
+def execute_job(job: str, tags: dict, env: dict, scratch: Path, watch: tuple[Proc, ...]) -> None:
+    """`dagster job execute` with these run tags (a partition or a range), in its own process group,
+    SIGKILLed past RUN_TIMEOUT_S."""
     proc = start(
         f"run-{job}",
         [
             str(BIN / "dagster"), "job", "execute", "-m", CODE_LOCATION, "-d", str(REPO), "-j", job,
-            "--tags", json.dumps({"dagster/partition": DAY}),
+            "--tags", json.dumps(tags),
         ],
         env, scratch,
     )
@@ -336,27 +340,35 @@ def process_group(pid: int) -> int | None:
 # Tests.
 
 
+RANGE_TAGS = {"dagster/asset_partition_range_start": WINDOW[0], "dagster/asset_partition_range_end": WINDOW[1]}
+
+
+def resolved_jobs(monkeypatch, scratch) -> dict:
+    monkeypatch.setenv("AMZN_DATA_DIR", str(scratch))
+    monkeypatch.setenv("DAGSTER_CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("DAGSTER_CELERY_BACKEND_URL", "redis://127.0.0.1:1/1")
+    from amzn_assets.definitions import defs
+
+    return {name: defs.resolve_job_def(name) for name in ("warehouse_celery_job", "ml_monthly_celery_job", "ml_daily_celery_job")}
+
+
 def test_jobs_route_ml_steps_to_ml_queue_in_the_plan(monkeypatch, scratch):
     """No broker needed: the steps the executor will submit carry the queue tag of their asset."""
     from dagster._core.execution.api import create_execution_plan
     from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
 
-    monkeypatch.setenv("AMZN_DATA_DIR", str(scratch))
-    monkeypatch.setenv("DAGSTER_CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.setenv("DAGSTER_CELERY_BACKEND_URL", "redis://127.0.0.1:1/1")
-    from amzn_assets_tests.celery.standin_defs import STANDIN_ML_ASSET, defs
-
     queues = {}
-    for name in ("warehouse_celery_job", "ml_celery_job"):
-        job = defs.resolve_job_def(name)
+    for name, job in resolved_jobs(monkeypatch, scratch).items():
         assert job.executor_def.name == "celery_redis"
-        plan = create_execution_plan(job, run_config={}, tags={"dagster/partition": DAY})
+        partition = MONTH if name == "ml_monthly_celery_job" else DAY
+        plan = create_execution_plan(job, run_config={}, tags={"dagster/partition": partition})
         queues[name] = {s.key: s.tags.get(DAGSTER_CELERY_QUEUE_TAG, "dagster") for s in plan.steps}
-    assert queues["warehouse_celery_job"] == {
-        k: "dagster"
-        for k in ("landed_reviews", "users", "products", "datetime", "reviews_fact", "landed_climate", "stations", "climate")
-    }
-    assert queues["ml_celery_job"] == {STANDIN_ML_ASSET: "ml_queue"}
+    assert queues["warehouse_celery_job"] == {k: "dagster" for k in WAREHOUSE_STEPS}
+    # The check reads a JSON file: it needs no TensorFlow and runs on the default queue.
+    check_steps = set(queues["ml_monthly_celery_job"]) - MODEL_STEPS
+    assert len(check_steps) == 1 and "rating_model_beats_tfidf_mae" in next(iter(check_steps))
+    assert queues["ml_monthly_celery_job"] == {**{k: "ml_queue" for k in MODEL_STEPS}, **{k: "dagster" for k in check_steps}}
+    assert queues["ml_daily_celery_job"] == {"rating_predictions": "ml_queue"}
 
 
 def test_ml_jobs_split_by_partitions_definition():
@@ -378,102 +390,57 @@ def test_ml_jobs_split_by_partitions_definition():
     defs = Definitions(assets=[daily_ml, monthly_ml], jobs=jobs[1:])
     assert defs.resolve_job_def("ml_monthly_celery_job").partitions_def == MonthlyPartitionsDefinition("2018-01-01")
     assert [j.name for j in celery_jobs([daily_ml])] == ["warehouse_celery_job", "ml_celery_job"]
-    assert [j.name for j in celery_jobs()] == ["warehouse_celery_job"]
 
 
-def test_real_ml_assets_route_to_ml_queue():
-    """When amzn_assets.assets.ml exists (and TensorFlow imports): its Celery jobs resolve and
-    every ML asset step in them is on ml_queue. Skipped before the ML assets land."""
-    import importlib.util
-
-    if importlib.util.find_spec("amzn_assets.assets.ml") is None:
-        pytest.skip("amzn_assets/assets/ml.py does not exist yet")
-    pytest.importorskip("tensorflow")
-    try:
-        from amzn_assets.assets import ml
-    except ImportError as exc:
-        pytest.skip(f"amzn_assets.assets.ml is not importable here: {exc}")
-    if not hasattr(ml, "ml_assets"):
-        pytest.skip("amzn_assets.assets.ml has no ml_assets yet")
-    from dagster import Definitions, ResourceDefinition, mem_io_manager
-    from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
-
-    from amzn_assets.celery_jobs import DEFAULT_QUEUE, ML_QUEUE, ml_celery_jobs
-
-    from amzn_assets.definitions import all_assets
-
-    # The warehouse assets the ML assets read are part of the graph (their ops are not in the jobs).
-    definitions = [*all_assets, *ml.ml_assets, *getattr(ml, "ml_asset_checks", [])]
-    assets = [a for a in ml.ml_assets if a.keys]
-    assert assets, "ml_assets holds no asset"
-    jobs = ml_celery_jobs(ml.ml_assets)
-    assert jobs
-    # Resolving needs every required resource key bound; their values do not matter here (the
-    # warehouse assets the ML assets read stay external to these jobs).
-    stubs: dict = {}
-    for definition in definitions:
-        for req in definition.get_resource_requirements():
-            key = getattr(req, "key", None)
-            if key and key not in stubs:
-                stubs[key] = mem_io_manager if req.is_io_manager_requirement else ResourceDefinition.none_resource()
-    defs = Definitions(assets=definitions, jobs=jobs, resources=stubs)
-    asset_ops = {op.name for a in assets for op in a.node_def.iterate_op_defs()}
-    queues = {}
-    for job in jobs:
-        resolved = defs.resolve_job_def(job.name)
-        assert resolved.executor_def.name == "celery_redis"
-        for node in resolved.graph.iterate_op_defs():
-            queues[node.name] = node.tags.get(DAGSTER_CELERY_QUEUE_TAG, DEFAULT_QUEUE)
-    assert asset_ops <= set(queues)
-    assert {op: queues[op] for op in asset_ops} == {op: ML_QUEUE for op in asset_ops}
-
-
-@pytest.mark.timeout(240, method="signal")
-def test_celery_run_puts_ml_steps_on_the_ml_worker(celery_env, workers, scratch):
-    """ML STAND-IN path (see the module docstring): warehouse steps on the default worker, the ML
-    step on the ml_queue worker, proven from the runs' event logs."""
-    started = time.monotonic()
+@pytest.mark.timeout(900, method="signal")
+def test_celery_runs_put_ml_steps_on_the_ml_worker(celery_env, workers, scratch):
+    """The real assets: warehouse steps on the default worker, the model's steps on the ml_queue
+    worker, proven from the runs' event logs; the model and predictions really exist afterwards."""
+    require_module("tensorflow")
+    require_module("sentencepiece")
+    require_module("sklearn")
     watch = (workers.default, workers.ml)
-    execute_job("warehouse_celery_job", celery_env, scratch, watch)
-    warehouse_s = time.monotonic() - started
-    execute_job("ml_celery_job", celery_env, scratch, watch)
-    ml_s = time.monotonic() - started - warehouse_s
+    seconds = {}
+    for job, tags in (
+        ("warehouse_celery_job", RANGE_TAGS),
+        ("ml_monthly_celery_job", {"dagster/partition": MONTH}),
+        ("ml_daily_celery_job", {"dagster/partition": DAY}),
+    ):
+        started = time.monotonic()
+        execute_job(job, tags, celery_env, scratch, watch)
+        seconds[job] = round(time.monotonic() - started, 1)
 
     from dagster import AssetKey, DagsterInstance, DagsterRunStatus
     from dagster._core.instance.ref import InstanceRef
 
-    from amzn_assets.warehouse.query import run_query
-    from amzn_assets_tests.celery.standin_defs import STANDIN_ML_ASSET
-
     with DagsterInstance.from_ref(InstanceRef.from_dir(celery_env["DAGSTER_HOME"])) as instance:
         runs = {r.job_name: r for r in instance.get_runs()}
-        assert set(runs) == {"warehouse_celery_job", "ml_celery_job"}
+        assert set(runs) == set(seconds)
         for run in runs.values():
             assert run.status == DagsterRunStatus.SUCCESS, run.job_name
-            assert run.tags["dagster/partition"] == DAY
 
         warehouse = placements(instance, runs["warehouse_celery_job"].run_id)
-        expected = {"landed_reviews", "users", "products", "datetime", "reviews_fact", "landed_climate", "stations", "climate"}
-        assert set(warehouse) == expected
+        assert set(warehouse) == WAREHOUSE_STEPS
         for step, where in warehouse.items():
             assert where == StepPlacement("dagster", workers.default_node), (step, where)
 
-        ml = placements(instance, runs["ml_celery_job"].run_id)
-        assert ml == {STANDIN_ML_ASSET: StepPlacement("ml_queue", workers.ml_node)}
+        monthly = placements(instance, runs["ml_monthly_celery_job"].run_id)
+        assert MODEL_STEPS < set(monthly)
+        for step, where in monthly.items():
+            expected = workers.ml_node if step in MODEL_STEPS else workers.default_node  # the check: default
+            assert where.worker == expected, (step, where)
+            assert where.queue == ("ml_queue" if step in MODEL_STEPS else "dagster"), (step, where)
 
-        # A second witness: the stand-in recorded the pid that computed it, a pool process of the
-        # ml_queue worker (its process group is the worker's, started in a session of its own).
-        event = instance.get_latest_materialization_event(AssetKey(STANDIN_ML_ASSET))
-        assert event is not None and event.run_id == runs["ml_celery_job"].run_id
-        materialization = event.asset_materialization
-        assert materialization.partition == DAY
-        metadata = materialization.metadata
-        pgid = process_group(metadata["computed_in_pid"].value)
-        assert pgid == workers.ml.popen.pid, (pgid, workers.ml.popen.pid, workers.default.popen.pid)
-        day_rows = run_query(
-            Path(celery_env["AMZN_DATA_DIR"]) / "warehouse",
-            f"SELECT count(*) FROM reviews_fact WHERE review_date = DATE '{DAY}'",
-        ).rows[0][0]
-        assert metadata["reviews"].value == day_rows > 0
+        daily = placements(instance, runs["ml_daily_celery_job"].run_id)
+        assert daily == {"rating_predictions": StepPlacement("ml_queue", workers.ml_node)}
 
-    print(f"celery runs: warehouse_celery_job {warehouse_s:.1f}s, ml_celery_job {ml_s:.1f}s")
+        evaluation = instance.get_latest_materialization_event(AssetKey("rating_model_evaluation")).asset_materialization
+        assert evaluation.partition == MONTH
+        assert 0 <= evaluation.metadata["model_mae"].value <= 4
+        predictions = instance.get_latest_materialization_event(AssetKey("rating_predictions")).asset_materialization
+        assert predictions.partition == DAY and predictions.metadata["rows"].value > 0
+
+    models = Path(celery_env["AMZN_DATA_DIR"]) / "models"
+    assert (models / "rating_model" / MONTH / "model.keras").is_file()
+    assert (models / "rating_predictions" / DAY / "predictions.parquet").is_file()
+    print(f"celery runs (s): {seconds}")

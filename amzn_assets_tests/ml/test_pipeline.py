@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("tensorflow")
-pytest.importorskip("sentencepiece")
-pytest.importorskip("sklearn")
+from amzn_assets_tests.needs import require_module
+
+require_module("tensorflow")
+require_module("sentencepiece")
+require_module("sklearn")
 
 import pyarrow.parquet as pq
 from dagster import (

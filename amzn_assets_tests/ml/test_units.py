@@ -14,6 +14,7 @@ import pytest
 
 from amzn_assets.ml.config import FULL, TINY, ModelConfig, preset
 from amzn_assets.ml.data import Reviews, time_cutoff
+from amzn_assets_tests.needs import require_module
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -216,7 +217,7 @@ def test_artifact_store_on_s3(s3_server, monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def tokenizer(beauty):
-    pytest.importorskip("sentencepiece")
+    require_module("sentencepiece")
     from amzn_assets.ml.tokenizer import Tokenizer
 
     return Tokenizer.train(beauty.texts[:2000], vocab_size=500, seed=7)
@@ -240,7 +241,7 @@ def test_tokenizer_trains_deterministically_and_round_trips(beauty, tokenizer, t
 
 
 def test_tfrecords_read_back_equal_to_what_was_written(beauty, tokenizer, tmp_path):
-    pytest.importorskip("tensorflow")
+    require_module("tensorflow")
     from amzn_assets.ml import records
 
     reviews = beauty.select(np.arange(len(beauty)) < 257)
@@ -263,7 +264,7 @@ def test_tfrecords_read_back_equal_to_what_was_written(beauty, tokenizer, tmp_pa
 
 
 def test_albert_model_shares_its_layers_and_saves_and_loads(tmp_path):
-    pytest.importorskip("tensorflow")
+    require_module("tensorflow")
     from amzn_assets.ml.model import build_model, load_model
 
     config = TINY.replace(dropout=0.0)
