@@ -57,6 +57,11 @@ def sensors_default_running() -> bool:
     return os.environ.get("AMZN_SENSORS_RUNNING", "") in ("1", "true", "yes")
 
 
+def model_sensor_default_running() -> bool:
+    """AMZN_MODEL_SENSOR_RUNNING=1 starts rating_model_sensor on; else turn it on in the UI."""
+    return os.environ.get("AMZN_MODEL_SENSOR_RUNNING", "") in ("1", "true", "yes")
+
+
 def sql_dir() -> Path:
     """The repository's sql/ folder (AMZN_SQL_DIR overrides it, e.g. in an image)."""
     if os.environ.get("AMZN_SQL_DIR"):

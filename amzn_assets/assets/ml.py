@@ -13,7 +13,7 @@ the model and both baselines on that split's test side.
 
 Nothing here imports TensorFlow, SentencePiece or scikit-learn at module import: the asset bodies
 import amzn_assets.ml (installed with the `ml` extra), so the code location loads without them.
-amzn_assets/definitions.py adds ml_assets, ml_asset_checks, rating_model_automation_sensor and
+amzn_assets/definitions.py adds ml_assets, ml_asset_checks, rating_model_job and
 (through resources_for) ml_resources.
 """
 
@@ -30,13 +30,10 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetIn,
-    AutomationCondition,
-    AutomationConditionSensorDefinition,
     BackfillPolicy,
     AssetSelection,
     Config,
     ConfigurableResource,
-    DefaultSensorStatus,
     LastPartitionMapping,
     MetadataValue,
     MonthlyPartitionsDefinition,
@@ -44,6 +41,7 @@ from dagster import (
     TimeWindowPartitionMapping,
     asset,
     asset_check,
+    define_asset_job,
 )
 
 from amzn_assets.assets.reporting import histogram_markdown
@@ -141,19 +139,19 @@ COMMON = dict(
     group_name="rating_model",
     io_manager_key=MODEL_IO_MANAGER,
     op_tags=ML_QUEUE_TAGS,
-    # The latest complete month trains once all of its window's days are materialized, and again
-    # when any of them is re-materialized; older months: launch a backfill.
-    automation_condition=AutomationCondition.eager(),
 )
 
 
 def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, list]:
     """(assets, asset checks) with a training window of `window_months` months."""
     window = training_window(window_months)
+    # A day of the window never materialized reads as no reviews: the stream materializes only days
+    # that received some (the parquet IO manager logs how many were missing).
+    window_in = {"partition_mapping": window, "metadata": {"allow_missing_partitions": True}}
 
     @asset(
         **COMMON,
-        ins={"reviews_fact": AssetIn(partition_mapping=window)},
+        ins={"reviews_fact": AssetIn(**window_in)},
         kinds={"sentencepiece"},
         description=f"SentencePiece tokenizer trained on the training side of the month's {window_months}-month review window.",
     )
@@ -197,7 +195,7 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
 
     @asset(
         **COMMON,
-        ins={"reviews_fact": AssetIn(partition_mapping=window), "rating_tokenizer": AssetIn()},
+        ins={"reviews_fact": AssetIn(**window_in), "rating_tokenizer": AssetIn()},
         kinds={"tensorflow"},
         description=(
             "ALBERT-style Keras model (factorized embeddings, one shared transformer block) predicting the rating, "
@@ -259,7 +257,7 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
 
     @asset(
         **COMMON,
-        ins={"reviews_fact": AssetIn(partition_mapping=window), "rating_model": AssetIn()},
+        ins={"reviews_fact": AssetIn(**window_in), "rating_model": AssetIn()},
         kinds={"tensorflow", "scikitlearn"},
         description=(
             "The model scored on the later reviews of its window (time-ordered split) next to two baselines on the "
@@ -425,14 +423,10 @@ rating_tokenizer, rating_model, rating_model_evaluation = _model_assets
 rating_model_beats_tfidf_mae = ml_asset_checks[0]
 ml_assets = [*_model_assets, rating_predictions]
 
-# Evaluates the monthly assets' automation conditions (eager: the last complete month, once its window
-# is materialized). Starts stopped: training takes CPU minutes and needs the `ml` extra where runs execute;
-# turn it on in the UI (Automation) or with `dagster sensor start rating_model_automation_sensor`.
-rating_model_automation_sensor = AutomationConditionSensorDefinition(
-    "rating_model_automation_sensor",
-    target=AssetSelection.assets(*_model_assets),
-    default_status=DefaultSensorStatus.STOPPED,
-    emit_backfills=False,  # one run per month (tokenizer -> model -> evaluation), like the backfill policy
-    description="Trains the last complete month's rating model once every day of its review window is materialized.",
+# One month's tokenizer, model, evaluation and check, on the default executor: what
+# rating_model_sensor launches (ml_monthly_celery_job is the same selection on Celery).
+rating_model_job = define_asset_job(
+    "rating_model_job",
+    selection=AssetSelection.assets(*_model_assets),
+    description="Trains and evaluates one month's rating model (tokenizer, model, evaluation, check).",
 )
-

@@ -61,7 +61,12 @@ class PartitionedParquetIOManager(UPathIOManager):
             return super().load_input(context)
         paths = self._get_paths_for_partitions(context)
         missing = [key for key, path in paths.items() if not path.exists()]
-        if missing:
+        if missing and context.definition_metadata.get("allow_missing_partitions"):
+            # Dagster's UPathIOManager convention: the input reads an unmaterialized day as no rows.
+            context.log.warning(f"{context.asset_key.to_user_string()}: {len(missing)} of {len(paths)} partitions "
+                                f"not materialized, read as empty (first {missing[0]})")
+            paths = {key: path for key, path in paths.items() if key not in set(missing)}
+        elif missing:
             raise FileNotFoundError(
                 f"{context.asset_key.to_user_string()} has no materialization for partitions "
                 f"{missing[:5]}{' ...' if len(missing) > 5 else ''}: materialize them first"

@@ -28,7 +28,7 @@ from dagster import (
     DagsterInstance,
     Definitions,
     define_asset_job,
-    evaluate_automation_conditions,
+    build_sensor_context,
     materialize,
 )
 
@@ -64,7 +64,6 @@ class Trained:
     instance: DagsterInstance
     resources: dict
     check_evaluations: list
-    automation_ticks: list
 
     @property
     def models(self) -> Path:
@@ -87,25 +86,9 @@ def trained(tmp_path_factory):
               "dagster/asset_partition_range_end": "2018-05-31"}
     with DagsterInstance.ephemeral() as instance:
         assert materialize(all_assets, resources=resources, instance=instance, selection="*reviews_fact", tags=window).success
-        ticks = automation_ticks(instance, resources)
         result = materialize(EVERYTHING, resources=resources, instance=instance, selection=MODEL_ASSETS, partition_key=MONTH)
         assert result.success
-        yield Trained(dirs, instance, resources, result.get_asset_check_evaluations(), ticks)
-
-
-def automation_ticks(instance, resources) -> list[tuple[str, dict]]:
-    """What declarative automation requests of the model assets on a few ticks (nothing materialized yet)."""
-    defs = Definitions(assets=[*all_assets, *ml_assets], asset_checks=ml_asset_checks, resources=resources)
-    ticks, cursor = [], None
-    for day in ("2018-05-20", "2018-06-10", "2018-06-11", "2018-07-10"):
-        when = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
-        result = evaluate_automation_conditions(
-            defs, instance, asset_selection=AssetSelection.assets(*MODEL_ASSETS), evaluation_time=when, cursor=cursor
-        )
-        cursor = result.cursor
-        requested = {name: sorted(result.get_requested_partitions(AssetKey(name))) for name in MODEL_ASSETS}
-        ticks.append((day, {name: keys for name, keys in requested.items() if keys}))
-    return ticks
+        yield Trained(dirs, instance, resources, result.get_asset_check_evaluations())
 
 
 def test_tokenizer_is_trained_on_the_earlier_reviews_of_the_window(trained):
@@ -237,12 +220,31 @@ def test_cli_predict(trained, capsys):
 
 
 
-def test_the_latest_complete_month_trains_by_itself(trained):
-    """AutomationCondition.eager(): when a month closes and its window's days are all materialized,
-    its tokenizer, model and evaluation are requested once; a month whose window lacks days waits."""
-    assert trained.automation_ticks == [
-        ("2018-05-20", {}),  # the first tick records state (and 2018-04 needs days from 2017-05 anyway)
-        ("2018-06-10", {name: [MONTH] for name in MODEL_ASSETS}),  # 2018-05 closed, its 365 days are there
-        ("2018-06-11", {}),  # requested once
-        ("2018-07-10", {}),  # 2018-06: no June days materialized
-    ]
+def test_rating_model_sensor_trains_the_month_the_reviews_moved_past(trained):
+    """rating_model_sensor on the instance's real reviews_fact events (kept last: it materializes June
+    days): the window up to 2018-05-31 closes 2018-04; June days close 2018-05; a repeated tick asks
+    nothing; a late May day retrains 2018-05; a re-materialized March day retrains nothing."""
+    from amzn_assets.sensors.rating_model import rating_model_sensor
+
+    def tick(cursor):
+        with build_sensor_context(instance=trained.instance, cursor=cursor) as context:
+            result = rating_model_sensor(context)
+            requests = [r.partition_key for r in (getattr(result, "run_requests", None) or [])]
+            return requests, getattr(result, "cursor", None) or cursor  # a SkipReason keeps the cursor
+
+    def reviews(**kwargs):
+        assert materialize(all_assets, resources=trained.resources, instance=trained.instance,
+                           selection="*reviews_fact", **kwargs).success
+
+    requested, cursor = tick(None)
+    assert requested == ["2018-04"] and json.loads(cursor)["frontier"] == "2018-05-31"
+    reviews(tags={"dagster/asset_partition_range_start": "2018-06-01", "dagster/asset_partition_range_end": "2018-06-10"})
+    requested, cursor = tick(cursor)
+    assert requested == [MONTH] and json.loads(cursor)["frontier"] == "2018-06-10"
+    assert tick(cursor)[0] == []
+    reviews(partition_key="2018-05-12")
+    requested, cursor = tick(cursor)
+    assert requested == [MONTH]
+    reviews(partition_key="2018-03-02")
+    requested, cursor = tick(cursor)
+    assert requested == [] and json.loads(cursor)["frontier"] == "2018-06-10"

@@ -282,3 +282,21 @@ def test_albert_model_shares_its_layers_and_saves_and_loads(tmp_path):
     assert np.allclose(np.asarray(load_model(tmp_path / "model.keras").predict_on_batch(x)), p, atol=1e-6)
     # Padding does not change a review's prediction.
     assert np.allclose(np.asarray(model.predict_on_batch(x[:, :10])), p, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("frontier", "days", "month", "new_frontier"),
+    [
+        (None, ["2018-05-02", "2018-05-03"], "2018-04", "2018-05-03"),  # first data: the month before closes
+        ("2018-05-03", ["2018-05-04"], None, "2018-05-04"),  # same month: nothing closes
+        ("2018-05-31", ["2018-06-01"], "2018-05", "2018-06-01"),  # the data moved past May
+        ("2018-06-01", ["2018-05-20"], "2018-05", "2018-06-01"),  # a late May day: May again
+        ("2018-06-01", ["2018-03-20"], None, "2018-06-01"),  # an old month: backfill, not this rule
+        ("2018-01-05", ["2017-12-31"], "2017-12", "2018-01-05"),  # across a year
+        ("2018-01-05", [], None, "2018-01-05"),
+    ],
+)
+def test_model_month_to_train(frontier, days, month, new_frontier):
+    from amzn_assets.sensors.planning import model_month_to_train
+
+    assert model_month_to_train(frontier, days) == (month, new_frontier)

@@ -1,0 +1,61 @@
+"""rating_model_sensor: trains the latest closed month's rating model as reviews_fact days arrive.
+
+It follows reviews_fact materializations in the event log (cursor: the last storage id seen and the
+latest day materialized) and applies planning.model_month_to_train: a month trains when the reviews
+move past it, and again when its own days are re-materialized.
+"""
+
+import json
+
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from amzn_assets.assets.ml import monthly_partitions, rating_model_job
+from amzn_assets.sensors.planning import model_month_to_train, sensor_interval_seconds
+from amzn_assets.settings import model_sensor_default_running
+
+REVIEWS_FACT = AssetKey("reviews_fact")
+EVENTS_PER_TICK = 10_000
+
+
+@sensor(
+    job=rating_model_job,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    # Off unless AMZN_MODEL_SENSOR_RUNNING=1: training takes CPU minutes and the `ml` extra.
+    default_status=DefaultSensorStatus.RUNNING if model_sensor_default_running() else DefaultSensorStatus.STOPPED,
+    description=(
+        "Trains and evaluates the latest closed month (the month before the latest reviews_fact day) when the "
+        "reviews move past it, and again when its days are re-materialized. Older months: backfill."
+    ),
+)
+def rating_model_sensor(context: SensorEvaluationContext):
+    state = json.loads(context.cursor) if context.cursor else {"storage_id": None, "frontier": None}
+    result = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=REVIEWS_FACT, after_storage_id=state["storage_id"]),
+        limit=EVENTS_PER_TICK,
+        ascending=True,
+    )
+    if not result.records:
+        return SkipReason("no new reviews_fact materializations")
+    last_id = result.records[-1].storage_id
+    days = {r.partition_key for r in result.records if r.partition_key}
+    month, frontier = model_month_to_train(state["frontier"], days)
+    cursor = json.dumps({"storage_id": last_id, "frontier": frontier or None})
+    if month is None or not monthly_partitions.has_partition_key(month):
+        return SensorResult(skip_reason=f"reviews_fact up to {frontier}: no month to train", cursor=cursor)
+    # A month with no reviews_fact day of its own has nothing new to learn (e.g. the month before a
+    # stream's first day); its run would fail on an empty window.
+    if not any(day.startswith(month) for day in context.instance.get_materialized_partitions(REVIEWS_FACT)):
+        return SensorResult(skip_reason=f"month {month} has no reviews_fact day materialized", cursor=cursor)
+    return SensorResult(
+        run_requests=[RunRequest(run_key=f"{month}:{last_id}", partition_key=month)],
+        cursor=cursor,
+    )
