@@ -12,7 +12,7 @@ DEMO_DAYS := 21
 DEMO_END := 2018-01-21
 DEMO_REVIEWS := 3000
 
-.PHONY: install install-ml demo test ui land summary benchmark clean-data
+.PHONY: install install-ml demo model-demo test ui land summary benchmark clean-data
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(VENV)/bin/python || $(PY) -m venv $(VENV) || { \
@@ -47,6 +47,21 @@ demo: install
 	    --partition-range $(DEMO_START)...$(DEMO_END) > $$log 2>&1 || { tail -40 $$log; exit 1; }; \
 	$(BIN)/amzn-assets summary; \
 	echo "demo took $$(( $$(date +%s) - start ))s"
+
+# The rating model on the real All Beauty excerpt, in its own data directory: import, the 12-month
+# window of the warehouse, tokenizer + model + evaluation of 2018-05 (full preset, ~2 min), a report.
+MODEL_DEMO_DATA := $(CURDIR)/data/model-demo
+model-demo: install-ml
+	@set -e; start=$$(date +%s); log=$(DAGSTER_HOME)/model-demo.log; export AMZN_DATA_DIR=$(MODEL_DEMO_DATA); \
+	$(BIN)/amzn-assets reset --yes; \
+	$(BIN)/amzn-assets import amzn_assets_tests/fixtures/All_Beauty_5.json.gz --category all_beauty; \
+	echo "materializing reviews_fact for 2017-06-01...2018-05-31, then the 2018-05 model (log: $$log)"; \
+	{ $(BIN)/dagster asset materialize -m amzn_assets --select '*reviews_fact' --partition-range 2017-06-01...2018-05-31 \
+	  && $(BIN)/dagster asset materialize -m amzn_assets --select rating_tokenizer,rating_model,rating_model_evaluation \
+	       --partition 2018-05; } > $$log 2>&1 || { tail -40 $$log; exit 1; }; \
+	$(BIN)/amzn-assets evaluation --model 2018-05; \
+	$(BIN)/amzn-assets predict --model 2018-05 "Broke after two days and smells awful." "Love it, my skin is so soft."; \
+	echo "model demo took $$(( $$(date +%s) - start ))s (data: $(MODEL_DEMO_DATA))"
 
 test: install-ml
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

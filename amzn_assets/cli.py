@@ -80,7 +80,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
     from amzn_assets.landing.ledger import Ledger
 
     dirs = _dirs(args)
-    folders = [dirs.uploaded, dirs.landed, dirs.raw, dirs.quarantine, dirs.warehouse]
+    # models/: the local rating-model artifacts, trained on the data being deleted.
+    folders = [dirs.uploaded, dirs.landed, dirs.raw, dirs.quarantine, dirs.warehouse, dirs.root / "models"]
     if not args.yes:
         print("would delete " + ", ".join(str(f) for f in folders) + f" and clear the ledger at {dirs.ledger_url()}")
         print("run again with --yes to do it", file=sys.stderr)
@@ -275,6 +276,27 @@ def cmd_redshift_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluation(args: argparse.Namespace) -> int:
+    """A stored rating_model_evaluation: the split, the model against both baselines, the confusion matrix."""
+    from amzn_assets.ml import evaluate
+    from amzn_assets.ml.artifacts import METRICS_FILE, read_json
+    from amzn_assets.storage.artifacts import artifact_store_from_env
+
+    store = artifact_store_from_env(str(_dirs(args).root))
+    month = args.model or store.latest("rating_model_evaluation")
+    if not month or not store.exists("rating_model_evaluation", month):
+        print(f"amzn-assets evaluation: no rating_model_evaluation {month or 'partition'} in {store.base}; stored: "
+              f"{', '.join(store.partitions('rating_model_evaluation')) or 'none'}", file=sys.stderr)
+        return 1
+    metrics = read_json(store.get("rating_model_evaluation", month) / METRICS_FILE)
+    split = metrics["split"]
+    print(f"rating model {month}: window {metrics['window_start']}..{metrics['window_end']}, "
+          f"{split['train_reviews']} training reviews before {split['test_cutoff_utc']}, {split['test_reviews']} test reviews after\n")
+    print(evaluate.comparison_markdown({k: v for k, v in metrics.items() if k in evaluate.SCORERS}))
+    print("\nmodel, confusion matrix:\n" + evaluate.confusion_markdown(metrics[evaluate.MODEL]))
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info lines
     from amzn_assets.storage.artifacts import artifact_store_from_env
@@ -363,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", metavar="PARTITION", help="rating_model month, e.g. 2018-05 (default: the latest stored)")
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
     predict.set_defaults(func=cmd_predict)
+
+    evaluation = sub.add_parser("evaluation", help="print a stored rating_model_evaluation: model vs baselines")
+    evaluation.add_argument("--model", metavar="PARTITION", help="month, e.g. 2018-05 (default: the latest stored)")
+    evaluation.set_defaults(func=cmd_evaluation)
 
     redshift = sub.add_parser("redshift", help="manage the Redshift cluster (AWS_* and AMZN_REDSHIFT_* variables apply)")
     redshift_sub = redshift.add_subparsers(dest="redshift_command", required=True)

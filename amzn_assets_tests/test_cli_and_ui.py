@@ -56,6 +56,21 @@ def test_amzn_assets_cli_land_query_and_summary(dirs, sample):
     assert missing.returncode == 1 and "Tables materialized so far: none" in missing.stderr
 
 
+def test_amzn_assets_reset_deletes_the_pipeline_folders_only_with_yes(dirs, sample):
+    from amzn_assets.cli import main
+
+    assert main(["--data-dir", str(dirs.root), "land"]) == 0
+    (dirs.root / "models" / "rating_model" / "2018-01").mkdir(parents=True)
+    folders = [dirs.landed, dirs.raw, dirs.root / "models"]
+    assert all(f.exists() for f in folders)
+
+    assert main(["--data-dir", str(dirs.root), "reset"]) == 2  # without --yes: nothing happens
+    assert all(f.exists() for f in folders)
+    assert main(["--data-dir", str(dirs.root), "reset", "--yes"]) == 0
+    assert not any(f.exists() for f in folders)
+    assert not dirs.uploaded.exists()  # the SQLite ledger lived in landed/
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

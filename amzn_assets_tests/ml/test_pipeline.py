@@ -219,6 +219,19 @@ def test_cli_predict(trained, capsys):
     assert "no rating_model 2011-01" in capsys.readouterr().err
 
 
+def test_cli_evaluation_prints_the_stored_comparison(trained, capsys):
+    from amzn_assets.cli import main
+
+    metrics = json.loads((trained.folder("rating_model_evaluation") / "metrics.json").read_text())
+    assert main(["--data-dir", str(trained.dirs.root), "evaluation", "--model", MONTH]) == 0
+    out = capsys.readouterr().out
+    assert f"rating model {MONTH}: window" in out and "| true \\ predicted |" in out
+    assert f"| majority class | {metrics['majority']['accuracy']:.3f} | {metrics['majority']['mae']:.3f} |" in out
+    assert f"| ALBERT-style model | {metrics['model']['accuracy']:.3f} | {metrics['model']['mae']:.3f} |" in out
+    assert main(["--data-dir", str(trained.dirs.root), "evaluation", "--model", "2011-01"]) == 1
+    assert "no rating_model_evaluation 2011-01" in capsys.readouterr().err
+
+
 
 def test_rating_model_sensor_trains_the_month_the_reviews_moved_past(trained):
     """rating_model_sensor on the instance's real reviews_fact events (kept last: it materializes June
