@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import requests
 
 from amzn_assets.definitions import defs
-from amzn_assets.settings import DataDirs
-
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def env_for(dirs: DataDirs, home: Path) -> dict[str, str]:
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    return {**os.environ, "DAGSTER_HOME": str(home), "AMZN_DATA_DIR": str(dirs.root)}
+from amzn_assets_tests.webserver import BIN, REPO, env_for, running_webserver
 
 
 def dagster(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -71,37 +55,9 @@ def test_amzn_assets_reset_deletes_the_pipeline_folders_only_with_yes(dirs, samp
     assert not dirs.uploaded.exists()  # the SQLite ledger lived in landed/
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-ASSET_GRAPH = "{ assetNodes { assetKey { path } dependencyKeys { path } partitionDefinition { type } } }"
-
-
 @pytest.mark.timeout(180)
 def test_webserver_serves_the_asset_graph(dirs, tmp_path):
-    env = env_for(dirs, tmp_path / "home")
-    port = free_port()
-    server = subprocess.Popen(
-        [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/graphql"
-        deadline = time.monotonic() + 120
-        nodes = None
-        while time.monotonic() < deadline:
-            try:
-                reply = requests.post(url, json={"query": ASSET_GRAPH}, timeout=10)
-                nodes = reply.json()["data"]["assetNodes"]
-                if nodes:
-                    break
-            except (requests.ConnectionError, KeyError, TypeError, ValueError):
-                pass
-            time.sleep(1)
-        assert nodes, "webserver did not answer with the asset graph"
+    with running_webserver(env_for(dirs, tmp_path / "home")) as (_, nodes):
         graph = {"/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]} for n in nodes}
         expected = {
             a.key.to_user_string(): {k.to_user_string() for k in a.asset_deps[a.key]} for a in defs.assets
@@ -113,6 +69,3 @@ def test_webserver_serves_the_asset_graph(dirs, tmp_path):
         assert graph["rating_model_evaluation"] == {"reviews_fact", "rating_model"}
         assert graph["rating_predictions"] == {"reviews_fact", "rating_model"}
         assert {n["partitionDefinition"]["type"] for n in nodes} == {"TIME_WINDOW"}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
