@@ -276,17 +276,27 @@ def cmd_redshift_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stored_month(args: argparse.Namespace, asset: str, command: str):
+    """(artifact store, the month of `asset` asked for by --model or else the latest stored); the
+    month is None, with the reason on stderr, when it is not stored."""
+    from amzn_assets.storage.artifacts import artifact_store_from_env
+
+    store = artifact_store_from_env(str(_dirs(args).root))
+    month = args.model or store.latest(asset)
+    if month and store.exists(asset, month):
+        return store, month
+    print(f"amzn-assets {command}: no {asset} {month or 'partition'} in {store.base}; stored: "
+          f"{', '.join(store.partitions(asset)) or 'none'} (materialize one with dagster)", file=sys.stderr)
+    return store, None
+
+
 def cmd_evaluation(args: argparse.Namespace) -> int:
     """A stored rating_model_evaluation: the split, the model against both baselines, the confusion matrix."""
     from amzn_assets.ml import evaluate
     from amzn_assets.ml.artifacts import METRICS_FILE, read_json
-    from amzn_assets.storage.artifacts import artifact_store_from_env
 
-    store = artifact_store_from_env(str(_dirs(args).root))
-    month = args.model or store.latest("rating_model_evaluation")
-    if not month or not store.exists("rating_model_evaluation", month):
-        print(f"amzn-assets evaluation: no rating_model_evaluation {month or 'partition'} in {store.base}; stored: "
-              f"{', '.join(store.partitions('rating_model_evaluation')) or 'none'}", file=sys.stderr)
+    store, month = _stored_month(args, "rating_model_evaluation", "evaluation")
+    if month is None:
         return 1
     metrics = read_json(store.get("rating_model_evaluation", month) / METRICS_FILE)
     split = metrics["split"]
@@ -299,13 +309,8 @@ def cmd_evaluation(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info lines
-    from amzn_assets.storage.artifacts import artifact_store_from_env
-
-    store = artifact_store_from_env(str(_dirs(args).root))
-    month = args.model or store.latest("rating_model")
-    if not month or not store.exists("rating_model", month):
-        print(f"amzn-assets predict: no rating_model {month or 'partition'} in {store.base}; stored: "
-              f"{', '.join(store.partitions('rating_model')) or 'none'} (materialize one with dagster)", file=sys.stderr)
+    store, month = _stored_month(args, "rating_model", "predict")
+    if month is None:
         return 1
     try:
         from amzn_assets.ml.predict import RatingPredictor

@@ -9,12 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,14 +20,13 @@ from amzn_assets.settings import DataDirs
 from amzn_assets.stream.split import file_name, gz
 from amzn_assets.stream.upload import upload_files
 from amzn_assets.warehouse.query import run_query
+from amzn_assets_tests.daemon import REPO, running_daemon, wait_for
 from amzn_assets_tests.needs import require_module
 
 require_module("tensorflow")
 require_module("sentencepiece")
 require_module("sklearn")
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 FIXTURES = REPO / "amzn_assets_tests" / "fixtures"
 CATEGORY = "all_beauty"
 STREAM = ("2018-05-01", "2018-06-30")  # 108 reviews on 13 days: ~8 warehouse runs, one per run of consecutive days
@@ -57,39 +50,14 @@ def stage_stream(source: Path) -> int:
     return len(lines)
 
 
-def wait_for(condition, timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.mark.timeout(480)
 def test_daemon_trains_the_month_the_stream_moved_past(tmp_path, monkeypatch):
     dirs = DataDirs(tmp_path / "data")
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    home, log = tmp_path / "home", tmp_path / "daemon.log"
     source = tmp_path / "split"
     files = stage_stream(source)
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "AMZN_DATA_DIR": str(dirs.root),
-        "AMZN_SENSOR_INTERVAL_S": "1",
-        "AMZN_SENSORS_RUNNING": "1",
-        "AMZN_MODEL_SENSOR_RUNNING": "1",
-        "AMZN_MODEL_PRESET": "tiny",
-        "AMZN_MODEL_WINDOW_MONTHS": "1",
-    }
-    log = tmp_path / "daemon.log"
-    daemon = subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"), start_new_session=True,
-    )
-    try:
+    tiny_model = {"AMZN_MODEL_SENSOR_RUNNING": "1", "AMZN_MODEL_PRESET": "tiny", "AMZN_MODEL_WINDOW_MONTHS": "1"}
+    with running_daemon(dirs, home, log, **tiny_model):
         sent = upload_files([CATEGORY], source_dir=source, target=dirs.uploaded, rate=None, progress=False)
         assert sent.uploaded == files
 
@@ -104,12 +72,6 @@ def test_daemon_trains_the_month_the_stream_moved_past(tmp_path, monkeypatch):
 
         wait_for(may_trained, 360, f"a successful rating_model_job run for {MONTH}", log)
         wait_for(lambda: all(r.is_finished for r in instance.get_runs()), 120, "every run to finish", log)
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
 
     runs = model_runs()
     assert all(r.status == DagsterRunStatus.SUCCESS for r in runs), [(r.tags.get("dagster/partition"), r.status) for r in runs]

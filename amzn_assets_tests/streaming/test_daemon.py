@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -19,9 +14,8 @@ from amzn_assets.generate import generate_sample
 from amzn_assets.settings import DataDirs
 from amzn_assets.stream.upload import upload_files
 from amzn_assets.warehouse.query import run_query
+from amzn_assets_tests.daemon import running_daemon, wait_for
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 KEY = "asin, reviewer_id, review_time"
 
 
@@ -41,15 +35,6 @@ def fact_counts(dirs: DataDirs) -> tuple[int, int]:
     return rows[0]
 
 
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def warehouse_runs(instance: DagsterInstance):
     return instance.get_runs(RunsFilter(tags={"amzn/serial": "warehouse"}))
 
@@ -58,24 +43,10 @@ def warehouse_runs(instance: DagsterInstance):
 def test_daemon_streams_uploads_into_reviews_fact_exactly_once(tmp_path, monkeypatch):
     dirs = DataDirs(tmp_path / "data")
     home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     source = tmp_path / "split"
     stage_sample(dirs.root, source, seed=11, start=date(2018, 3, 1), days=4, reviews=300)
 
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "AMZN_DATA_DIR": str(dirs.root),
-        "AMZN_SENSOR_INTERVAL_S": "1",
-        "AMZN_SENSORS_RUNNING": "1",
-    }
-    daemon = subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "daemon.log", "wb"),
-        start_new_session=True,
-    )
-    try:
+    with running_daemon(dirs, home, tmp_path / "daemon.log"):
         first = upload_files(["all_beauty", "appliances"], source_dir=source, target=dirs.uploaded, rate="600/s", progress=False)
         assert first.uploaded == 300
         wait_for(lambda: fact_counts(dirs) == (300, 300), 240, "the first 300 reviews in reviews_fact")
@@ -103,9 +74,3 @@ def test_daemon_streams_uploads_into_reviews_fact_exactly_once(tmp_path, monkeyp
             assert run.tags["dagster/asset_partition_range_start"] >= "2018-03-10", "an old partition re-ran"
         days = run_query(dirs.warehouse, "SELECT count(DISTINCT review_date) FROM reviews_fact").rows[0][0]
         assert days == 6
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)

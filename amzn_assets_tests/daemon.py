@@ -1,0 +1,57 @@
+"""A real dagster-daemon over the code location, with its own DAGSTER_HOME, for the sensor tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from amzn_assets.settings import DataDirs
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def running_daemon(dirs: DataDirs, home: Path, log: Path, **settings: str) -> Iterator[dict]:
+    """`dagster-daemon run -w workspace.yaml` with the sensors on, ticking every second, plus any
+    AMZN_* settings given; yields its environment. SIGTERM, then SIGKILL, on the way out."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "AMZN_DATA_DIR": str(dirs.root),
+        "AMZN_SENSOR_INTERVAL_S": "1",
+        "AMZN_SENSORS_RUNNING": "1",
+        **settings,
+    }
+    with open(log, "wb") as err:
+        daemon = subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+        )
+    try:
+        yield env
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+
+
+def wait_for(condition, timeout: float, what: str, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(1)
+    tail = f"\n{log.read_text(errors='replace')[-3000:]}" if log else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}{tail}")
