@@ -12,7 +12,7 @@ DEMO_DAYS := 21
 DEMO_END := 2018-01-21
 DEMO_REVIEWS := 3000
 
-.PHONY: install install-ml demo model-demo test ui land summary benchmark clean-data
+.PHONY: install install-ml system-deps demo model-demo test ui land summary benchmark clean-data
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(VENV)/bin/python || $(PY) -m venv $(VENV) || { \
@@ -63,7 +63,20 @@ model-demo: install-ml
 	$(BIN)/amzn-assets predict --model 2018-05 "Broke after two days and smells awful." "Love it, my skin is so soft."; \
 	echo "model demo took $$(( $$(date +%s) - start ))s (data: $(MODEL_DEMO_DATA))"
 
-test: install-ml
+# Debian packages some tests need: redis-server (the Celery test's broker) and chromium (the browser
+# test). Installed with apt when running as root (as CI does); otherwise those tests skip, with a hint.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing with apt:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "not installed:$$missing (sudo apt-get install -y$$missing); their tests will skip"; fi; \
+	fi
+
+test: install-ml system-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 ui: install

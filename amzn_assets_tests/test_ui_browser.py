@@ -1,5 +1,5 @@
 """The Dagster UI in a real headless Chromium (Debian's, driven by Playwright): the asset lineage a
-user sees, and the backfill each kind of asset offers. .ci/run installs chromium; elsewhere the
+user sees, and the backfill each kind of asset offers. `make test` installs chromium as root; elsewhere the
 test skips without it (fails under AMZN_TESTS_REQUIRE_ALL=1)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def browser() -> Iterator:
-    chromium = require_executable("chromium", "apt-get install -y chromium; .ci/run does it")
+    chromium = require_executable("chromium", "apt-get install -y chromium; make test does it as root")
     sync_api = require_module("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)

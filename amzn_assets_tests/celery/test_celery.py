@@ -1,6 +1,6 @@
 """The Celery jobs of the real code location on a real Redis and two real dagster-celery workers.
 
-The integration test starts ``redis-server`` (.ci/run installs it; skipped where it is missing unless
+The integration test starts ``redis-server`` (`make test` installs it as root; skipped where it is missing unless
 AMZN_TESTS_REQUIRE_ALL=1), one worker on the default queue ``dagster`` and one on ``ml_queue``
 (``dagster-celery worker start -A dagster_celery.app -y docker/celery.yaml -q ...``, the README's
 commands), imports the All Beauty excerpt, and runs with ``dagster job execute -m amzn_assets``:
@@ -156,7 +156,7 @@ def scratch() -> Iterator[Path]:
 
 @pytest.fixture
 def redis_url(scratch: Path) -> Iterator[str]:
-    server = require_executable("redis-server", "apt-get install -y redis-server; .ci/run does it")
+    server = require_executable("redis-server", "apt-get install -y redis-server; make test does it as root")
     import redis
 
     port = free_port()
