@@ -5,7 +5,7 @@ from collections import Counter
 from dagster import AssetExecutionContext, asset
 
 from amzn_assets import tables
-from amzn_assets.assets.reporting import landing_metadata
+from amzn_assets.assets.reporting import landing_metadata, map_counting_unmatched
 from amzn_assets.assets.reviews import datetime
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, single_run_backfill
@@ -38,15 +38,10 @@ def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> Tabl
 @asset(**COMMON, metadata=tables.STATIONS.as_metadata(), description="Stations reporting each day, from the GHCN station list; upserted by station_id.")
 def stations(landed_climate: TableChunks, landing: LandingZone) -> TableChunks:
     station_list = landing.reader().station_list()
-    stats = Counter()
-
-    def of_day(chunk):
-        result = transform.stations(chunk, station_list)
-        stats["rows"] += result.num_rows
-        stats["stations_not_in_list"] += result.num_rows - sum(result["in_station_list"].to_pylist())
-        return result
-
-    return landed_climate.map(of_day, tables.STATIONS_SCHEMA, summary=lambda: dict(stats))
+    return map_counting_unmatched(
+        landed_climate, lambda chunk: transform.stations(chunk, station_list), tables.STATIONS_SCHEMA,
+        "in_station_list", "stations_not_in_list",
+    )
 
 
 @asset(

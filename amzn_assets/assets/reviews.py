@@ -11,7 +11,7 @@ from collections import Counter
 from dagster import AssetExecutionContext, asset
 
 from amzn_assets import tables
-from amzn_assets.assets.reporting import histogram_markdown, landing_metadata, rate
+from amzn_assets.assets.reporting import histogram_markdown, landing_metadata, map_counting_unmatched, rate
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, partition_days, single_run_backfill
 from amzn_assets.resources import LandingZone
@@ -49,15 +49,10 @@ def users(landed_reviews: TableChunks) -> TableChunks:
 @asset(**COMMON, metadata=tables.PRODUCTS.as_metadata(), description="Products reviewed each day, with their landed metadata; upserted by asin.")
 def products(landed_reviews: TableChunks, landing: LandingZone) -> TableChunks:
     metadata = landing.reader().product_metadata()
-    stats = Counter()
-
-    def with_metadata(chunk):
-        result = transform.products(chunk, metadata)
-        stats["rows"] += result.num_rows
-        stats["products_without_metadata"] += result.num_rows - sum(result["has_metadata"].to_pylist())
-        return result
-
-    return landed_reviews.map(with_metadata, tables.PRODUCTS_SCHEMA, summary=lambda: dict(stats))
+    return map_counting_unmatched(
+        landed_reviews, lambda chunk: transform.products(chunk, metadata), tables.PRODUCTS_SCHEMA,
+        "has_metadata", "products_without_metadata",
+    )
 
 
 @asset(**COMMON, metadata=tables.DATETIME.as_metadata(), description="The calendar: one row per day.")
