@@ -21,7 +21,6 @@ amzn_assets/definitions.py adds ml_assets, ml_asset_checks, rating_model_job and
 import datetime as dt
 import os
 import shutil
-from collections import Counter
 from typing import Optional
 
 from dagster import (
@@ -51,6 +50,7 @@ from amzn_assets.partitions import (
     daily_partitions,
     single_run_backfill,
 )
+from amzn_assets.slicing import slices_by_value
 from amzn_assets.storage.artifacts import (
     ArtifactDir,
     PartitionedArtifactIOManager,
@@ -362,9 +362,9 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
     context.log.info(f"scoring with rating_model {month} from {store.location('rating_model', month)}")
     schema = predictions_schema()
     per_day: dict[str, list[pa.Table]] = {}
-    predicted_counts: Counter = Counter()
-    errors: list[float] = []
-    hits = 0
+    predicted_counts = np.zeros(6, dtype=np.int64)  # index = rating (0 unused)
+    rows = hits = 0
+    absolute_error = 0.0
     for chunk in reviews_fact:
         if chunk.num_rows == 0:
             continue
@@ -376,32 +376,32 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
         expected = p @ np.arange(1, 6)
         predicted = p.argmax(axis=1) + 1
         truth = chunk["rating"].to_numpy(zero_copy_only=False).astype(np.int64)
-        errors.extend(np.abs(expected - truth).tolist())
+        rows += chunk.num_rows
+        absolute_error += float(np.abs(expected - truth).sum())
         hits += int(np.sum(predicted == truth))
-        predicted_counts.update(predicted.tolist())
+        predicted_counts += np.bincount(predicted, minlength=6)
         columns = {name: chunk[name] for name in ("review_date", "review_time", "asin", "reviewer_id", "rating")}
         columns |= {"predicted_rating": predicted, "expected_rating": expected}
         columns |= {f"p_{k + 1}": p[:, k] for k in range(5)}
         columns["model_partition"] = [month] * chunk.num_rows
         scored = pa.table({f.name: pa.array(columns[f.name], f.type) if not isinstance(columns[f.name], pa.ChunkedArray)
                            else columns[f.name].cast(f.type) for f in schema}, schema=schema)
-        for day in pc.unique(scored["review_date"]).to_pylist():
-            per_day.setdefault(day.isoformat(), []).append(scored.filter(pc.equal(scored["review_date"], day)))
+        for day, rows_of_day in slices_by_value(scored, "review_date"):
+            per_day.setdefault(day.isoformat(), []).append(rows_of_day)
     out: dict[str, ArtifactDir] = {}
     for key in context.partition_keys:
         folder = stage("rating_predictions")
         tables = per_day.get(key)
         pq.write_table(pa.concat_tables(tables) if tables else schema.empty_table(), folder / PREDICTIONS_FILE, compression="zstd")
         out[key] = ArtifactDir(folder, staged=True)
-    rows = len(errors)
     return Output(
         out,
         metadata={
             "rows": rows,
             "model_partition": month,
             "accuracy": round(hits / rows, 4) if rows else float("nan"),
-            "mae": round(float(np.mean(errors)), 4) if rows else float("nan"),
-            "predicted_rating_histogram": histogram_markdown({r: predicted_counts[r] for r in range(1, 6)}),
+            "mae": round(absolute_error / rows, 4) if rows else float("nan"),
+            "predicted_rating_histogram": histogram_markdown({r: int(predicted_counts[r]) for r in range(1, 6)}),
         },
     )
 
