@@ -347,10 +347,10 @@ class PredictionConfig(Config):
 def rating_predictions(context: AssetExecutionContext, config: PredictionConfig, reviews_fact: TableChunks):
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from amzn_assets.ml.artifacts import PREDICTIONS_FILE
+    from amzn_assets.ml.data import review_texts
     from amzn_assets.ml.predict import RatingPredictor
 
     io_manager: PartitionedArtifactIOManager = getattr(context.resources, MODEL_IO_MANAGER)
@@ -368,11 +368,7 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
     for chunk in reviews_fact:
         if chunk.num_rows == 0:
             continue
-        texts = pc.fill_null(chunk["review_text"], "").to_pylist()
-        if predictor.config.use_summary:
-            summaries = pc.fill_null(chunk["summary"], "").to_pylist()
-            texts = [f"{s}. {t}" if s else t for s, t in zip(summaries, texts)]
-        p = predictor.predict_proba(texts)
+        p = predictor.predict_proba(review_texts(chunk, predictor.config.use_summary))
         expected = p @ np.arange(1, 6)
         predicted = p.argmax(axis=1) + 1
         truth = chunk["rating"].to_numpy(zero_copy_only=False).astype(np.int64)

@@ -18,6 +18,15 @@ import pyarrow.compute as pc
 RATINGS = (1, 2, 3, 4, 5)
 
 
+def review_texts(table: pa.Table, use_summary: bool = False) -> list[str]:
+    """The text the model reads for each reviews_fact row: the review, after "<summary>. " if asked."""
+    body = pc.fill_null(table["review_text"], "").to_pylist()
+    if not use_summary:
+        return body
+    summary = pc.fill_null(table["summary"], "").to_pylist()
+    return [f"{s}. {t}" if s else t for s, t in zip(summary, body)]
+
+
 @dataclass(frozen=True)
 class Reviews:
     """Reviews in time order (ties by text, rating): texts, ratings (1..5), review times (epoch seconds)."""
@@ -42,11 +51,7 @@ class Reviews:
         for table in tables:
             if table.num_rows == 0:
                 continue
-            body = pc.fill_null(table["review_text"], "").to_pylist()
-            if use_summary:
-                summary = pc.fill_null(table["summary"], "").to_pylist()
-                body = [f"{s}. {t}" if s else t for s, t in zip(summary, body)]
-            texts.extend(body)
+            texts.extend(review_texts(table, use_summary))
             ratings.append(table["rating"].to_numpy(zero_copy_only=False).astype(np.int64))
             times.append(pc.cast(table["review_time"], pa.int64()).to_numpy(zero_copy_only=False))
         if not texts:
