@@ -57,6 +57,15 @@ def sensors_default_running() -> bool:
     return os.environ.get("AMZN_SENSORS_RUNNING", "") in ("1", "true", "yes")
 
 
+def s3_prefix(explicit: str | None = None) -> str:
+    """The S3 backend's root, s3://bucket/prefix without a trailing slash: the explicit value (tests),
+    else AMZN_S3_PREFIX. The warehouse lives under <prefix>/warehouse, model artifacts under <prefix>/models."""
+    prefix = explicit if explicit is not None else os.environ.get("AMZN_S3_PREFIX", "")
+    if not prefix.startswith("s3://"):
+        raise ValueError("AMZN_BACKEND=s3 needs AMZN_S3_PREFIX=s3://bucket/prefix")
+    return prefix.rstrip("/")
+
+
 def model_sensor_default_running() -> bool:
     """AMZN_MODEL_SENSOR_RUNNING=1 starts rating_model_sensor on; else turn it on in the UI."""
     return os.environ.get("AMZN_MODEL_SENSOR_RUNNING", "") in ("1", "true", "yes")

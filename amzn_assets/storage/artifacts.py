@@ -28,6 +28,8 @@ from dagster import (
 )
 from dagster_aws.s3 import S3Resource
 
+from amzn_assets import settings
+
 MODELS_DIR = "models"
 
 
@@ -239,10 +241,7 @@ def models_base_path(backend: str, data_dir: str, s3_prefix: str | None = None) 
     """<s3 prefix>/models with the S3 backend, else <data_dir>/models (Postgres and Redshift hold
     tables, not files: their artifacts stay beside the data)."""
     if backend == "s3":
-        prefix = s3_prefix if s3_prefix is not None else os.environ.get("AMZN_S3_PREFIX", "")
-        if not prefix.startswith("s3://"):
-            raise ValueError("AMZN_BACKEND=s3 needs AMZN_S3_PREFIX=s3://bucket/prefix")
-        return prefix.rstrip("/") + "/" + MODELS_DIR
+        return settings.s3_prefix(s3_prefix) + "/" + MODELS_DIR
     return os.path.join(data_dir, MODELS_DIR)
 
 

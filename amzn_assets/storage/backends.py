@@ -7,6 +7,7 @@ import os
 
 from dagster import EnvVar
 
+from amzn_assets import settings
 from amzn_assets.storage.parquet import ParquetIOManager
 
 BACKENDS = ("local", "postgres", "s3", "redshift")
@@ -28,12 +29,9 @@ def warehouse_io_manager(backend: str, data_dir: str, *, postgres_url: str | Non
             db_schema=os.environ.get("AMZN_POSTGRES_SCHEMA", "public"),
         )
     if backend == "s3":
-        prefix = s3_prefix if s3_prefix is not None else os.environ.get("AMZN_S3_PREFIX", "")
-        if not prefix.startswith("s3://"):
-            raise ValueError("AMZN_BACKEND=s3 needs AMZN_S3_PREFIX=s3://bucket/prefix")
         from dagster_aws.s3 import S3Resource
 
-        return ParquetIOManager(base_path=prefix.rstrip("/") + "/warehouse", s3=S3Resource())
+        return ParquetIOManager(base_path=settings.s3_prefix(s3_prefix) + "/warehouse", s3=S3Resource())
     if backend == "redshift":
         from amzn_assets.storage.redshift import redshift_io_manager_from_env
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from amzn_assets import settings
 from amzn_assets.tables import ALL_TABLES, TableSpec
 
 
@@ -136,7 +137,7 @@ def query_from_env(local_warehouse: Path):
         )
         return lambda sql: run_postgres_query(url, os.environ.get("AMZN_REDSHIFT_SCHEMA", "public"), sql)
     if backend == "s3":
-        location = os.environ["AMZN_S3_PREFIX"].rstrip("/") + "/warehouse"
+        location = settings.s3_prefix() + "/warehouse"
         return lambda sql: run_query(location, sql)
     return lambda sql: run_query(local_warehouse, sql)
 
