@@ -351,7 +351,7 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
 
     from amzn_assets.ml.artifacts import PREDICTIONS_FILE
     from amzn_assets.ml.data import review_texts
-    from amzn_assets.ml.predict import RatingPredictor
+    from amzn_assets.ml.predict import RatingPredictor, most_likely_and_expected
 
     io_manager: PartitionedArtifactIOManager = getattr(context.resources, MODEL_IO_MANAGER)
     store = io_manager.store
@@ -369,8 +369,7 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
         if chunk.num_rows == 0:
             continue
         p = predictor.predict_proba(review_texts(chunk, predictor.config.use_summary))
-        expected = p @ np.arange(1, 6)
-        predicted = p.argmax(axis=1) + 1
+        predicted, expected = most_likely_and_expected(p)
         truth = chunk["rating"].to_numpy(zero_copy_only=False).astype(np.int64)
         rows += chunk.num_rows
         absolute_error += float(np.abs(expected - truth).sum())

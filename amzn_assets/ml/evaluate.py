@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from amzn_assets.ml.data import RATINGS, Reviews
+from amzn_assets.ml.predict import most_likely_and_expected
 
 MODEL, MAJORITY, TFIDF = "model", "majority", "tfidf_logreg"
 SCORERS = (MODEL, MAJORITY, TFIDF)
@@ -32,8 +33,7 @@ def rating_metrics(ratings: Sequence[int], probabilities: np.ndarray) -> dict:
     p = np.asarray(probabilities, dtype=np.float64)
     if len(y) == 0:
         raise ValueError("no test reviews to evaluate on")
-    predicted = p.argmax(axis=1) + 1
-    expected = p @ np.arange(1, 6, dtype=np.float64)
+    predicted, expected = most_likely_and_expected(p)
     precision, recall, f1, support = precision_recall_fscore_support(
         y, predicted, labels=list(RATINGS), zero_division=0
     )

@@ -36,11 +36,17 @@ def predict_proba(model, ids: Sequence[Sequence[int]], max_len: int, batch_size:
     return out
 
 
+def most_likely_and_expected(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of p(1★..5★): the most likely rating (int) and the expected rating sum_k k * p(k)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    return p.argmax(axis=1) + 1, p @ np.arange(1, 6, dtype=np.float64)
+
+
 def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
-    expected = probabilities @ np.arange(1, 6, dtype=np.float64)
+    most_likely, expected = most_likely_and_expected(probabilities)
     return [
-        Prediction(int(np.argmax(p)) + 1, float(e), tuple(round(float(x), 6) for x in p))
-        for p, e in zip(probabilities, expected)
+        Prediction(int(r), float(e), tuple(round(float(x), 6) for x in p))
+        for p, r, e in zip(probabilities, most_likely, expected)
     ]
 
 

@@ -85,11 +85,8 @@ class ArtifactStore:
             entries = folder.fs.ls(folder.path, detail=True)
         except FileNotFoundError:
             return []
-        return sorted(
-            e["name"].rstrip("/").rsplit("/", 1)[-1]
-            for e in entries
-            if e.get("type") == "directory" and not e["name"].rstrip("/").rsplit("/", 1)[-1].startswith(".")
-        )
+        names = (e["name"].rstrip("/").rsplit("/", 1)[-1] for e in entries if e.get("type") == "directory")
+        return sorted(name for name in names if not name.startswith("."))
 
     def put(self, asset: str, partition: str, source: Path, move: bool = False) -> str:
         """Replace the stored folder with `source` whole; move=True consumes source (a staging folder)."""
