@@ -78,10 +78,11 @@ def cmd_reset(args: argparse.Namespace) -> int:
     import shutil
 
     from amzn_assets.landing.ledger import Ledger
+    from amzn_assets.storage.artifacts import MODELS_DIR
 
     dirs = _dirs(args)
     # models/: the local rating-model artifacts, trained on the data being deleted.
-    folders = [dirs.uploaded, dirs.landed, dirs.raw, dirs.quarantine, dirs.warehouse, dirs.root / "models"]
+    folders = [dirs.uploaded, dirs.landed, dirs.raw, dirs.quarantine, dirs.warehouse, dirs.root / MODELS_DIR]
     if not args.yes:
         print("would delete " + ", ".join(str(f) for f in folders) + f" and clear the ledger at {dirs.ledger_url()}")
         print("run again with --yes to do it", file=sys.stderr)

@@ -35,6 +35,9 @@ class PartitionedParquetIOManager(UPathIOManager):
         written: set[str] = set()
         rows = 0
         schema = obj.schema
+        for folder in {str(path.parent): path.parent for path in paths.values()}.values():
+            self.make_directory(folder)  # once per folder (daily files share <base>/<asset>/), not per file
+        first = next(iter(paths.values()))
         for chunk in chunks_of(obj):
             for value, part in slices_by_value(chunk, spec.partition_column):
                 key = _key(value)
@@ -43,14 +46,11 @@ class PartitionedParquetIOManager(UPathIOManager):
                         f"{context.asset_key.to_user_string()}: rows for partition {key} "
                         f"{'outside the run' if key not in paths else 'in two chunks'}"
                     )
-                self.make_directory(paths[key].parent)
                 _write_table(part, paths[key])
                 written.add(key)
                 rows += part.num_rows
         for key in sorted(set(paths) - written):  # days with no rows are written empty: a re-run replaces
-            self.make_directory(paths[key].parent)
             _write_table(schema.empty_table(), paths[key])
-        first = next(iter(paths.values()))
         context.add_output_metadata(
             {"path": MetadataValue.path(str(first.parent)), "dagster/row_count": rows, "partitions_written": len(paths)}
             | summary_of(obj)
@@ -65,7 +65,8 @@ class PartitionedParquetIOManager(UPathIOManager):
             # Dagster's UPathIOManager convention: the input reads an unmaterialized day as no rows.
             context.log.warning(f"{context.asset_key.to_user_string()}: {len(missing)} of {len(paths)} partitions "
                                 f"not materialized, read as empty (first {missing[0]})")
-            paths = {key: path for key, path in paths.items() if key not in set(missing)}
+            absent = set(missing)
+            paths = {key: path for key, path in paths.items() if key not in absent}
         elif missing:
             raise FileNotFoundError(
                 f"{context.asset_key.to_user_string()} has no materialization for partitions "
