@@ -5,20 +5,30 @@
   primary_key, write_mode), produced a chunk of whole days at a time. Write chunk by chunk, never
   the whole range at once, so memory stays flat however long the range; record summary_of(obj)
   as output metadata after writing.
-- handle_output writes every partition key of the run's partition range, even the keys with no
-  rows, so re-materializing a partition replaces what was there and never appends.
+- Every partition key asked for is written, even the keys with no rows, so re-materializing a
+  partition replaces what was there and never appends.
   write_mode "replace": the partition's rows are replaced whole.
   write_mode "upsert": the partition holds the entities seen that day; the table seen by queries
   is their upsert by primary key, the latest partition winning.
 - load_input returns a TableChunks over the requested upstream partitions, read a chunk of days
   at a time.
+
+Besides handle_output/load_input (a run's partition range, from Dagster's contexts), every IO
+manager offers the same two operations on any set of partition keys, contiguous or not, which the
+stream job uses to materialize the scattered days a landing fed (see PartitionStore).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import InputContext, OutputContext
+
+from amzn_assets.chunks import TableChunks
 
 
 @dataclass(frozen=True)
@@ -28,18 +38,41 @@ class StorageSpec:
     write_mode: str
 
     @staticmethod
-    def of(context: OutputContext) -> "StorageSpec":
-        meta = context.definition_metadata or {}
-        missing = {"partition_column", "primary_key", "write_mode"} - set(meta)
+    def of_metadata(meta: dict, what: str) -> "StorageSpec":
+        missing = {"partition_column", "primary_key", "write_mode"} - set(meta or {})
         if missing:
             raise ValueError(
-                f"asset {context.asset_key.to_user_string()} lacks storage metadata {sorted(missing)}; "
+                f"asset {what} lacks storage metadata {sorted(missing)}; "
                 "declare it with amzn_assets.tables.TableSpec.as_metadata()"
             )
-        return StorageSpec(
-            str(meta["partition_column"]), tuple(str(meta["primary_key"]).split(",")), str(meta["write_mode"])
-        )
+        return StorageSpec(str(meta["partition_column"]), tuple(str(meta["primary_key"]).split(",")), str(meta["write_mode"]))
+
+    @staticmethod
+    def of(context: OutputContext) -> "StorageSpec":
+        return StorageSpec.of_metadata(context.definition_metadata, context.asset_key.to_user_string())
 
     @staticmethod
     def of_input(context: InputContext) -> "StorageSpec":
         return StorageSpec.of(context.upstream_output)
+
+
+class PartitionStore(Protocol):
+    """What the stream job needs of an IO manager: write or read any set of a table's partitions."""
+
+    def write_partitions(
+        self, name: str, spec: StorageSpec, keys: Sequence[str], obj: pa.Table | TableChunks
+    ) -> dict[str, int]:
+        """Write exactly these partitions (each replaced whole, or upserted); return rows per key."""
+
+    def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
+        """The rows of these partitions; a partition never written reads as no rows."""
+
+
+def count_by_key(table: pa.Table, column: str, counts: dict[str, int]) -> None:
+    """Add the table's rows per partition key (ISO day) to counts, vectorized."""
+    if table.num_rows == 0:
+        return
+    for item in pc.value_counts(table[column]).to_pylist():
+        value = item["values"]
+        key = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        counts[key] = counts.get(key, 0) + item["counts"]

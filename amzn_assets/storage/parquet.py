@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Sequence
 from datetime import date
 
 import pyarrow as pa
@@ -27,32 +29,54 @@ class PartitionedParquetIOManager(UPathIOManager):
         with path.open("rb") as handle:
             return pq.read_table(handle)
 
-    def handle_output(self, context: OutputContext, obj: pa.Table | TableChunks) -> None:
-        if not context.has_asset_partitions:
-            return super().handle_output(context, obj)
-        spec = StorageSpec.of(context)
-        paths = self._get_paths_for_partitions(context)
-        written: set[str] = set()
-        rows = 0
-        schema = obj.schema
-        for folder in {str(path.parent): path.parent for path in paths.values()}.values():
-            self.make_directory(folder)  # once per folder (daily files share <base>/<asset>/), not per file
-        first = next(iter(paths.values()))
+    # -- the PartitionStore contract: any set of partition keys --------------------------------------
+
+    def partition_path(self, name: str, key: str) -> UPath:
+        return self._base_path / name / f"{key}{self.extension}"
+
+    def write_partitions(
+        self, name: str, spec: StorageSpec, keys: Sequence[str], obj: pa.Table | TableChunks
+    ) -> dict[str, int]:
+        paths = {key: self.partition_path(name, key) for key in keys}
+        self.make_directory(self._base_path / name)
+        rows: dict[str, int] = {}
         for chunk in chunks_of(obj):
             for value, part in slices_by_value(chunk, spec.partition_column):
                 key = _key(value)
-                if key not in paths or key in written:
+                if key not in paths or key in rows:
                     raise ValueError(
-                        f"{context.asset_key.to_user_string()}: rows for partition {key} "
-                        f"{'outside the run' if key not in paths else 'in two chunks'}"
+                        f"{name}: rows for partition {key} {'outside the run' if key not in paths else 'in two chunks'}"
                     )
                 _write_table(part, paths[key])
-                written.add(key)
-                rows += part.num_rows
-        for key in sorted(set(paths) - written):  # days with no rows are written empty: a re-run replaces
-            _write_table(schema.empty_table(), paths[key])
+                rows[key] = part.num_rows
+        for key in sorted(set(paths) - set(rows)):  # days with no rows are written empty: a re-run replaces
+            _write_table(obj.schema.empty_table(), paths[key])
+            rows[key] = 0
+        return rows
+
+    def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
+        schema = TABLES_BY_NAME[name].schema
+        return self._chunks(schema, {key: self.partition_path(name, key) for key in keys if self.partition_path(name, key).exists()})
+
+    def _chunks(self, schema: pa.Schema, paths: dict[str, UPath]) -> TableChunks:
+        def read(keys: list[str]) -> pa.Table:
+            return pa.concat_tables([self.load_from_path(None, paths[k]).cast(schema) for k in keys] or [schema.empty_table()])
+
+        return TableChunks.by_days(list(paths), schema, read)
+
+    # -- Dagster's side: a run's partition range ------------------------------------------------------
+
+    def handle_output(self, context: OutputContext, obj: pa.Table | TableChunks) -> None:
+        if not context.has_asset_partitions:
+            return super().handle_output(context, obj)
+        name = context.asset_key.path[-1]
+        rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)
         context.add_output_metadata(
-            {"path": MetadataValue.path(str(first.parent)), "dagster/row_count": rows, "partitions_written": len(paths)}
+            {
+                "path": MetadataValue.path(str(self._base_path / name)),
+                "dagster/row_count": sum(rows.values()),
+                "partitions_written": len(rows),
+            }
             | summary_of(obj)
         )
 
@@ -72,12 +96,7 @@ class PartitionedParquetIOManager(UPathIOManager):
                 f"{context.asset_key.to_user_string()} has no materialization for partitions "
                 f"{missing[:5]}{' ...' if len(missing) > 5 else ''}: materialize them first"
             )
-        schema = TABLES_BY_NAME[context.asset_key.path[-1]].schema
-
-        def read(keys: list[str]) -> pa.Table:
-            return pa.concat_tables([self.load_from_path(context, paths[k]).cast(schema) for k in keys])
-
-        return TableChunks.by_days(list(paths), schema, read)
+        return self._chunks(TABLES_BY_NAME[context.asset_key.path[-1]].schema, paths)
 
 
 class ParquetIOManager(ConfigurableIOManagerFactory):
@@ -106,9 +125,10 @@ def _key(value: object) -> str:
 
 def _write_table(table: pa.Table, path: UPath) -> None:
     if path.protocol in ("", "file", "local"):
-        # Write then rename, so a reader never sees half a partition.
+        # Write then rename, so a reader never sees half a partition. The temporary name is unique:
+        # two runs writing the same day (a backfill beside the stream) never share a half-written file.
         local = str(path.path if hasattr(path, "path") else path)
-        tmp = f"{local}.tmp"
+        tmp = f"{local}.{uuid.uuid4().hex[:8]}.tmp"
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, local)
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 import psycopg2
 import pyarrow as pa
@@ -15,6 +16,7 @@ import pyarrow.csv as pacsv
 from psycopg2 import sql
 
 from amzn_assets.settings import libpq_url, sql_dir
+from amzn_assets.storage.contract import count_by_key
 from amzn_assets.transforms.dedupe import keep_last
 
 _SCHEMA_LOCK = 7_411_001  # pg_advisory_xact_lock key: one DDL run at a time
@@ -50,59 +52,65 @@ class ReferenceViolation(Exception):
     """Loaded rows point at dimension rows that do not exist; the load was rolled back."""
 
 
-def replace_range(
+def replace_partitions(
     conn,
     schema: str,
     name: str,
     column: str,
-    first: str,
-    last: str,
+    keys: Sequence[str],
     chunks: Iterable[pa.Table],
     references: Sequence[tuple[str, str, str]] = (),
     order_by: Sequence[str] = (),
-) -> int:
-    """Delete the partition range [first, last], load its rows and check its references, in one
-    transaction.
+) -> dict[str, int]:
+    """Delete these partitions (any set of days), load their rows and check their references, in
+    one transaction; return the rows loaded per partition.
 
-    References are checked with one anti-join per dimension over the loaded range instead of
+    References are checked with one anti-join per dimension over the loaded partitions instead of
     per-row foreign-key triggers, which took 60% of a fact load's time (see docs/benchmarks.md).
     """
     target = sql.Identifier(schema, name)
-    rows = 0
+    where, params = _partitions_predicate(column, keys)
+    rows: dict[str, int] = {}
     with conn, conn.cursor() as cur:
-        cur.execute(
-            sql.SQL("DELETE FROM {} WHERE {} BETWEEN %s AND %s").format(target, sql.Identifier(column)),
-            (first, last),
-        )
+        cur.execute(sql.SQL("DELETE FROM {} WHERE ").format(target) + where, params)
         for table in chunks:
             if order_by:  # rows in primary-key order append to the index instead of splitting pages
                 table = table.sort_by([(c, "ascending") for c in order_by])
             _copy_in(cur, target, table)
-            rows += table.num_rows
+            count_by_key(table, column, rows)
         for own, other, key in references:
             cur.execute(
                 sql.SQL(
-                    "SELECT DISTINCT f.{own} FROM {target} f WHERE f.{part} BETWEEN %s AND %s "
+                    "SELECT DISTINCT f.{own} FROM {target} f WHERE f.{where} "
                     "AND NOT EXISTS (SELECT 1 FROM {other} d WHERE d.{key} = f.{own}) LIMIT 5"
                 ).format(
                     own=sql.Identifier(own),
                     target=target,
-                    part=sql.Identifier(column),
+                    where=where,
                     other=sql.Identifier(schema, other),
                     key=sql.Identifier(key),
                 ),
-                (first, last),
+                params,
             )
             missing = [r[0] for r in cur.fetchall()]
             if missing:
                 raise ReferenceViolation(
                     f"{name}.{own} values missing from {other}.{key} (e.g. {missing}): "
-                    f"materialize {other} for {first}..{last} first; nothing was loaded"
+                    f"materialize {other} for {min(keys)}..{max(keys)} first; nothing was loaded"
                 )
-    return rows
+    return {key: rows.get(key, 0) for key in keys}
 
 
-def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, chunks: Iterable[pa.Table]) -> int:
+def _partitions_predicate(column: str, keys: Sequence[str]) -> tuple[sql.Composable, tuple]:
+    """`column BETWEEN first AND last` for a contiguous range of days, else `column = ANY(days)`."""
+    days = sorted(set(keys))
+    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    if (last - first).days + 1 == len(days):
+        return sql.SQL("{} BETWEEN %s AND %s").format(sql.Identifier(column)), (days[0], days[-1])
+    return sql.SQL("{} = ANY(%s::date[])").format(sql.Identifier(column)), (days,)
+
+
+def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, chunks: Iterable[pa.Table]) -> dict[str, int]:
     """Upsert rows by key: the row from the latest partition wins, also against older re-runs.
 
     Each chunk is reduced to one row per key (its latest partition) and sorted by key in Arrow, so
@@ -110,7 +118,7 @@ def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, chunks
     """
     target = sql.Identifier(schema, name)
     staging = sql.Identifier(f"_stage_{name}")
-    rows = 0
+    rows: dict[str, int] = {}
     with conn, conn.cursor() as cur:
         cur.execute(
             sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(staging, target)
@@ -141,20 +149,20 @@ def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, chunks
                 )
             )
             cur.execute(sql.SQL("TRUNCATE {}").format(staging))
-            rows += table.num_rows
+            count_by_key(table, column, rows)
     return rows
 
 
-def read_range(conn, schema: str, name: str, arrow_schema: pa.Schema, column: str, first: str, last: str) -> pa.Table:
-    """Rows of the partition range, as an Arrow table in the table's schema (COPY TO, CSV)."""
-    query = sql.SQL("SELECT {} FROM {} WHERE {} BETWEEN %s AND %s").format(
+def read_partitions(conn, schema: str, name: str, arrow_schema: pa.Schema, column: str, keys: Sequence[str]) -> pa.Table:
+    """Rows of these partitions, as an Arrow table in the table's schema (COPY TO, CSV)."""
+    where, params = _partitions_predicate(column, keys)
+    query = sql.SQL("SELECT {} FROM {} WHERE ").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in arrow_schema.names),
         sql.Identifier(schema, name),
-        sql.Identifier(column),
-    )
+    ) + where
     buffer = io.BytesIO()
     with conn.cursor() as cur:
-        bound = cur.mogrify(query, (first, last)).decode()
+        bound = cur.mogrify(query, params).decode()
         cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
     conn.rollback()
     buffer.seek(0)

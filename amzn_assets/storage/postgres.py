@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 from pydantic import PrivateAttr
 
@@ -12,7 +14,7 @@ from amzn_assets.tables import TABLES_BY_NAME
 
 
 class PostgresIOManager(ConfigurableIOManager):
-    """Facts: the run's partition range is deleted and re-loaded. Dimensions: upserted by key.
+    """Facts: the partitions written are deleted and re-loaded. Dimensions: upserted by key.
 
     Loading a dimension partition returns the keys whose latest partition is in the range (the
     table keeps one row per key); facts load exactly their partitions.
@@ -29,40 +31,39 @@ class PostgresIOManager(ConfigurableIOManager):
             self._ready = True
         return conn
 
-    def handle_output(self, context: OutputContext, obj) -> None:
-        spec = StorageSpec.of(context)
-        name = context.asset_key.path[-1]
-        keys = context.asset_partition_keys
-        first, last = min(keys), max(keys)
+    def write_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str], obj) -> dict[str, int]:
         conn = self._connect()
         try:
             if spec.write_mode == "replace":
-                rows = pg_tables.replace_range(
-                    conn, self.db_schema, name, spec.partition_column, first, last, chunks_of(obj),
+                return pg_tables.replace_partitions(
+                    conn, self.db_schema, name, spec.partition_column, keys, chunks_of(obj),
                     references=TABLES_BY_NAME[name].references if name in TABLES_BY_NAME else (),
                     order_by=spec.primary_key,
                 )
-            else:
-                rows = pg_tables.upsert(
-                    conn, self.db_schema, name, spec.primary_key, spec.partition_column, chunks_of(obj)
-                )
+            rows = pg_tables.upsert(conn, self.db_schema, name, spec.primary_key, spec.partition_column, chunks_of(obj))
+            return {key: rows.get(key, 0) for key in keys}
         finally:
             conn.close()
+
+    def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
+        schema = TABLES_BY_NAME[name].schema
+
+        def read(chunk_keys: list[str]):
+            conn = self._connect()
+            try:
+                return pg_tables.read_partitions(conn, self.db_schema, name, schema, spec.partition_column, chunk_keys)
+            finally:
+                conn.close()
+
+        return TableChunks.by_days(keys, schema, read)
+
+    def handle_output(self, context: OutputContext, obj) -> None:
+        name = context.asset_key.path[-1]
+        rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)
         context.add_output_metadata(
-            {"dagster/row_count": rows, "table": f"{self.db_schema}.{name}", "partitions_written": len(keys)}
+            {"dagster/row_count": sum(rows.values()), "table": f"{self.db_schema}.{name}", "partitions_written": len(rows)}
             | summary_of(obj)
         )
 
     def load_input(self, context: InputContext) -> TableChunks:
-        spec = StorageSpec.of_input(context)
-        name = context.asset_key.path[-1]
-        schema = TABLES_BY_NAME[name].schema
-
-        def read(keys: list[str]):
-            conn = self._connect()
-            try:
-                return pg_tables.read_range(conn, self.db_schema, name, schema, spec.partition_column, keys[0], keys[-1])
-            finally:
-                conn.close()
-
-        return TableChunks.by_days(context.asset_partition_keys, schema, read)
+        return self.read_partitions(context.asset_key.path[-1], StorageSpec.of_input(context), context.asset_partition_keys)

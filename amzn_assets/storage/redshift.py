@@ -35,7 +35,7 @@ from pydantic import PrivateAttr
 
 from amzn_assets.chunks import TableChunks, chunks_of, summary_of
 from amzn_assets.storage import redshift_sql
-from amzn_assets.storage.contract import StorageSpec
+from amzn_assets.storage.contract import StorageSpec, count_by_key
 from amzn_assets.tables import TABLES_BY_NAME
 
 ROWS_PER_OBJECT = 1_000_000
@@ -175,6 +175,7 @@ class RedshiftIOManager(ConfigurableIOManager):
     keep_staged: bool = False  # keep the staged parquet after a successful COPY
     rows_per_object: int = ROWS_PER_OBJECT
     _ready: bool = PrivateAttr(default=False)
+    _staged_objects: int = PrivateAttr(default=0)
 
     # -- the seams: every statement goes through run_sql, every query through fetch_sql ----------
 
@@ -210,24 +211,22 @@ class RedshiftIOManager(ConfigurableIOManager):
             self._execute(self.schema_statements())
             self._ready = True
 
-    def handle_output(self, context: OutputContext, obj: pa.Table | TableChunks) -> None:
-        spec = StorageSpec.of(context)
-        name = context.asset_key.path[-1]
-        keys = context.asset_partition_keys
-        first, last = min(keys), max(keys)
+    def write_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str], obj: pa.Table | TableChunks) -> dict[str, int]:
         schema = TABLES_BY_NAME[name].schema if name in TABLES_BY_NAME else obj.schema
         redshift_sql.iam_role_literal(self.copy_role)  # fail before uploading anything
         self._ensure_schema()
 
         s3_client = self.s3.get_client()
         widths = redshift_sql.varchar_widths().get(name, {})
-        staged_url, staged_keys, rows = stage_parquet(
-            s3_client, self.staging_prefix, name, chunks_of(obj), schema, widths, self.rows_per_object
+        counts: dict[str, int] = {}
+        staged_url, staged_keys, _ = stage_parquet(
+            s3_client, self.staging_prefix, name, _counted(chunks_of(obj), spec.partition_column, counts),
+            schema, widths, self.rows_per_object,
         )
         copy_from = staged_url if staged_keys else None
         if spec.write_mode == "replace":
-            statements = redshift_sql.replace_range(
-                self.db_schema, name, schema.names, spec.partition_column, copy_from, self.copy_role, first, last
+            statements = redshift_sql.replace_partitions(
+                self.db_schema, name, schema.names, spec.partition_column, copy_from, self.copy_role, keys
             )
         elif copy_from is not None:
             statements = redshift_sql.upsert(
@@ -239,26 +238,39 @@ class RedshiftIOManager(ConfigurableIOManager):
             self._execute(statements)
         if staged_keys and not self.keep_staged:
             delete_staged(s3_client, staged_url, staged_keys)
+        self._staged_objects = len(staged_keys)
+        return {key: counts.get(key, 0) for key in keys}
+
+    def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
+        schema = TABLES_BY_NAME[name].schema
+
+        def read(chunk_keys: list[str]) -> pa.Table:
+            query = redshift_sql.select_partitions(self.db_schema, name, schema.names, spec.partition_column, chunk_keys)
+            return rows_to_arrow(self.fetch_sql(redshift_sql.render(query)), schema)
+
+        return TableChunks.by_days(keys, schema, read)
+
+    def handle_output(self, context: OutputContext, obj: pa.Table | TableChunks) -> None:
+        name = context.asset_key.path[-1]
+        rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)
         context.add_output_metadata(
             {
-                "dagster/row_count": rows,
+                "dagster/row_count": sum(rows.values()),
                 "table": f"{self.db_schema}.{name}",
-                "partitions_written": len(keys),
-                "staged_objects": len(staged_keys),
+                "partitions_written": len(rows),
+                "staged_objects": self._staged_objects,
             }
             | summary_of(obj)
         )
 
     def load_input(self, context: InputContext) -> TableChunks:
-        spec = StorageSpec.of_input(context)
-        name = context.asset_key.path[-1]
-        schema = TABLES_BY_NAME[name].schema
+        return self.read_partitions(context.asset_key.path[-1], StorageSpec.of_input(context), context.asset_partition_keys)
 
-        def read(keys: list[str]) -> pa.Table:
-            query = redshift_sql.select_range(self.db_schema, name, schema.names, spec.partition_column, keys[0], keys[-1])
-            return rows_to_arrow(self.fetch_sql(redshift_sql.render(query)), schema)
 
-        return TableChunks.by_days(context.asset_partition_keys, schema, read)
+def _counted(chunks, column: str, counts: dict[str, int]):
+    for chunk in chunks:
+        count_by_key(chunk, column, counts)
+        yield chunk
 
 
 def redshift_io_manager_from_env() -> RedshiftIOManager:

@@ -239,6 +239,32 @@ def replace_range(
     return statements + [Statement("COMMIT")]
 
 
+def is_contiguous(keys: Sequence[str]) -> bool:
+    days = sorted(set(keys))
+    return (dt.date.fromisoformat(days[-1]) - dt.date.fromisoformat(days[0])).days + 1 == len(days)
+
+
+def replace_partitions(
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    partition_column: str,
+    staged_s3_url: str | None,
+    iam_role: str,
+    keys: Sequence[str],
+) -> list[Statement]:
+    """replace_range for any set of days: a contiguous set is a range, scattered days an IN list."""
+    days = sorted(set(keys))
+    statements = replace_range(schema, table, columns, partition_column, staged_s3_url, iam_role, days[0], days[-1])
+    if not is_contiguous(days):
+        marks = ", ".join(["%s"] * len(days))
+        statements[1] = Statement(
+            f"DELETE FROM {qualified(schema, table)} WHERE {ident(partition_column)} IN ({marks})",
+            tuple(_partition_value(d) for d in days),
+        )
+    return statements
+
+
 def upsert(
     schema: str,
     table: str,
@@ -304,4 +330,15 @@ def select_range(schema: str, table: str, columns: Sequence[str], partition_colu
         f"SELECT {', '.join(ident(c) for c in columns)} FROM {qualified(schema, table)} "
         f"WHERE {ident(partition_column)} BETWEEN %s AND %s",
         (_partition_value(first), _partition_value(last)),
+    )
+
+
+def select_partitions(schema: str, table: str, columns: Sequence[str], partition_column: str, keys: Sequence[str]) -> Statement:
+    days = sorted(set(keys))
+    if is_contiguous(days):
+        return select_range(schema, table, columns, partition_column, days[0], days[-1])
+    return Statement(
+        f"SELECT {', '.join(ident(c) for c in columns)} FROM {qualified(schema, table)} "
+        f"WHERE {ident(partition_column)} IN ({', '.join(['%s'] * len(days))})",
+        tuple(_partition_value(d) for d in days),
     )

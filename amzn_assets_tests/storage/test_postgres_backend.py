@@ -96,7 +96,7 @@ def test_upsert_keeps_the_latest_partition_and_reads_back_in_arrow_types(postgre
     older = pa.table({"reviewer_id": ["A1", "A1"], "reviewer_name": ["Old", "Older"], "seen_date": [dt.date(2018, 1, 2), dt.date(2018, 1, 1)]}, schema=USERS_SCHEMA)
     pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", [newer])
     pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", [older])  # a re-run of older days
-    back = pg_tables.read_range(conn, pg_schema, "users", USERS_SCHEMA, "seen_date", "2018-01-01", "2018-01-31")
+    back = pg_tables.read_partitions(conn, pg_schema, "users", USERS_SCHEMA, "seen_date", [f"2018-01-{d:02d}" for d in range(1, 32)])
     assert back.to_pylist() == [{"reviewer_id": "A1", "reviewer_name": "New", "seen_date": dt.date(2018, 1, 5)}]
     conn.close()
 
@@ -122,8 +122,8 @@ def test_fact_rows_round_trip_through_copy(postgres_url, pg_schema):
         "style": '{"Size":"7.0 oz"}', "summary": "", "review_text": 'Says "hi",\nthen, a comma', "image_count": 0,
     }
     fact = pa.Table.from_pylist([row], schema=REVIEWS_FACT_SCHEMA)
-    pg_tables.replace_range(conn, pg_schema, "reviews_fact", "review_date", "2018-01-02", "2018-01-02", [fact])
-    back = pg_tables.read_range(conn, pg_schema, "reviews_fact", REVIEWS_FACT_SCHEMA, "review_date", "2018-01-02", "2018-01-02")
+    pg_tables.replace_partitions(conn, pg_schema, "reviews_fact", "review_date", ["2018-01-02"], [fact])
+    back = pg_tables.read_partitions(conn, pg_schema, "reviews_fact", REVIEWS_FACT_SCHEMA, "review_date", ["2018-01-02"])
     assert back.to_pylist() == [row]  # empty string stays empty, NULL stays NULL, quotes and newlines survive
     conn.close()
 
@@ -143,8 +143,8 @@ def test_a_fact_load_with_a_dangling_reference_is_rolled_back_whole(postgres_url
     }
     fact = pa.Table.from_pylist([row], schema=REVIEWS_FACT_SCHEMA)
     with pytest.raises(pg_tables.ReferenceViolation, match="reviewer_id values missing from users"):
-        pg_tables.replace_range(
-            conn, pg_schema, "reviews_fact", "review_date", "2018-01-02", "2018-01-02", [fact], REVIEWS_FACT.references
+        pg_tables.replace_partitions(
+            conn, pg_schema, "reviews_fact", "review_date", ["2018-01-02"], [fact], REVIEWS_FACT.references
         )
     assert query(postgres_url, pg_schema, "SELECT count(*) FROM reviews_fact") == [(0,)]
     conn.close()
