@@ -114,11 +114,11 @@ def test_loading_an_unmaterialized_upstream_partition_fails_clearly(dirs, sample
 def test_unmatched_rows_are_counted_across_chunks():
     import pyarrow as pa
 
-    from amzn_assets.assets.reporting import map_counting_unmatched
+    from amzn_assets.transforms.star import counting_unmatched
     from amzn_assets.chunks import TableChunks
 
     days = {"d1": pa.table({"k": [1, 2, 3], "found": [True, False, True]}), "d2": pa.table({"k": [4, 5], "found": [False, False]})}
     chunks = TableChunks.by_days(list(days), days["d1"].schema, lambda keys: pa.concat_tables([days[k] for k in keys]), days=1)
-    mapped = map_counting_unmatched(chunks, lambda t: t, days["d1"].schema, "found", "not_found")
+    mapped = counting_unmatched(chunks, lambda t: t, days["d1"].schema, "found", "not_found")
     assert mapped.read_all().num_rows == 5
     assert mapped.summary() == {"rows": 5, "not_found": 3}

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+from dataclasses import replace
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from dagster import MetadataValue
 
 from amzn_assets.chunks import TableChunks
@@ -16,20 +13,16 @@ def rate(rows: int, seconds: float) -> float:
     return round(rows / seconds, 1) if seconds > 0 else 0.0
 
 
-def map_counting_unmatched(
-    chunks: TableChunks, transform: Callable[[pa.Table], pa.Table], schema: pa.Schema, matched_column: str, unmatched_stat: str
-) -> TableChunks:
-    """chunks.map(transform), with summary metadata `rows` and `unmatched_stat`: the rows whose
-    boolean `matched_column` (found in a lookup: product metadata, the station list) is false."""
-    stats = Counter()
+def summary_metadata(summary: dict) -> dict:
+    """A builder's summary (amzn_assets.transforms.star) as materialization metadata."""
+    out = dict(summary)
+    if "ratings" in out:
+        out["rating_histogram"] = histogram_markdown(out.pop("ratings"))
+    return out
 
-    def one(chunk: pa.Table) -> pa.Table:
-        result = transform(chunk)
-        stats["rows"] += result.num_rows
-        stats[unmatched_stat] += result.num_rows - (pc.sum(result[matched_column]).as_py() or 0)
-        return result
 
-    return chunks.map(one, schema, summary=lambda: dict(stats))
+def with_metadata_summary(chunks: TableChunks) -> TableChunks:
+    return replace(chunks, summary=lambda: summary_metadata(chunks.summary()))
 
 
 def landing_metadata(report) -> dict:

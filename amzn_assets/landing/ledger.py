@@ -18,11 +18,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 
-from amzn_assets.landing.ledger_schema import landing_batches, landing_files, metadata, quarantine
+from amzn_assets.landing.ledger_schema import landing_applied, landing_batches, landing_files, metadata, quarantine
 from amzn_assets.settings import sqlalchemy_url
 
 
-_LANDING_LOCK = 7_411_002  # pg_advisory_lock key of the lander
+_LOCK_KEYS = {"landing": 7_411_002, "apply": 7_411_003}  # pg_advisory_lock keys: the lander, the stream job
 
 
 def utcnow() -> datetime:
@@ -51,21 +51,23 @@ class Ledger:
         metadata.create_all(self.engine)
 
     @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Serialize landing across processes (one lander at a time per ledger)."""
+    def exclusive(self, what: str = "landing") -> Iterator[None]:
+        """Serialize landing ("landing": one lander at a time per ledger) or the stream job's
+        materialization of landed batches ("apply") across processes."""
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect() as conn:  # a session-level advisory lock, across machines
-                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LANDING_LOCK})
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEYS[what]})
                 try:
                     yield
                 finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LANDING_LOCK})
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEYS[what]})
             return
         if self._lock_path is None:
             yield
             return
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_path, "a") as handle:
+        lock_path = self._lock_path if what == "landing" else self._lock_path.with_name(f"{self._lock_path.name}.{what}")
+        with open(lock_path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -198,10 +200,28 @@ class Ledger:
                     keys.update(json.loads(partitions))
         return keys
 
+    # -- consumers of committed batches ----------------------------------------------------------
+    def applied_through(self, consumer: str) -> str | None:
+        """The last batch whose days the consumer has materialized (None: nothing yet)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(landing_applied.c.batch_id).where(landing_applied.c.consumer == consumer)
+            ).scalar_one_or_none()
+
+    def set_applied_through(self, consumer: str, batch_id: str) -> None:
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(landing_applied)
+                .where(landing_applied.c.consumer == consumer)
+                .values(batch_id=batch_id, applied_at=utcnow())
+            )
+            if moved.rowcount == 0:
+                conn.execute(insert(landing_applied).values(consumer=consumer, batch_id=batch_id, applied_at=utcnow()))
+
     def clear(self) -> None:
         """Forget everything (for `amzn-assets reset`, with the landed segments deleted alongside)."""
         with self.engine.begin() as conn:
-            for table in (quarantine, landing_files, landing_batches):
+            for table in (landing_applied, quarantine, landing_files, landing_batches):
                 conn.execute(table.delete())
 
     def quarantined(self) -> list[dict]:

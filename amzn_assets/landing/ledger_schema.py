@@ -80,3 +80,13 @@ quarantine = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("quarantine_batch", quarantine.c.batch_id)
+
+# How far each consumer of the ledger has applied committed batches: the stream job materializes
+# the days fed by batches after its watermark, then moves it (batches commit in batch-id order).
+landing_applied = Table(
+    "landing_applied",
+    metadata,
+    Column("consumer", Text, primary_key=True),
+    Column("batch_id", Text, nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
