@@ -11,7 +11,7 @@ from amzn_assets.assets import climate, reviews
 from amzn_assets.assets.ml import ml_asset_checks, ml_assets, ml_resources, rating_model_job
 from amzn_assets.celery_jobs import celery_jobs
 from amzn_assets.resources import LandingZone
-from amzn_assets.sensors import land_uploads_job, landed_partitions_sensor, upload_sensor
+from amzn_assets.sensors import stream_job, stream_sensor
 from amzn_assets.sensors.rating_model import rating_model_sensor
 from amzn_assets.settings import data_dir_from_env
 from amzn_assets.storage.backends import warehouse_io_manager
@@ -52,8 +52,8 @@ all_assets = load_assets_from_modules([reviews, climate])
 defs = Definitions(
     assets=[*all_assets, *ml_assets],
     asset_checks=ml_asset_checks,
-    jobs=[land_uploads_job, rating_model_job, *celery_jobs(ml_assets)],
-    sensors=[upload_sensor, landed_partitions_sensor, rating_model_sensor],
+    jobs=[stream_job, rating_model_job, *celery_jobs(ml_assets)],
+    sensors=[stream_sensor, rating_model_sensor],
     resources=resources_for(
         os.environ.get("AMZN_BACKEND", "local"), str(data_dir_from_env()), os.environ.get("AMZN_UPLOAD_URL", "")
     ),

@@ -24,6 +24,7 @@ def running_daemon(dirs: DataDirs, home: Path, log: Path, **settings: str) -> It
     AMZN_* settings given; yields its environment. SIGTERM, then SIGKILL, on the way out."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    create_instance(home)
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -45,6 +46,23 @@ def running_daemon(dirs: DataDirs, home: Path, log: Path, **settings: str) -> It
             daemon.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(daemon.pid, signal.SIGKILL)
+
+
+def create_instance(home: Path) -> None:
+    """Create the instance's SQLite tables before any process opens it: a daemon and a test creating
+    them at once collide ("table secondary_indexes already exists")."""
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)  # dagster.yaml reads it
+    try:
+        DagsterInstance.from_ref(InstanceRef.from_dir(str(home))).dispose()
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = previous
 
 
 def wait_for(condition, timeout: float, what: str, log: Path | None = None) -> None:

@@ -6,48 +6,10 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, timedelta
 
-REVIEW_ASSETS = ("landed_reviews", "users", "products", "datetime", "reviews_fact")
-CLIMATE_ASSETS = ("landed_climate", "stations", "climate", "datetime")
-# Runs of the warehouse assets share this tag; dagster.yaml lets one such run at a time, oldest
+# Runs that write the warehouse share this tag; dagster.yaml lets one such run at a time, oldest
 # first, so a later run (which sees more landed data) always writes last.
 SERIAL_TAG = {"amzn/serial": "warehouse"}
-
-
-@dataclass(frozen=True)
-class PlannedRun:
-    group: str  # "reviews", "climate", "products", "stations"
-    assets: tuple[str, ...]
-    start: str
-    end: str
-
-
-def contiguous_ranges(days: Iterable[str]) -> list[tuple[str, str]]:
-    """Sorted runs of consecutive days, e.g. [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
-    ordered = sorted({date.fromisoformat(d) for d in days})
-    ranges: list[tuple[str, str]] = []
-    for day in ordered:
-        if ranges and date.fromisoformat(ranges[-1][1]) + timedelta(days=1) == day:
-            ranges[-1] = (ranges[-1][0], day.isoformat())
-        else:
-            ranges.append((day.isoformat(), day.isoformat()))
-    return ranges
-
-
-def plan_runs(days_by_group: dict[str, set[str]]) -> list[PlannedRun]:
-    assets_of = {
-        "reviews": REVIEW_ASSETS,
-        "climate": CLIMATE_ASSETS,
-        "products": ("products",),
-        "stations": ("stations",),
-    }
-    planned = []
-    for group in ("reviews", "climate", "products", "stations"):
-        for start, end in contiguous_ranges(days_by_group.get(group, ())):
-            planned.append(PlannedRun(group, assets_of[group], start, end))
-    return planned
 
 
 def listing_digest(paths: Iterable[str]) -> str:

@@ -10,7 +10,7 @@ from amzn_assets.definitions import resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.landing.stores import S3Store
-from amzn_assets.sensors import land_uploads_job, upload_sensor
+from amzn_assets.sensors import stream_job, stream_sensor
 from amzn_assets.stream.upload import upload_files
 from amzn_assets_tests.conftest import gz_review
 
@@ -49,11 +49,11 @@ def test_uploader_sensor_and_landing_on_s3(s3, dirs, tmp_path):
     resources = resources_for("local", str(dirs.root), upload_url=ROOT)
     with DagsterInstance.ephemeral() as instance:
         with build_sensor_context(instance=instance, resources=resources) as context:
-            requested = upload_sensor(context)
-        assert requested.run_requests[0].tags["amzn/files"] == "21"
-        assert land_uploads_job.execute_in_process(instance=instance, resources=resources).success
+            requested = stream_sensor(context)
+        assert requested.tags["amzn/files_waiting"] == "21"
+        assert stream_job.execute_in_process(instance=instance, resources=resources).success
         with build_sensor_context(instance=instance, resources=resources) as context:
-            assert isinstance(upload_sensor(context), SkipReason)
+            assert isinstance(stream_sensor(context), SkipReason)
 
     assert keys(s3, "data/uploaded/") == []
     assert len(keys(s3, "data/raw/reviews/toys/")) == 20

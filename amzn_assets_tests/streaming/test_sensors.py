@@ -1,21 +1,24 @@
-"""The sensors evaluated in-process: cursors, run keys, repeated ticks, files arriving mid-landing."""
+"""stream_sensor and stream_job in-process: run keys, repeated ticks, exactly the days fed,
+per-day materializations, scattered days in one run, files arriving mid-landing, crashes."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import shutil
 
 import pytest
-from dagster import DagsterInstance, SkipReason, build_sensor_context
+from dagster import AssetKey, DagsterInstance, SkipReason, build_sensor_context
 
 from amzn_assets.definitions import resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.sensors import land_uploads_job, landed_partitions_sensor, upload_sensor
-from amzn_assets.sensors.planning import contiguous_ranges
+from amzn_assets.sensors import stream_job, stream_sensor
+from amzn_assets.sensors.apply import WAREHOUSE
+from amzn_assets.warehouse.query import run_query
 from amzn_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_REVIEWS, gz_review, upload
 
 ALL_DAYS = [f"2018-01-{d:02d}" for d in range(1, SAMPLE_DAYS + 1)]
+REVIEW_TABLES = ["landed_reviews", "users", "products", "datetime", "reviews_fact"]
 
 
 @pytest.fixture
@@ -24,79 +27,94 @@ def instance():
         yield inst
 
 
-def tick(sensor, dirs, instance, cursor=None):
-    with build_sensor_context(
-        instance=instance, cursor=cursor, resources=resources_for("local", str(dirs.root))
-    ) as context:
-        return sensor(context)
+def tick(dirs, instance):
+    with build_sensor_context(instance=instance, resources=resources_for("local", str(dirs.root))) as context:
+        return stream_sensor(context)
 
 
-def test_contiguous_ranges():
-    days = ["2018-01-03", "2018-01-01", "2018-01-02", "2018-01-07", "2018-12-31", "2019-01-01"]
-    assert contiguous_ranges(days) == [
-        ("2018-01-01", "2018-01-03"),
-        ("2018-01-07", "2018-01-07"),
-        ("2018-12-31", "2019-01-01"),
-    ]
-
-
-def test_upload_sensor_requests_one_landing_run_and_a_repeated_tick_is_harmless(dirs, sample, instance):
-    first = tick(upload_sensor, dirs, instance)
-    assert len(first.run_requests) == 1
-    key = first.run_requests[0].run_key
-    cursor = json.loads(first.cursor)
-    assert cursor["run_key"] == key and first.run_requests[0].tags["amzn/files"] == str(SAMPLE_REVIEWS + 6)
-    # The same tick again (its result lost) and the next tick before the run exists: same key.
-    assert tick(upload_sensor, dirs, instance).run_requests[0].run_key == key
-    assert tick(upload_sensor, dirs, instance, first.cursor).run_requests[0].run_key == key
-
-
-def test_upload_sensor_skips_an_empty_upload_area(dirs, instance):
-    assert isinstance(tick(upload_sensor, dirs, instance), SkipReason)
-
-
-def test_landing_job_then_landed_sensor_plans_exactly_the_fed_days(dirs, sample, instance):
-    result = land_uploads_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root)))
+def stream(dirs, instance):
+    result = stream_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root)))
     assert result.success
-    assert isinstance(tick(upload_sensor, dirs, instance), SkipReason)
+    return result
 
-    planned = tick(landed_partitions_sensor, dirs, instance)
-    groups = {r.run_key.split(":")[0]: r for r in planned.run_requests}
-    # Metadata landed with the reviews: the review and climate runs cover products and stations.
-    assert sorted(groups) == ["climate", "reviews"]
-    for request in planned.run_requests:  # every group spans the whole sample in one range
-        assert request.tags["dagster/asset_partition_range_start"] == ALL_DAYS[0]
-        assert request.tags["dagster/asset_partition_range_end"] == ALL_DAYS[-1]
-    assert sorted(k.to_user_string() for k in groups["reviews"].asset_selection) == sorted(
-        ["landed_reviews", "users", "products", "datetime", "reviews_fact"]
+
+def materialized(instance, asset: str) -> set[str]:
+    return set(instance.get_materialized_partitions(AssetKey(asset)))
+
+
+def materializations_of(result, asset: str) -> list[str]:
+    return sorted(
+        e.event_specific_data.materialization.partition
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == AssetKey(asset)
     )
-    assert all(r.tags["amzn/serial"] == "warehouse" for r in planned.run_requests)
-    # Repeating the tick from the same cursor plans the same runs (same keys: Dagster skips them).
-    again = tick(landed_partitions_sensor, dirs, instance)
-    assert [r.run_key for r in again.run_requests] == [r.run_key for r in planned.run_requests]
-    assert isinstance(tick(landed_partitions_sensor, dirs, instance, planned.cursor), SkipReason)
 
-    # One new review for one day: exactly that day of the review assets, nothing else.
+
+def test_the_sensor_requests_one_run_and_a_repeated_tick_gives_the_same_key(dirs, sample, instance):
+    first = tick(dirs, instance)
+    assert first.run_key.startswith("stream-") and first.tags["amzn/files_waiting"] == str(SAMPLE_REVIEWS + 6)
+    assert tick(dirs, instance).run_key == first.run_key
+
+
+def test_the_sensor_skips_when_nothing_waits(dirs, instance):
+    assert isinstance(tick(dirs, instance), SkipReason)
+
+
+def test_a_stream_run_lands_and_materializes_exactly_the_days_fed_with_per_day_events(dirs, sample, instance):
+    result = stream(dirs, instance)
+    assert isinstance(tick(dirs, instance), SkipReason)  # nothing waits any more
+    for table in REVIEW_TABLES + ["landed_climate", "stations", "climate"]:
+        assert materialized(instance, table) == set(ALL_DAYS), table
+    # One event per asset and day, each carrying that day's own row count.
+    assert materializations_of(result, "reviews_fact") == ALL_DAYS
+    per_day = {
+        e.event_specific_data.materialization.partition: e.event_specific_data.materialization.metadata["dagster/row_count"].value
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == AssetKey("reviews_fact")
+    }
+    by_query = dict(run_query(dirs.warehouse, "SELECT CAST(review_date AS VARCHAR), count(*) FROM reviews_fact GROUP BY 1").rows)
+    assert per_day == by_query and sum(per_day.values()) == SAMPLE_REVIEWS
+
+    # One new review for one day: the next run writes exactly that day of the review tables.
     upload(dirs, "reviews/toys/late.json.gz", gz_review(unixReviewTime=1514937600))  # 2018-01-03
-    Lander(dirs).land_pending()
-    later = tick(landed_partitions_sensor, dirs, instance, planned.cursor)
-    assert [(r.run_key.split(":")[0], r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"]) for r in later.run_requests] == [
-        ("reviews", "2018-01-03", "2018-01-03")
-    ]
+    assert not isinstance(tick(dirs, instance), SkipReason)
+    later = stream(dirs, instance)
+    for table in REVIEW_TABLES:
+        assert materializations_of(later, table) == ["2018-01-03"], table
+    assert materializations_of(later, "climate") == []
+    assert run_query(dirs.warehouse, "SELECT count(*) FROM reviews_fact").rows[0][0] == SAMPLE_REVIEWS + 1
 
 
-def test_new_product_metadata_re_runs_products_for_the_days_it_was_reviewed(dirs, instance):
+def test_scattered_days_over_years_take_one_run_and_only_their_days(dirs, instance):
+    days = ["2009-03-14", "2011-07-01", "2011-07-02", "2014-12-31", "2018-01-02"]
+    for i, day in enumerate(days):
+        ts = int(dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc).timestamp())
+        upload(dirs, f"reviews/toys/r{i}.json.gz", gz_review(reviewerID=f"A{i}", unixReviewTime=ts))
+    result = stream(dirs, instance)
+    assert materializations_of(result, "reviews_fact") == days  # not the 3,000 days between them
+    assert materialized(instance, "users") == set(days)
+    assert run_query(dirs.warehouse, "SELECT count(*) FROM reviews_fact").rows[0][0] == len(days)
+    assert Lander(dirs).ledger.applied_through(WAREHOUSE) is not None
+
+
+def test_new_product_metadata_re_materializes_products_for_the_days_it_was_reviewed(dirs, instance):
     upload(dirs, "reviews/toys/a.json.gz", gz_review(asin="B000NEWMETA", unixReviewTime=1514851200))  # 01-02
     upload(dirs, "reviews/toys/b.json.gz", gz_review(asin="B000NEWMETA", reviewerID="A2", unixReviewTime=1515110400))  # 01-05
-    Lander(dirs).land_pending()
-    cursor = tick(landed_partitions_sensor, dirs, instance).cursor
+    stream(dirs, instance)
     upload(dirs, "metadata/products/late.json", b'{"asin": "B000NEWMETA", "title": "Late metadata"}\n')
-    Lander(dirs).land_pending()
-    requests = tick(landed_partitions_sensor, dirs, instance, cursor).run_requests
-    assert [(r.run_key.split(":")[0], r.tags["dagster/asset_partition_range_start"], [k.to_user_string() for k in r.asset_selection]) for r in requests] == [
-        ("products", "2018-01-02", ["products"]),
-        ("products", "2018-01-05", ["products"]),
-    ]
+    result = stream(dirs, instance)
+    assert materializations_of(result, "products") == ["2018-01-02", "2018-01-05"]
+    assert materializations_of(result, "reviews_fact") == []
+    titles = run_query(dirs.warehouse, "SELECT DISTINCT title FROM products WHERE asin = 'B000NEWMETA'").rows
+    assert titles == [("Late metadata",)]
+
+
+def test_batches_landed_outside_dagster_are_materialized_by_the_next_run(dirs, sample, instance):
+    Lander(dirs).land_pending()  # `amzn-assets land`
+    assert not isinstance(tick(dirs, instance), SkipReason)  # nothing in the upload area, but unapplied batches
+    result = stream(dirs, instance)
+    assert materializations_of(result, "reviews_fact") == ALL_DAYS
+    assert isinstance(tick(dirs, instance), SkipReason)
 
 
 def test_files_arriving_while_a_batch_lands_wait_for_the_next_landing(dirs, sample):
@@ -119,7 +137,7 @@ def test_files_arriving_while_a_batch_lands_wait_for_the_next_landing(dirs, samp
     assert (rows.num_rows, duplicates) == (SAMPLE_REVIEWS + 5, 0)
 
 
-def test_a_landing_run_that_crashed_is_completed_by_the_retry(dirs, sample, instance):
+def test_a_landing_that_crashed_is_completed_by_the_next_run(dirs, sample, instance):
     class Crash(RuntimeError):
         pass
 
@@ -129,19 +147,35 @@ def test_a_landing_run_that_crashed_is_completed_by_the_retry(dirs, sample, inst
 
     with pytest.raises(Crash):
         Lander(dirs, on_stage=crash).land_pending()
-    retry = land_uploads_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root)))
-    assert retry.success
-    lander = Lander(dirs)
-    rows, duplicates = LandedReader(lander.ledger, lander.segments).reviews(ALL_DAYS)
-    assert (rows.num_rows, duplicates) == (SAMPLE_REVIEWS, 0)
+    stream(dirs, instance)
+    assert run_query(dirs.warehouse, "SELECT count(*) FROM reviews_fact").rows[0][0] == SAMPLE_REVIEWS
     assert not any(p.is_file() for p in dirs.uploaded.rglob("*"))
+
+
+def test_a_run_that_crashed_while_materializing_is_redone_by_the_next(dirs, sample, instance, monkeypatch):
+    from amzn_assets.storage.parquet import PartitionedParquetIOManager
+
+    original = PartitionedParquetIOManager.write_partitions
+
+    def crash_on_the_fact(self, name, *args, **kwargs):
+        if name == "reviews_fact":
+            raise RuntimeError("killed while writing reviews_fact")
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(PartitionedParquetIOManager, "write_partitions", crash_on_the_fact)
+    failed = stream_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root)), raise_on_error=False)
+    assert not failed.success
+    assert Lander(dirs).ledger.applied_through(WAREHOUSE) is None  # the watermark did not move
+    monkeypatch.undo()
+    stream(dirs, instance)
+    assert run_query(dirs.warehouse, "SELECT count(*) FROM reviews_fact").rows[0][0] == SAMPLE_REVIEWS
 
 
 def test_the_same_file_uploaded_twice_lands_once(dirs, instance):
     upload(dirs, "reviews/toys/one.json.gz", gz_review())
-    land_uploads_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root)))
+    stream(dirs, instance)
     shutil.copy(dirs.raw / "reviews/toys/one.json.gz", dirs.uploaded / "reviews/toys/one-again.json.gz")
-    land_uploads_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root)))
+    stream(dirs, instance)
     lander = Lander(dirs)
     rows, _ = LandedReader(lander.ledger, lander.segments).reviews(["2018-01-02"])
     assert rows.num_rows == 1

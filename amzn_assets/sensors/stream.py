@@ -1,0 +1,104 @@
+"""The stream: stream_sensor requests stream_job runs; a run lands what waits in the upload area and
+materializes exactly the days that the newly landed batches fed (amzn_assets.sensors.apply).
+
+One run serves any spread of days: a tick that lands reviews of hundreds of scattered historical
+days starts one run (in one process, no process per step), not a run per range of consecutive
+days, and Dagster still records a materialization per asset and day, so the UI shows per-day
+partition status. Runs carry amzn/serial (dagster.yaml: one at a time, oldest first).
+"""
+
+
+import time
+
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    OpExecutionContext,
+    RunRequest,
+    RunsFilter,
+    SensorEvaluationContext,
+    SkipReason,
+    in_process_executor,
+    job,
+    op,
+    sensor,
+)
+
+from amzn_assets.assets.reporting import landing_metadata, summary_metadata
+from amzn_assets.landing.kinds import KINDS
+from amzn_assets.resources import LandingZone
+from amzn_assets.sensors.apply import WAREHOUSE, apply_days, take_batches
+from amzn_assets.sensors.planning import SERIAL_TAG, listing_digest, sensor_interval_seconds
+from amzn_assets.settings import sensors_default_running
+
+STAGING_TABLES = {"landed_reviews", "landed_climate"}  # on staging_io_manager, like their assets
+NOT_BEGUN = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING]
+
+
+@op(
+    out={},
+    required_resource_keys={"landing", "io_manager", "staging_io_manager"},
+    description="Land every complete file in the upload area, then materialize the days fed by batches not yet applied.",
+)
+def land_and_materialize(context: OpExecutionContext):
+    landing: LandingZone = context.resources.landing
+    lander = landing.lander()
+    report = lander.land_pending()
+    context.log.info(f"landed: {landing_metadata(report)}")
+    reader = landing.reader()
+
+    def store_for(table: str):
+        return context.resources.staging_io_manager if table in STAGING_TABLES else context.resources.io_manager
+
+    with lander.ledger.exclusive("apply"):  # one applier at a time (stream runs, import --materialize)
+        batches, days = take_batches(lander.ledger, reader)
+        if not batches:
+            context.log.info("no landed batch waits to be materialized")
+            return
+        started = time.perf_counter()
+        for written in apply_days(reader, store_for, days):
+            for day, rows in sorted(written.rows_by_day.items()):
+                context.log_event(
+                    AssetMaterialization(
+                        AssetKey(written.table), partition=day, metadata={"dagster/row_count": rows, "amzn/batches": f"{batches[0][0]}..{batches[-1][0]}"}
+                    )
+                )
+            context.log.info(f"{written.table}: {len(written.rows_by_day)} days, {sum(written.rows_by_day.values())} rows, {summary_metadata(written.summary)}")
+        lander.ledger.set_applied_through(WAREHOUSE, batches[-1][0])
+    context.log.info(
+        f"applied {len(batches)} batches ({batches[0][0]}..{batches[-1][0]}): "
+        + ", ".join(f"{group} {len(d)} days" for group, d in days.items() if d)
+        + f" in {time.perf_counter() - started:.1f}s"
+    )
+
+
+@job(executor_def=in_process_executor, tags=SERIAL_TAG, description="Land the upload area and materialize the days it fed (requested by stream_sensor).")
+def stream_job():
+    land_and_materialize()
+
+
+@sensor(
+    job=stream_job,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=DefaultSensorStatus.RUNNING if sensors_default_running() else DefaultSensorStatus.STOPPED,
+    description="Requests a stream_job run when files wait in the upload area (local or S3) or landed batches wait to be materialized.",
+)
+def stream_sensor(context: SensorEvaluationContext, landing: LandingZone):
+    # Landed files leave the upload area, so a listing costs O(files waiting), not O(all files ever).
+    lander = landing.lander()
+    pending = [path for kind in KINDS for path, _ in lander.discover(kind)]
+    applied = lander.ledger.applied_through(WAREHOUSE)
+    unapplied = lander.ledger.committed_after(applied, limit=1)
+    if not pending and not unapplied:
+        return SkipReason("nothing waits in the upload area or the ledger")
+    # A run that has not begun yet lands and applies everything present when it begins.
+    waiting = context.instance.get_runs(RunsFilter(job_name=stream_job.name, statuses=NOT_BEGUN), limit=1)
+    if waiting:
+        return SkipReason(f"run {waiting[0].run_id} has not begun: it will take these")
+    # The same state always gives the same key: a repeated tick starts nothing twice.
+    return RunRequest(
+        run_key=f"stream-{listing_digest(pending)}-{applied or 'none'}-{unapplied[0][0] if unapplied else 'none'}",
+        tags={"amzn/files_waiting": str(len(pending))},
+    )
