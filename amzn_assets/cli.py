@@ -195,11 +195,43 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"imported {report.rows:,} {args.kind} rows from {report.path} in {report.seconds:.1f}s "
         f"({report.rows_per_s:,.0f} rows/s), {report.rejected} quarantined, batch {report.batch_id}, {span}"
     )
+    if args.materialize:
+        return materialize_landed(_dirs(args))
     if report.days:
         print(
-            "materialize them with: dagster asset materialize -m amzn_assets --select '*reviews_fact' "
+            f"materialize exactly these {len(report.days)} days: amzn-assets import ... --materialize (or the stream "
+            "sensor), or the whole span: dagster asset materialize -m amzn_assets --select '*reviews_fact' "
             f"--partition-range {report.days[0]}...{report.days[-1]}"
         )
+    return 0
+
+
+def materialize_landed(dirs: DataDirs) -> int:
+    """Run stream_job in this process, on the instance of DAGSTER_HOME (the UI shows the runs and
+    per-day materializations), until every landed batch is materialized."""
+    os.environ["AMZN_DATA_DIR"] = str(dirs.root)  # the code location's resources read it
+    from dagster import DagsterInstance
+
+    from amzn_assets.definitions import defs
+    from amzn_assets.landing.intake import Lander
+    from amzn_assets.sensors.apply import WAREHOUSE
+
+    if not os.environ.get("DAGSTER_HOME"):
+        print("amzn-assets: --materialize records its runs in the Dagster instance: set DAGSTER_HOME", file=sys.stderr)
+        return 2
+    ledger = Lander(dirs).ledger
+    job = defs.get_job_def("stream_job")
+    with DagsterInstance.get() as instance:
+        while ledger.committed_after(ledger.applied_through(WAREHOUSE), limit=1):
+            started = time.perf_counter()
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+            if not result.success:
+                print(f"amzn-assets: stream_job run {result.run_id} failed; see it in the UI", file=sys.stderr)
+                return 1
+            events = [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
+            days = {e.event_specific_data.materialization.partition for e in events}
+            print(f"run {result.run_id}: {len(events)} partition materializations, {len(days)} days, "
+                  f"{time.perf_counter() - started:.1f}s")
     return 0
 
 
@@ -377,6 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("dump", help="gzip JSON lines, e.g. Home_and_Kitchen_5.json.gz or meta_Home_and_Kitchen.json.gz")
     imp.add_argument("--category", help="category of the dump's reviews, e.g. home_and_kitchen")
     imp.add_argument("--kind", choices=["reviews", "products"], default="reviews")
+    imp.add_argument(
+        "--materialize", action="store_true",
+        help="then materialize exactly the days with data (stream_job runs in this process, recorded in DAGSTER_HOME)",
+    )
     imp.set_defaults(func=cmd_import)
 
     reset = sub.add_parser("reset", help="delete the pipeline folders of the data dir and clear the ledger")
