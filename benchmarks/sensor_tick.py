@@ -1,11 +1,12 @@
-"""Benchmark: one upload_sensor and one landed_partitions_sensor tick with a large history.
+"""Benchmark: stream_sensor ticks and the stream job's planning with a large history.
 
     .venv/bin/python benchmarks/sensor_tick.py [--archived 1000000] [--new 1000]
 
-Builds a data directory whose ledger holds --archived landed files (in 1,000-file batches) with
-that many (empty) files under data/raw/, then uploads --new single-review files and times:
-the upload sensor tick (lists the upload area), the landing of the new files, and the
-landed-partitions sensor tick (reads the ledger after its cursor).
+Builds a data directory whose ledger holds --archived landed (and applied) files in 1,000-file
+batches, with that many (empty) files under data/raw/, then uploads --new single-review files and
+times: a stream_sensor tick with files waiting (lists the upload area), the landing of the new
+files, a stream_sensor tick with the new batch unapplied, and the stream job's choice of batches
+and days to materialize (take_batches: the ledger after its watermark).
 """
 
 from __future__ import annotations
@@ -63,12 +64,15 @@ def main() -> None:
 
     from amzn_assets.definitions import resources_for
     from amzn_assets.landing.intake import Lander
-    from amzn_assets.sensors import landed_partitions_sensor, upload_sensor
+    from amzn_assets.landing.readers import LandedReader
+    from amzn_assets.sensors import stream_sensor
+    from amzn_assets.sensors.apply import WAREHOUSE, take_batches
     from amzn_assets.settings import DataDirs
 
     dirs = DataDirs(Path(tempfile.mkdtemp(prefix="amzn-tick-")) / "data")
     t0 = time.perf_counter()
-    cursor = fake_history(dirs, args.archived)
+    last = fake_history(dirs, args.archived)
+    Lander(dirs).ledger.set_applied_through(WAREHOUSE, last)
     built = time.perf_counter() - t0
     folder = dirs.uploaded / "reviews" / "toys"
     folder.mkdir(parents=True)
@@ -77,25 +81,30 @@ def main() -> None:
                   "unixReviewTime": 1514851200 + 86400 * (i % 30)}
         (folder / f"new-{i:06d}.json.gz").write_bytes(gzip.compress(json.dumps(review).encode(), mtime=0))
 
-    resources = resources_for("local", str(dirs.root))
+    def tick(instance):
+        with build_sensor_context(instance=instance, resources=resources_for("local", str(dirs.root))) as context:
+            t0 = time.perf_counter()
+            request = stream_sensor(context)
+            return request, time.perf_counter() - t0
+
     with DagsterInstance.ephemeral() as instance:
-        with build_sensor_context(instance=instance, resources=resources) as context:
-            t0 = time.perf_counter()
-            result = upload_sensor(context)
-            upload_tick = time.perf_counter() - t0
-        assert result.run_requests[0].tags["amzn/files"] == str(args.new)
+        request, upload_tick = tick(instance)
+        assert request.tags["amzn/files_waiting"] == str(args.new)
         t0 = time.perf_counter()
-        report = Lander(dirs).land_pending()
+        lander = Lander(dirs)
+        report = lander.land_pending()
         landing = time.perf_counter() - t0
-        with build_sensor_context(instance=instance, resources=resources, cursor=cursor) as context:
-            t0 = time.perf_counter()
-            planned = landed_partitions_sensor(context)
-            landed_tick = time.perf_counter() - t0
+        request, batch_tick = tick(instance)
+        assert request.tags["amzn/files_waiting"] == "0"
+        t0 = time.perf_counter()
+        batches, days = take_batches(lander.ledger, LandedReader(lander.ledger, lander.segments))
+        planning = time.perf_counter() - t0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"history: {args.archived:,} landed files in the ledger and under raw/ (built in {built:.0f}s)")
-    print(f"upload_sensor tick with {args.new:,} new files: {upload_tick * 1000:.0f} ms")
+    print(f"stream_sensor tick with {args.new:,} files waiting: {upload_tick * 1000:.0f} ms")
     print(f"landing the {report.files_landed:,} new files: {landing * 1000:.0f} ms")
-    print(f"landed_partitions_sensor tick (1 new batch, {len(planned.run_requests)} run requests): {landed_tick * 1000:.0f} ms")
+    print(f"stream_sensor tick with the new batch unapplied: {batch_tick * 1000:.0f} ms")
+    print(f"take_batches ({len(batches)} batch, {len(days['reviews'])} review days): {planning * 1000:.0f} ms")
     print(f"(data in {dirs.root})")
 
 
