@@ -48,6 +48,19 @@ def distinct_reviews(dump: Path) -> int:
     return len(seen)
 
 
+def unique_without_time(split: Path, out: Path) -> None:
+    """The split files, keeping one of those that differ only in review time: restamped with the
+    upload time, two of them within one second would be one review (and never two rows)."""
+    out.mkdir(parents=True)
+    seen = set()
+    for path in sorted(split.iterdir()):
+        r = json.loads(gzip.decompress(path.read_bytes()))
+        key = (r["reviewerID"], r["asin"], json.dumps(r.get("style"), sort_keys=True), r["overall"], r.get("summary"), r.get("reviewText"))
+        if key not in seen:
+            seen.add(key)
+            shutil.copy(path, out / path.name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dump", default=str(REPO / "amzn_assets_tests/fixtures/All_Beauty_5.json.gz"))
@@ -116,6 +129,8 @@ def main() -> None:
 
         # Trickle of current-day reviews: file i is uploaded at t0 + i / rate.
         total = int(parse_rate(args.trickle_rate) * 60 * args.trickle_minutes)
+        unique_without_time(split, work / "trickle" / "trickle")
+        total = min(total, len(list((work / "trickle" / "trickle").iterdir())))
         base = in_fact()
         samples: list[tuple[float, int]] = []
         done = threading.Event()
@@ -127,7 +142,6 @@ def main() -> None:
 
         poller = threading.Thread(target=poll, daemon=True)
         trickle_source = work / "trickle"
-        shutil.copytree(split, trickle_source / "trickle")
         t0 = time.monotonic()
         poller.start()
         upload_files(["trickle"], source_dir=trickle_source, target=dirs.uploaded, rate=args.trickle_rate, limit=total,
