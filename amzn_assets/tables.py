@@ -19,8 +19,8 @@ WEATHER_TYPE_CODES = (
 )
 CLIMATE_MEASURES = ("awnd", "prcp", "snow", "snwd", "tavg", "tmax", "tmin")
 
-# Landed (parsed, validated) records, as the parsers return them.
-LANDED_REVIEW_SCHEMA = pa.schema(
+# Parsed, validated review records: what the parsers return and the landed segments store.
+PARSED_REVIEW_SCHEMA = pa.schema(
     [
         ("review_date", pa.date32()),
         ("review_time", UTC_SECONDS),
@@ -37,6 +37,10 @@ LANDED_REVIEW_SCHEMA = pa.schema(
         ("image_count", pa.int16()),
     ]
 )
+# Landed reviews as LandedReader.reviews() returns them: one row per review, keyed by review_id,
+# the 32-hex md5 of (reviewer_id, asin, review_time, style, rating, summary, review_text)
+# (amzn_assets/transforms/review_identity.py, docs/data-model.md).
+LANDED_REVIEW_SCHEMA = pa.schema(list(PARSED_REVIEW_SCHEMA) + [("review_id", pa.string())])
 
 LANDED_PRODUCT_SCHEMA = pa.schema(
     [
@@ -126,9 +130,7 @@ class TableSpec:
         }
 
 
-LANDED_REVIEWS = TableSpec(
-    "landed_reviews", LANDED_REVIEW_SCHEMA, "review_date", ("asin", "reviewer_id", "review_time"), "replace"
-)
+LANDED_REVIEWS = TableSpec("landed_reviews", LANDED_REVIEW_SCHEMA, "review_date", ("review_id",), "replace")
 LANDED_CLIMATE = TableSpec(
     "landed_climate", LANDED_CLIMATE_SCHEMA, "date", ("station_id", "date"), "replace"
 )
@@ -136,8 +138,9 @@ REVIEWS_FACT = TableSpec(
     "reviews_fact",
     REVIEWS_FACT_SCHEMA,
     "review_date",
-    # A review is (asin, reviewer_id, review_time); the day it derives from leads the key.
-    ("review_date", "asin", "reviewer_id", "review_time"),
+    # A review is its content key; the day (derived from review_time, itself part of review_id)
+    # leads the key, so loads of day-sorted partitions append to the index.
+    ("review_date", "review_id"),
     "replace",
     references=(("reviewer_id", "users", "reviewer_id"), ("asin", "products", "asin"), ("review_date", "datetime", "date")),
 )

@@ -260,7 +260,11 @@ def test_postgres_indexes_and_idempotence():
     assert re.search(r"CREATE INDEX IF NOT EXISTS \w+ ON landing_files \(status\)", normalised)
     assert re.search(r"CREATE INDEX IF NOT EXISTS \w+ ON landing_files \(path\)", normalised)
     assert re.search(r"CREATE INDEX IF NOT EXISTS \w+ ON quarantine \(batch_id\)", normalised)
-    # every statement is idempotent
+    # every statement is idempotent: CREATE ... IF NOT EXISTS, or a migration that checks first
+    migrations = re.findall(r"DO (\$\w*\$)(.*?)\1;", sql, re.S)
+    assert [m[0] for m in migrations] == ["$migrate_review_id$"]
+    assert all(" ".join(body.split()).startswith("BEGIN IF NOT EXISTS (") for _, body in migrations)
+    sql = re.sub(r"DO (\$\w*\$).*?\1;", "", sql, flags=re.S)
     statements = [s.strip() for s in sql.split(";") if s.strip()]
     assert statements and all(re.match(r"CREATE (UNIQUE )?(TABLE|INDEX) IF NOT EXISTS", s) for s in statements)
 
@@ -387,6 +391,7 @@ def _review(asin: str, day: dt.date, rating: int) -> dict:
         "summary": "s",
         "review_text": "t",
         "image_count": 0,
+        "review_id": f"{n:032x}",
     }
 
 

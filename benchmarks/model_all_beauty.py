@@ -35,12 +35,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from amzn_assets import tables
 from amzn_assets.ml import evaluate
 from amzn_assets.ml.config import preset
 from amzn_assets.ml.data import Reviews, time_cutoff
 from amzn_assets.sources.dumps import iter_review_dump
-from amzn_assets.transforms.dedupe import keep_first
+from amzn_assets.transforms.review_identity import distinct_reviews
 from amzn_assets.transforms.reviews import reviews_fact
 
 DEFAULT_DUMP = Path(__file__).resolve().parents[1] / "amzn_assets_tests" / "fixtures" / "All_Beauty_5.json.gz"
@@ -49,7 +48,7 @@ SCENARIOS = {"month": ("2017-06-01", "2018-05-31"), "whole": (None, None)}
 
 def fact_rows(dump: Path) -> pa.Table:
     landed = pa.concat_tables(r.table for r in iter_review_dump(dump, category="all_beauty", source=dump.name))
-    return reviews_fact(keep_first(landed, tables.LANDED_REVIEWS.primary_key))
+    return reviews_fact(distinct_reviews(landed))
 
 
 def window(fact: pa.Table, first: str | None, last: str | None) -> pa.Table:

@@ -375,7 +375,7 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
         absolute_error += float(np.abs(expected - truth).sum())
         hits += int(np.sum(predicted == truth))
         predicted_counts += np.bincount(predicted, minlength=6)
-        columns = {name: chunk[name] for name in ("review_date", "review_time", "asin", "reviewer_id", "rating")}
+        columns = {name: chunk[name] for name in PREDICTED_REVIEW_COLUMNS}
         columns |= {"predicted_rating": predicted, "expected_rating": expected}
         columns |= {f"p_{k + 1}": p[:, k] for k in range(5)}
         columns["model_partition"] = [month] * chunk.num_rows
@@ -401,13 +401,17 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
     )
 
 
+# The review (its key, review_date and review_id, and what it is about) and its true rating.
+PREDICTED_REVIEW_COLUMNS = ("review_date", "review_id", "review_time", "asin", "reviewer_id", "rating")
+
+
 def predictions_schema():
-    """predictions.parquet: the review's key and true rating, then the model's view of it."""
+    """predictions.parquet: the review and its true rating, then the model's view of it."""
     import pyarrow as pa
 
     from amzn_assets.tables import REVIEWS_FACT_SCHEMA
 
-    fields = [REVIEWS_FACT_SCHEMA.field(c) for c in ("review_date", "review_time", "asin", "reviewer_id", "rating")]
+    fields = [REVIEWS_FACT_SCHEMA.field(c) for c in PREDICTED_REVIEW_COLUMNS]
     fields += [pa.field("predicted_rating", pa.int8()), pa.field("expected_rating", pa.float32())]
     fields += [pa.field(f"p_{k}", pa.float32()) for k in range(1, 6)] + [pa.field("model_partition", pa.string())]
     return pa.schema(fields)

@@ -109,7 +109,7 @@ def _lazy(module: str, name: str) -> Callable[[bytes, str], ParseResult]:
 
 
 REVIEWS = SourceKind(
-    "reviews", "reviews", True, (".json.gz", ".json"), tables.LANDED_REVIEW_SCHEMA, "review_date", _parse_reviews
+    "reviews", "reviews", True, (".json.gz", ".json"), tables.PARSED_REVIEW_SCHEMA, "review_date", _parse_reviews
 )
 PRODUCTS = SourceKind(
     "products",

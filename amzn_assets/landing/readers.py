@@ -11,7 +11,8 @@ from amzn_assets import tables
 from amzn_assets.landing.kinds import CLIMATE, PRODUCTS, REVIEWS, STATIONS, SourceKind
 from amzn_assets.landing.ledger import Ledger
 from amzn_assets.landing.segments import SegmentStore
-from amzn_assets.transforms.dedupe import keep_first, keep_last
+from amzn_assets.transforms.dedupe import keep_last
+from amzn_assets.transforms.review_identity import distinct_reviews
 
 
 class LandedReader:
@@ -24,10 +25,11 @@ class LandedReader:
         return self.segments.read(kind.name, kind.schema, committed, kind.partition_column, keys)
 
     def reviews(self, keys: Sequence[str]) -> tuple[pa.Table, int]:
-        """Reviews of these days; the first landed copy of a review wins. Returns (rows, duplicates merged)."""
-        rows = self._read(REVIEWS, keys)
-        unique = keep_first(rows, tables.LANDED_REVIEWS.primary_key)
-        return unique, rows.num_rows - unique.num_rows
+        """Reviews of these days, one row per review_id (every path reads reviews here); a later
+        landed copy of a review wins. Returns (rows, duplicates merged)."""
+        records = self._read(REVIEWS, keys)
+        unique = distinct_reviews(records)
+        return unique, records.num_rows - unique.num_rows
 
     def climate(self, keys: Sequence[str]) -> pa.Table:
         """Observations of these days; a later landed file corrects an earlier one."""

@@ -1,5 +1,5 @@
 """Stream a whole Amazon review dump (2018 per-category files such as Home_and_Kitchen_5.json.gz,
-or 2014 files) into LANDED_REVIEW_SCHEMA batches, in memory bounded by the batch size.
+or 2014 files) into PARSED_REVIEW_SCHEMA batches, in memory bounded by the batch size.
 
     for result in iter_review_dump(path, category="Home_and_Kitchen", source="Home_and_Kitchen_5.json.gz"):
         write(result.table); quarantine(result.rejected)
@@ -52,7 +52,7 @@ import pyarrow.json as pj
 
 from amzn_assets.sources.common import ParseResult, RawLine, Rejected, SourceFileError
 from amzn_assets.sources.reviews import _parse_batch, _style
-from amzn_assets.tables import LANDED_REVIEW_SCHEMA, UTC_SECONDS
+from amzn_assets.tables import PARSED_REVIEW_SCHEMA, UTC_SECONDS
 
 _DAY = 86_400
 _INT32_MAX = 2**31 - 1
@@ -469,7 +469,7 @@ class _BatchParser:
                 arr[start:end] = _SPACE
 
     def _landed(self, t: pa.Table) -> tuple[pa.Table, np.ndarray]:
-        """LANDED_REVIEW_SCHEMA columns from pyarrow's parse, and which rows are trusted: those the
+        """PARSED_REVIEW_SCHEMA columns from pyarrow's parse, and which rows are trusted: those the
         orjson path would accept with exactly these values. Other rows hold placeholders."""
         n = t.num_rows
         clean = _key_ok(t["asin"]) & _key_ok(t["reviewerID"])
@@ -514,7 +514,7 @@ class _BatchParser:
             pa.array(image_count, pa.int16()),
         ]
         columns = [c if isinstance(c, pa.ChunkedArray) else pa.chunked_array([c]) for c in columns]
-        return pa.Table.from_arrays(columns, schema=LANDED_REVIEW_SCHEMA), clean
+        return pa.Table.from_arrays(columns, schema=PARSED_REVIEW_SCHEMA), clean
 
     def _styles(self, column: pa.ChunkedArray | None, n: int) -> tuple[pa.Array, np.ndarray]:
         """The style text of every row (as reviews._style gives it) and which rows are trusted."""
@@ -577,7 +577,7 @@ class _BatchParser:
         ]
         refused = {r.line for r in rejected[before:]}
         accepted = np.array([i for i in order if first + i + 1 not in refused], np.int64)
-        return pa.Table.from_batches(batches, LANDED_REVIEW_SCHEMA), accepted
+        return pa.Table.from_batches(batches, PARSED_REVIEW_SCHEMA), accepted
 
 
 def _inflate(inflater: Any, data: bytes, limit: int) -> bytes:
@@ -666,7 +666,7 @@ def _skip_blanks(data: bytearray, at: int) -> int:
 def _in_line_order(tables: list[tuple[pa.Table, np.ndarray]]) -> pa.Table:
     tables = [(t, lines) for t, lines in tables if t.num_rows]
     if not tables:
-        return LANDED_REVIEW_SCHEMA.empty_table()
+        return PARSED_REVIEW_SCHEMA.empty_table()
     if len(tables) == 1:
         return tables[0][0]
     lines = np.concatenate([lines for _, lines in tables])

@@ -1,4 +1,4 @@
-"""Parse Amazon review JSON lines (2018 and 2014 formats) into LANDED_REVIEW_SCHEMA.
+"""Parse Amazon review JSON lines (2018 and 2014 formats) into PARSED_REVIEW_SCHEMA.
 
 2018: {"overall": 5.0, "verified": true, "reviewTime": "09 1, 2016", "reviewerID": ..., "asin": ...,
 "style": {"Size:": " 7.0 oz"}, "reviewerName": ..., "reviewText": ..., "summary": ...,
@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 
 from amzn_assets.sources.common import ParseResult, RawLine, Rejected
-from amzn_assets.tables import LANDED_REVIEW_SCHEMA
+from amzn_assets.tables import PARSED_REVIEW_SCHEMA
 
 _DAY = 86_400
 _INT32_MAX = 2**31 - 1
@@ -42,7 +42,7 @@ def parse_reviews(lines: Sequence[RawLine], today: dt.date | None = None) -> Par
         _parse_batch(lines[i : i + _BATCH], end_ts, style_cache, rejected)
         for i in range(0, len(lines), _BATCH)
     ] or [_parse_batch([], end_ts, style_cache, rejected)]
-    return ParseResult(pa.Table.from_batches(batches, LANDED_REVIEW_SCHEMA), rejected)
+    return ParseResult(pa.Table.from_batches(batches, PARSED_REVIEW_SCHEMA), rejected)
 
 
 def _parse_batch(
@@ -123,7 +123,7 @@ def _parse_batch(
         _strings(cols[10]),
         pa.array(cols[11], pa.int16()),
     ]
-    return pa.RecordBatch.from_arrays(columns, schema=LANDED_REVIEW_SCHEMA)
+    return pa.RecordBatch.from_arrays(columns, schema=PARSED_REVIEW_SCHEMA)
 
 
 def _strings(values: Sequence[Any]) -> pa.Array:

@@ -42,6 +42,7 @@ _S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()
 # arn:<partition>:iam::<12-digit account>:role/<path/name>, the characters IAM allows in role names.
 _IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 
 
 class Statement(NamedTuple):
@@ -131,13 +132,23 @@ def _partition_value(value) -> str | dt.date:
 
 
 def split_sql(text: str) -> list[str]:
-    """Statements of a SQL script: `--` comments dropped, split on `;` outside quotes."""
+    """Statements of a SQL script: `--` comments dropped, split on `;` outside quotes and
+    dollar-quoted bodies ($tag$ ... $tag$, as in a PostgreSQL DO block)."""
     statements, current, i, n = [], [], 0, len(text)
     while i < n:
         c = text[i]
         if c == "-" and text.startswith("--", i):
             end = text.find("\n", i)
             i = n if end < 0 else end  # keep the newline
+            continue
+        tag = _DOLLAR_TAG.match(text, i) if c == "$" else None
+        if tag:
+            end = text.find(tag.group(), tag.end())
+            if end < 0:
+                raise ValueError("unterminated dollar quote in SQL script")
+            end += len(tag.group())
+            current.append(text[i:end])
+            i = end
             continue
         if c in ("'", '"'):
             end = i + 1

@@ -12,7 +12,7 @@ import pytest
 
 from amzn_assets.sources.common import RawLine, split_lines
 from amzn_assets.sources.reviews import parse_reviews
-from amzn_assets.tables import LANDED_REVIEW_SCHEMA
+from amzn_assets.tables import PARSED_REVIEW_SCHEMA
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 TODAY = dt.date(2024, 1, 1)
@@ -51,7 +51,7 @@ def all_beauty():
 
 def test_all_beauty_parses_whole(all_beauty):
     table = all_beauty.table
-    assert table.schema == LANDED_REVIEW_SCHEMA
+    assert table.schema == PARSED_REVIEW_SCHEMA
     assert table.num_rows == 5269
     assert all_beauty.rejected == []
     assert table["category"].unique().to_pylist() == ["All_Beauty"]
@@ -191,5 +191,5 @@ def test_today_is_inclusive():
 
 def test_empty_input_gives_empty_table():
     result = parse_reviews([])
-    assert result.table.schema == LANDED_REVIEW_SCHEMA
+    assert result.table.schema == PARSED_REVIEW_SCHEMA
     assert result.table.num_rows == 0 and result.rejected == []

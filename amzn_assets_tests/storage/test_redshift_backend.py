@@ -63,6 +63,8 @@ from amzn_assets.tables import (
     USERS_SCHEMA,
 )
 
+from amzn_assets.transforms.review_identity import review_ids
+
 REPO = Path(__file__).resolve().parents[2]
 PG_DDL = (REPO / "sql" / "postgres" / "schema.sql").read_text()
 ROLE = "arn:aws:iam::123456789012:role/amzn-redshift-copy"
@@ -82,11 +84,12 @@ def d(day: int) -> dt.date:
 
 
 def review(day: int, asin: str, reviewer: str, rating: int = 5, text: str = "ok", hour: int = 12) -> dict:
-    return {
+    row = {
         "review_date": d(day), "review_time": dt.datetime(2018, 1, day, hour, tzinfo=UTC), "asin": asin,
         "reviewer_id": reviewer, "category": "toys", "rating": rating, "verified": True, "vote": 3,
         "style": '{"Size":"7.0 oz"}', "summary": "", "review_text": text, "image_count": 0,
     }
+    return row | {"review_id": review_ids(pa.Table.from_pylist([row]))[0].as_py()}
 
 
 def facts(*rows: dict) -> pa.Table:
@@ -288,6 +291,8 @@ def test_split_sql_keeps_quoted_semicolons_and_drops_comments():
         "CREATE TABLE \"a;b\" (x text DEFAULT 'it''s; -- not a comment')",
         "SELECT 1",
     ]
+    block = "DO $m$\nBEGIN\n    UPDATE t SET a = 'x;y'; -- a; comment\nEND\n$m$"
+    assert redshift_sql.split_sql(f"{block};\nDO $$ SELECT 1; $$;SELECT 2") == [block, "DO $$ SELECT 1; $$", "SELECT 2"]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 -- Type map: string -> text, date32 -> date, timestamp[s, UTC] -> timestamptz, int8/int16 -> smallint,
 -- int32 -> integer, int64 -> bigint, float64 -> double precision, bool -> boolean.
 --
--- Idempotent: every statement is IF NOT EXISTS, the file can be applied any number of times.
+-- Idempotent: every statement is IF NOT EXISTS (the one migration, a DO block, checks first), the
+-- file can be applied any number of times.
 -- Foreign keys are DEFERRABLE INITIALLY DEFERRED: a partition load replaces the fact rows of a day and
 -- upserts the dimension rows of that day in one transaction, in whatever order; the references are
 -- checked at commit.
@@ -74,8 +75,10 @@ CREATE TABLE IF NOT EXISTS stations (
 -- Facts. A fact partition D (review_date = D, resp. date = D) is replaced whole.
 -- ---------------------------------------------------------------------------------------------------
 
--- One row per review; identity (asin, reviewer_id, review_time): the 5-core files hold
--- near-duplicates that differ only in style, they collapse to one row.
+-- One row per review. review_id is the review's content key: the md5 of reviewer_id, asin,
+-- review_time, style, rating, summary and review_text (docs/data-model.md gives the recipe; the
+-- migration below computes it in SQL). Records equal in all seven are one review; one reviewer's
+-- reviews of two variants of a product on one day are two.
 CREATE TABLE IF NOT EXISTS reviews_fact (
     review_date  date        NOT NULL,
     review_time  timestamptz NOT NULL,
@@ -89,13 +92,41 @@ CREATE TABLE IF NOT EXISTS reviews_fact (
     summary      text,
     review_text  text,
     image_count  smallint,
-    -- A review is (asin, reviewer_id, review_time); review_date (derived from review_time) leads the
-    -- key so loads of date-sorted partitions append to the index and a range delete uses it.
-    CONSTRAINT reviews_fact_pkey PRIMARY KEY (review_date, asin, reviewer_id, review_time)
+    review_id    text        NOT NULL,  -- 32 hex digits
+    -- review_date (derived from review_time) leads the key so loads of date-sorted partitions
+    -- append to the index and a range delete uses it.
+    CONSTRAINT reviews_fact_pkey PRIMARY KEY (review_date, review_id)
     -- References (reviewer_id -> users, asin -> products, review_date -> "datetime") are checked by
     -- the loader in the load's own transaction, one anti-join per dimension (amzn_assets.tables
     -- TableSpec.references): per-row foreign-key triggers took 60% of a fact load's time.
 );
+
+-- Migration of a reviews_fact created before review_id (keyed (review_date, asin, reviewer_id,
+-- review_time)): add the column last, as the CREATE above has it, compute it for the rows there,
+-- re-key. Runs once; afterwards the guard finds the column. Re-materializing the review days then
+-- loads the reviews the old key had merged.
+DO $migrate_review_id$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'reviews_fact' AND column_name = 'review_id'
+    ) THEN
+        ALTER TABLE reviews_fact ADD COLUMN review_id text;
+        UPDATE reviews_fact SET review_id = MD5(
+            COALESCE(CAST(LENGTH(reviewer_id) AS VARCHAR) || ':' || reviewer_id, '-')
+            || COALESCE(CAST(LENGTH(asin) AS VARCHAR) || ':' || asin, '-')
+            || COALESCE(CAST(LENGTH(CAST(CAST(EXTRACT(EPOCH FROM review_time) AS BIGINT) AS VARCHAR)) AS VARCHAR) || ':' || CAST(CAST(EXTRACT(EPOCH FROM review_time) AS BIGINT) AS VARCHAR), '-')
+            || COALESCE(CAST(LENGTH(style) AS VARCHAR) || ':' || style, '-')
+            || COALESCE(CAST(LENGTH(CAST(rating AS VARCHAR)) AS VARCHAR) || ':' || CAST(rating AS VARCHAR), '-')
+            || COALESCE(CAST(LENGTH(summary) AS VARCHAR) || ':' || summary, '-')
+            || COALESCE(CAST(LENGTH(review_text) AS VARCHAR) || ':' || review_text, '-')
+        );
+        ALTER TABLE reviews_fact ALTER COLUMN review_id SET NOT NULL;
+        ALTER TABLE reviews_fact DROP CONSTRAINT reviews_fact_pkey;
+        ALTER TABLE reviews_fact ADD CONSTRAINT reviews_fact_pkey PRIMARY KEY (review_date, review_id);
+    END IF;
+END
+$migrate_review_id$;
 
 CREATE INDEX IF NOT EXISTS reviews_fact_asin_idx ON reviews_fact (asin);
 

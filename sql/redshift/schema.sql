@@ -93,7 +93,12 @@ SORTKEY (station_id);
 -- Facts. A fact partition D (review_date = D, resp. date = D) is replaced whole.
 -- ---------------------------------------------------------------------------------------------------
 
--- One row per review; identity (asin, reviewer_id, review_time).
+-- One row per review, keyed by its content key review_id (docs/data-model.md). The column is last so
+-- that the one migration Redshift allows, ALTER TABLE ... ADD COLUMN (which appends), gives the
+-- same column order as this CREATE: COPY ... FORMAT AS PARQUET maps columns by position. A table
+-- created before review_id is best dropped and re-materialized: its rows were merged by the old
+-- key (asin, reviewer_id, review_time), and Redshift cannot recompute review_id from values COPY
+-- truncated to the VARCHAR widths.
 CREATE TABLE IF NOT EXISTS reviews_fact (
     review_date  DATE          NOT NULL,
     review_time  TIMESTAMPTZ   NOT NULL,
@@ -107,7 +112,8 @@ CREATE TABLE IF NOT EXISTS reviews_fact (
     summary      VARCHAR(4096),
     review_text  VARCHAR(65535),
     image_count  SMALLINT,
-    PRIMARY KEY (review_date, asin, reviewer_id, review_time),
+    review_id    VARCHAR(32)   NOT NULL,  -- 32 hex digits
+    PRIMARY KEY (review_date, review_id),
     FOREIGN KEY (reviewer_id) REFERENCES users (reviewer_id),
     FOREIGN KEY (asin) REFERENCES products (asin),
     FOREIGN KEY (review_date) REFERENCES "datetime" ("date")
