@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from amzn_assets.settings import DataDirs
+from amzn_assets_tests.daemon import create_instance
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -24,6 +25,7 @@ ASSET_GRAPH = "{ assetNodes { assetKey { path } dependencyKeys { path } partitio
 def env_for(dirs: DataDirs, home: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    create_instance(home)  # before the webserver (and a test) open it: no SQLite creation race
     return {**os.environ, "DAGSTER_HOME": str(home), "AMZN_DATA_DIR": str(dirs.root)}
 
 
