@@ -177,6 +177,8 @@ def test_rating_predictions_score_every_review_of_a_range(trained):
         day += dt.timedelta(days=1)
     busiest = max(fact, key=fact.get).isoformat()
     rows = pq.read_table(trained.folder("rating_predictions", busiest) / "predictions.parquet").to_pylist()
+    reviews = run_query(trained.dirs.warehouse, f"SELECT review_id FROM reviews_fact WHERE review_date = '{busiest}'").rows
+    assert sorted(r["review_id"] for r in rows) == sorted(r for (r,) in reviews)  # each review scored once
     for row in rows:
         probabilities = [row[f"p_{k}"] for k in range(1, 6)]
         assert row["model_partition"] == MONTH and sum(probabilities) == pytest.approx(1.0, abs=1e-4)
