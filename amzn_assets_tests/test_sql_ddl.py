@@ -30,7 +30,7 @@ TOP_PRODUCTS = SQL_DIR / "analysis" / "top_products.sql"
 RATING_BY_TEMPERATURE = SQL_DIR / "analysis" / "rating_by_temperature.sql"
 
 STAR_NAMES = [t.name for t in tables.STAR_TABLES]
-LEDGER_NAMES = ["landing_batches", "landing_files", "quarantine"]
+LEDGER_NAMES = ["landing_batches", "landing_files", "quarantine", "landing_applied"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -319,6 +319,11 @@ PG_LEDGER = {
         ("reason", "text NOT NULL"),
         ("record", "text"),
         ("created_at", "timestamptz NOT NULL"),
+    ],
+    "landing_applied": [
+        ("consumer", "text PRIMARY KEY"),
+        ("batch_id", "text NOT NULL"),
+        ("applied_at", "timestamptz NOT NULL"),
     ],
 }
 

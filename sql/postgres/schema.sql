@@ -228,3 +228,11 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 
 CREATE INDEX IF NOT EXISTS quarantine_batch_id_idx ON quarantine (batch_id);
+
+-- How far each consumer (the stream job: 'warehouse') has applied committed batches: it materializes
+-- the days fed by the batches after batch_id, then moves it. Batches commit in batch_id order.
+CREATE TABLE IF NOT EXISTS landing_applied (
+    consumer    text        PRIMARY KEY,
+    batch_id    text        NOT NULL,
+    applied_at  timestamptz NOT NULL
+);

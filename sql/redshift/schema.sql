@@ -217,3 +217,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
 )
 DISTSTYLE EVEN
 SORTKEY (batch_id);
+
+-- How far each consumer has applied committed batches (see sql/postgres/schema.sql).
+CREATE TABLE IF NOT EXISTS landing_applied (
+    consumer    VARCHAR(64)  NOT NULL,
+    batch_id    VARCHAR(64)  NOT NULL,
+    applied_at  TIMESTAMPTZ  NOT NULL,
+    PRIMARY KEY (consumer)
+)
+DISTSTYLE ALL;
