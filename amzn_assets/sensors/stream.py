@@ -8,6 +8,8 @@ partition status. Runs carry amzn/serial (dagster.yaml: one at a time, oldest fi
 """
 
 
+import os
+import socket
 import time
 
 from dagster import (
@@ -35,6 +37,33 @@ from amzn_assets.settings import sensors_default_running
 
 STAGING_TABLES = {"landed_reviews", "landed_climate"}  # on staging_io_manager, like their assets
 NOT_BEGUN = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING]
+IN_PROGRESS = [DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+WORKER_TAG = "amzn/worker"
+
+
+def worker_id(pid: int | None = None) -> str:
+    """host:pid:start time of a process (the start time tells a reused pid apart)."""
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def worker_is_gone(worker: str | None) -> bool:
+    """True when the tagged run worker was a process of this host that no longer runs."""
+    if not worker or worker.count(":") < 2:
+        return False
+    host, pid, started = worker.rsplit(":", 2)
+    if host != socket.gethostname():
+        return False  # another machine's process: not ours to judge
+    return _start_time(int(pid)) != started
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or "" if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return ""
 
 
 @op(
@@ -43,6 +72,8 @@ NOT_BEGUN = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunSt
     description="Land every complete file in the upload area, then materialize the days fed by batches not yet applied.",
 )
 def land_and_materialize(context: OpExecutionContext):
+    # Who runs this: the sensor fails the run if this process dies (a killed daemon or machine).
+    context.instance.add_run_tags(context.run_id, {WORKER_TAG: worker_id()})
     landing: LandingZone = context.resources.landing
     lander = landing.lander()
     report = lander.land_pending()
@@ -88,6 +119,11 @@ def stream_job():
 def stream_sensor(context: SensorEvaluationContext, landing: LandingZone):
     # Landed files leave the upload area, so a listing costs O(files waiting), not O(all files ever).
     lander = landing.lander()
+    for run in context.instance.get_runs(RunsFilter(job_name=stream_job.name, statuses=IN_PROGRESS), limit=10):
+        if worker_is_gone(run.tags.get(WORKER_TAG)):
+            # Its process was killed: nothing else will end the run, and its amzn/serial slot would
+            # block every later stream run. A failed run is retried (dagster.yaml run_retries).
+            context.instance.report_run_failed(run, f"stream_job worker {run.tags[WORKER_TAG]} is gone (killed?)")
     pending = [path for kind in KINDS for path, _ in lander.discover(kind)]
     applied = lander.ledger.applied_through(WAREHOUSE)
     unapplied = lander.ledger.committed_after(applied, limit=1)

@@ -180,3 +180,23 @@ def test_the_same_file_uploaded_twice_lands_once(dirs, instance):
     rows, _ = LandedReader(lander.ledger, lander.segments).reviews(["2018-01-02"])
     assert rows.num_rows == 1
     assert lander.ledger.file_status_counts() == {"landed": 1, "duplicate": 1}
+
+
+def test_a_stream_run_whose_worker_was_killed_is_failed_by_the_next_tick(dirs, sample, instance):
+    """A killed daemon (or machine) leaves its run STARTED forever, holding the amzn/serial slot:
+    the sensor fails it when its worker process is gone, and leaves a live one alone."""
+    import subprocess
+
+    from dagster import DagsterRunStatus
+    from dagster._core.test_utils import create_run_for_test
+
+    from amzn_assets.sensors.stream import WORKER_TAG, worker_id
+
+    finished = subprocess.Popen(["sleep", "0"])
+    gone = worker_id(finished.pid)
+    finished.wait()
+    dead = create_run_for_test(instance, job_name="stream_job", status=DagsterRunStatus.STARTED, tags={WORKER_TAG: gone})
+    alive = create_run_for_test(instance, job_name="stream_job", status=DagsterRunStatus.STARTED, tags={WORKER_TAG: worker_id()})
+    tick(dirs, instance)
+    assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(alive.run_id).status == DagsterRunStatus.STARTED
