@@ -166,7 +166,7 @@ def _product_batches(path: Path, lines_per_batch: int = 50_000) -> Iterator[Pars
 
     with open(path, "rb") as raw:
         stream = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == b"\x1f\x8b" else raw
-        if stream.peek(1)[:1] == b"[":
+        if stream.peek(4096).removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"[":  # after a BOM and blanks
             yield parse_products(stream.read(), str(path))
             return
         chunk: list[bytes] = []

@@ -2,13 +2,15 @@
 
 Every value is quoted, an empty field is missing, some values carry leading blanks (" 0023"),
 and the column set depends on the station. Columns other than STATION, NAME, DATE, the measures
-and the WTxx flags (PGTM, WDF2, *_ATTRIBUTES, ...) are ignored.
+and the WTxx flags (PGTM, WDF2, *_ATTRIBUTES, ...) are ignored. A row that is not UTF-8 or holds a
+NUL character in its STATION or NAME is refused; a file with a header and no rows is refused whole.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 
 import pyarrow as pa
@@ -22,20 +24,27 @@ _BOM = b"\xef\xbb\xbf"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"  # no nan/inf, no thousands separator
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _WANTED = {"STATION", "NAME", "DATE"} | {c.upper() for c in CLIMATE_MEASURES + WEATHER_TYPE_CODES}
+_LINE_END = re.compile(rb"\r\n|\r|\n")  # where pyarrow ends a row (bytes.splitlines splits the same)
 
 
 def parse_climate_csv(data: bytes, source: str) -> ParseResult:
     """Parse decompressed CSV bytes; rows with an empty station/date or a bad value are refused."""
     if data.startswith(_BOM):
         data = data[len(_BOM):]
-    header = _header(data)
+    first_line = _LINE_END.split(data, maxsplit=1)[0]
+    header = _header(first_line)
     missing = [c for c in ("STATION", "DATE") if c not in header]
     if missing:
         names = " and ".join(missing)
         raise SourceFileError(f"missing {names} column in the CSV header (not a CDO daily export?)")
     wanted = [name for name in dict.fromkeys(header) if name in _WANTED]
-    if not data.partition(b"\n")[2].strip():  # a header and no rows
-        return ParseResult(LANDED_CLIMATE_SCHEMA.empty_table(), [])
+    if not data[len(first_line):].strip():
+        raise SourceFileError("no data rows (the CSV holds only its header)")
+    undecodable: list[Rejected] = []
+    if not data.isascii() and not _is_utf8(data):
+        data, undecodable = _blank_undecodable(data, source)
+        if not data[len(first_line):].strip():
+            return ParseResult(LANDED_CLIMATE_SCHEMA.empty_table(), undecodable)
 
     skipped: dict[int | None, str] = {}  # malformed rows: CSV line number -> reason
 
@@ -75,6 +84,10 @@ def parse_climate_csv(data: bytes, source: str) -> ParseResult:
         pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), date_text),
     )
     problems.append((pc.invert(date_ok), "invalid DATE", date_text))
+    if b"\x00" in data:  # a database text column cannot hold it
+        for name in ("STATION", "NAME"):
+            if name in text:
+                problems.append((pc.match_substring(text[name], "\x00"), f"NUL character in {name}", None))
 
     columns: dict[str, pa.Array] = {
         "station_id": station,
@@ -98,17 +111,40 @@ def parse_climate_csv(data: bytes, source: str) -> ParseResult:
     bad = pa.array([False] * n, pa.bool_())
     for mask, _, _ in problems:
         bad = pc.or_(bad, pc.fill_null(mask, False))
-    rejected = _rejected(data, source, skipped, problems) if pc.any(bad).as_py() or skipped else []
+    rejected = _rejected(data, source, n, skipped, problems) if pc.any(bad).as_py() or skipped else []
+    if undecodable:
+        rejected = sorted(rejected + undecodable, key=lambda r: r.line or 0)
     table = _keep_last(table.filter(pc.invert(bad)))
     return ParseResult(table, rejected)
 
 
-def _header(data: bytes) -> list[str]:
-    first = data.split(b"\n", 1)[0]
+def _header(first: bytes) -> list[str]:
     try:
         return [name.strip() for name in next(csv.reader([first.decode("utf-8")]), [])]
     except UnicodeDecodeError as exc:
         raise SourceFileError(f"CSV header not valid UTF-8: {exc}") from exc
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _blank_undecodable(data: bytes, source: str) -> tuple[bytes, list[Rejected]]:
+    """Refuse the lines that are not UTF-8 and blank them (pyarrow skips blank lines; the others
+    keep their line numbers)."""
+    lines = data.splitlines()
+    rejected = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            rejected.append(Rejected(source, number, "not valid UTF-8", excerpt(line)))
+            lines[number - 1] = b""
+    return b"\n".join(lines), rejected
 
 
 def _trim(column: pa.ChunkedArray) -> pa.Array:
@@ -134,12 +170,16 @@ def _keep_last(table: pa.Table) -> pa.Table:
 def _rejected(
     data: bytes,
     source: str,
+    rows: int,
     skipped: dict[int | None, str],
     problems: list[tuple[pa.Array, str, pa.Array | None]],
 ) -> list[Rejected]:
     """One Rejected per refused row, with every reason found for it and its line of the file."""
-    lines = [line for line in data.split(b"\n") if line.strip()]  # pyarrow skips blank lines
-    numbers = [i for i, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
+    every_line = data.splitlines()
+    lines = [line for line in every_line if line]  # pyarrow skips empty lines (not blank ones)
+    numbers = [i for i, line in enumerate(every_line, start=1) if line]
+    if len(lines) != 1 + rows + len(skipped):
+        raise SourceFileError("a quoted value spans lines: refused rows cannot be told by their line")
     reasons: dict[int, list[str]] = defaultdict(list)
     for mask, reason, value in problems:
         for i in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():

@@ -51,7 +51,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from amzn_assets.sources.common import ParseResult, RawLine, Rejected, SourceFileError
-from amzn_assets.sources.reviews import _parse_batch, _style
+from amzn_assets.sources.nul import nul_rows
+from amzn_assets.sources.reviews import MAX_REVIEW_BYTES, _parse_batch, _style
 from amzn_assets.tables import PARSED_REVIEW_SCHEMA, UTC_SECONDS
 
 _DAY = 86_400
@@ -410,7 +411,7 @@ class _BatchParser:
         the lines one to one once each line gives exactly one row (checked after parsing). Also
         left out: lines with "null" anywhere (pyarrow cannot tell {"k": null} from a missing key
         in a struct, and crashes on some top-level nulls), invalid UTF-8 (pyarrow does not check
-        it), and long lines that could nest deeper than orjson allows.
+        it), long lines that could nest deeper than orjson allows, and lines over the size limit.
         """
         last = np.where(nonempty, ends - 1, 0)
         last_byte = arr[last]
@@ -421,6 +422,7 @@ class _BatchParser:
         suspects = _find_all(data, b"null")
         if suspects:
             odd[np.searchsorted(ends, np.array(suspects, np.int64), side="left")] = True
+        odd |= ends - starts > MAX_REVIEW_BYTES
         for i in np.flatnonzero(nonempty & (ends - starts >= _DEEP_LINE)).tolist():
             s, e = int(starts[i]), int(ends[i])
             if data.count(b"[", s, e) + data.count(b"{", s, e) >= 1000:
@@ -490,6 +492,8 @@ class _BatchParser:
 
         style, style_clean = self._styles(t["style"] if "style" in t.column_names else None, n)
         clean &= style_clean
+        for _, rows in nul_rows(t, ("asin", "reviewerID", "reviewerName", "summary", "reviewText")):
+            clean &= ~rows  # the orjson path refuses them
         for name in t.column_names:  # a field the parsers do not read: could hold a NaN literal
             if name not in _KNOWN_FIELDS and t[name].null_count < n:
                 clean &= ~t[name].is_valid().to_numpy(zero_copy_only=False)

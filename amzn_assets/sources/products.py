@@ -17,15 +17,18 @@ _PRICE = re.compile(r"\$\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
 # ">#39,745 in Appliances (See top 100)", "1,234 in Beauty & Personal Care ("
 _RANK = re.compile(r">?\s*#?\s*(\d[\d,]*)\s+in\s+([^(]+?)\s*(?:\(.*)?", re.DOTALL)
 _ALT = re.compile(r"""\balt\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+_NAMES = LANDED_PRODUCT_SCHEMA.names
 
 
 def parse_products(data: bytes, source: str) -> ParseResult:
     """Parse decompressed metadata bytes.
 
-    For a JSON-array file, a refused record's `line` is its 1-based position in the array.
+    For a JSON-array file, a refused record's `line` is its 1-based position in the array. A record
+    whose text holds a NUL character (JSON "\\u0000") is refused (sources/nul.py).
     """
     if data.startswith(_BOM):
         data = data[len(_BOM):]
+    may_hold_nul = b"\\u0000" in data
     rejected: list[Rejected] = []
     # The same asin twice in one file: the later record wins, as an upsert of the file in order
     # would; it is not refused.
@@ -35,14 +38,28 @@ def parse_products(data: bytes, source: str) -> ParseResult:
         asin = asin.strip() if isinstance(asin, str) else None
         if not asin:
             reason = "missing asin" if type(rec) is dict else "not a JSON object"
-            rejected.append(Rejected(source, line, reason, excerpt(raw or orjson.dumps(rec))))
+            rejected.append(Rejected(source, line, reason, _excerpt(raw, rec)))
             continue
-        products[asin] = _product(asin, rec)
+        row = _product(asin, rec)
+        with_nul = may_hold_nul and next((n for n, v in zip(_NAMES, row) if type(v) is str and "\x00" in v), None)
+        if with_nul:
+            rejected.append(Rejected(source, line, f"NUL character in {with_nul}", _excerpt(raw, rec)))
+            continue
+        products[asin] = row
 
     rejected.sort(key=lambda r: r.line or 0)
     cols = list(zip(*products.values())) if products else [[] for _ in LANDED_PRODUCT_SCHEMA]
     arrays = [pa.array(values, field.type) for values, field in zip(cols, LANDED_PRODUCT_SCHEMA)]
     return ParseResult(pa.Table.from_arrays(arrays, schema=LANDED_PRODUCT_SCHEMA), rejected)
+
+
+def _excerpt(raw: bytes | None, rec: Any) -> str | None:
+    if raw is not None:
+        return excerpt(raw)
+    try:
+        return excerpt(orjson.dumps(rec))
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (255 levels; it reads 1024)
+        return f"({type(rec).__name__} nested too deeply to show)"
 
 
 def _records(data: bytes, source: str, rejected: list[Rejected]) -> list[tuple[int, bytes | None, Any]]:

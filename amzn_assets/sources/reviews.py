@@ -4,6 +4,12 @@
 "style": {"Size:": " 7.0 oz"}, "reviewerName": ..., "reviewText": ..., "summary": ...,
 "unixReviewTime": 1472688000, "vote": "1,341", "image": [...]}.
 2014: the same without verified/style/vote/image, with "helpful": [helpful_votes, total_votes].
+Only helpful_votes is kept (as `vote`, the 2018 field's meaning); docs/data-model.md says why.
+
+A record longer than MAX_REVIEW_BYTES is refused unread: the longest real review line is a few KB,
+and a 50 MB one (a decompression bomb fits in 150 KB of gzip) would cost some ten times its size
+in memory through parsing, review identity and the segment write. A NUL character in a text field
+is refused too (sources/nul.py).
 """
 
 from __future__ import annotations
@@ -12,10 +18,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
 from amzn_assets.sources.common import ParseResult, RawLine, Rejected
+from amzn_assets.sources.nul import nul_rows
 from amzn_assets.tables import PARSED_REVIEW_SCHEMA
 
 _DAY = 86_400
@@ -24,6 +32,8 @@ _INT16_MAX = 2**15 - 1
 _BOM = b"\xef\xbb\xbf"
 _BATCH = 1024
 _RATINGS = {1.0: 1, 2.0: 2, 3.0: 3, 4.0: 4, 5.0: 5}
+MAX_REVIEW_BYTES = 1 << 20
+_TEXT_COLUMNS = ("asin", "reviewer_id", "reviewer_name", "summary", "review_text")  # not style: orjson escapes a NUL
 
 
 class _Reject(Exception):
@@ -51,14 +61,18 @@ def _parse_batch(
     """Parse one batch of lines; refused records are appended to `rejected`."""
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     rows: list[tuple] = []  # one tuple per review, transposed into columns at the end
+    refused_before = len(rejected)
 
     # The fast path covers well-formed 2018 records inline; anything unusual goes to a helper.
     for raw in lines:
         try:
+            data = raw.data
+            if len(data) > MAX_REVIEW_BYTES:
+                raise _Reject(f"record too large: {len(data):,} bytes (the limit is 1 MiB)")
             try:
-                rec = loads(raw.data)
+                rec = loads(data)
             except JSONDecodeError as exc:
-                rec = _load_slow(raw.data, exc)
+                rec = _load_slow(data, exc)
             if type(rec) is not dict:
                 raise _Reject("not a JSON object")
             asin, reviewer = rec.get("asin"), rec.get("reviewerID")
@@ -123,7 +137,31 @@ def _parse_batch(
         _strings(cols[10]),
         pa.array(cols[11], pa.int16()),
     ]
-    return pa.RecordBatch.from_arrays(columns, schema=PARSED_REVIEW_SCHEMA)
+    batch = pa.RecordBatch.from_arrays(columns, schema=PARSED_REVIEW_SCHEMA)
+    with_nul = nul_rows(batch, _TEXT_COLUMNS)
+    return _refuse_nul(batch, with_nul, lines, rejected, refused_before) if with_nul else batch
+
+
+def _refuse_nul(
+    batch: pa.RecordBatch,
+    with_nul: list[tuple[str, np.ndarray]],
+    lines: Sequence[RawLine],
+    rejected: list[Rejected],
+    refused_before: int,
+) -> pa.RecordBatch:
+    """Refuse the rows holding a NUL character; this batch's refusals stay in line order."""
+    refused = {(r.source, r.line) for r in rejected[refused_before:]}
+    kept = [raw for raw in lines if (raw.source, raw.line) not in refused]
+    reasons: dict[int, str] = {}
+    for name, rows in with_nul:
+        for row in np.flatnonzero(rows).tolist():
+            reasons.setdefault(row, f"NUL character in {name}")
+    rejected.extend(Rejected.of(kept[row], reason) for row, reason in reasons.items())
+    position = {(raw.source, raw.line): i for i, raw in enumerate(lines)}
+    rejected[refused_before:] = sorted(rejected[refused_before:], key=lambda r: position[(r.source, r.line)])
+    keep = np.ones(batch.num_rows, bool)
+    keep[list(reasons)] = False
+    return batch.filter(pa.array(keep))
 
 
 def _strings(values: Sequence[Any]) -> pa.Array:
@@ -233,7 +271,10 @@ def _style(style: Any, cache: dict[Any, str | None]) -> str | None:
         k.strip().rstrip(":").rstrip(): v.strip() if type(v) is str else v
         for k, v in style.items()
     }
-    text = orjson.dumps(clean, option=orjson.OPT_SORT_KEYS).decode() if clean else None
+    try:
+        text = orjson.dumps(clean, option=orjson.OPT_SORT_KEYS).decode() if clean else None
+    except orjson.JSONEncodeError as exc:  # orjson writes 255 levels at most; it reads 1024
+        raise _Reject("style nested too deeply" if "ecursion" in str(exc) else f"style cannot be stored: {exc}") from None
     if key is not None and len(cache) < 100_000:
         cache[key] = text
     return text

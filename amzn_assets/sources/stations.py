@@ -3,6 +3,8 @@
 Documented layout (1-based, inclusive columns): ID 1-11, LATITUDE 13-20, LONGITUDE 22-30,
 ELEVATION 32-37, STATE 39-40, NAME 42-71, GSN FLAG 73-75, HCN/CRN FLAG 77-79, WMO ID 81-85.
 The file's lines may have their trailing blanks trimmed, so the last columns may be absent.
+A UTF-8 byte order mark before the first line is dropped (it would shift every column of it);
+lines may end in LF, CRLF or a lone CR. A line longer than the layout is refused, not cut.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ from amzn_assets.sources.common import ParseResult, Rejected, excerpt
 from amzn_assets.tables import LANDED_STATION_SCHEMA
 
 _MIN_LENGTH = 30  # through the end of LONGITUDE
+_MAX_LENGTH = 85  # through the end of WMO ID
 _MISSING_ELEVATION = -999.9
+_BOM = b"\xef\xbb\xbf"
 
 
 def parse_stations(data: bytes, source: str) -> ParseResult:
     """Parse decompressed ghcnd-stations.txt bytes; blank fields become null."""
     rows: list[tuple] = []
     rejected: list[Rejected] = []
+    data = data.removeprefix(_BOM)
     try:
-        lines: list[str | bytes] = data.decode("utf-8").split("\n")
+        lines: list[str | bytes] = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     except UnicodeDecodeError:  # rare: find the bad lines (left as bytes)
-        lines = [_decode(raw) for raw in data.split(b"\n")]
+        lines = [_decode(raw) for raw in data.splitlines()]
     for number, line in enumerate(lines, start=1):
         if isinstance(line, bytes):
             rejected.append(Rejected(source, number, "not valid UTF-8", excerpt(line)))
@@ -55,6 +60,10 @@ def _row(line: str) -> tuple | str:
     """The row of one station line, or the reason it is refused."""
     if len(line) < _MIN_LENGTH:
         return f"line too short for id, latitude and longitude ({len(line)} characters)"
+    if len(line) > _MAX_LENGTH:  # two lines run together?
+        return f"line longer than the layout ({len(line)} characters, at most {_MAX_LENGTH})"
+    if "\x00" in line:  # a database text column cannot hold it
+        return "NUL character"
     station_id = line[0:11].strip()
     if not station_id:
         return "missing station id"

@@ -126,6 +126,6 @@ def test_missing_key_column_raises(missing):
         parse_climate_csv(data, "c.csv")
 
 
-def test_header_only_gives_empty_table():
-    result = parse_climate_csv(HEADER, "c.csv")
-    assert result.table.schema == LANDED_CLIMATE_SCHEMA and result.table.num_rows == 0
+def test_header_only_is_refused():
+    with pytest.raises(SourceFileError, match="no data rows"):
+        parse_climate_csv(HEADER, "c.csv")
