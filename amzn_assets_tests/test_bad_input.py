@@ -458,16 +458,23 @@ def check_in_flight(dirs, path: str, data: bytes) -> str:
 
 
 class RenamingStore(LocalStore):
-    """Renames one file after the listing, before the read (another client moving it)."""
+    """Renames one file after the listing, before the first read (another client moving it)."""
 
     def __init__(self, root, path: str, new_path: str):
         super().__init__(root)
         self.moves = [(path, new_path)]
 
-    def read_many(self, paths):
+    def _before_reading(self) -> None:
         for source, dest in self.moves:
             (Path(self.root) / source).rename(Path(self.root) / dest)
         self.moves = []
+
+    def read(self, path):
+        self._before_reading()
+        return super().read(path)
+
+    def read_many(self, paths):
+        self._before_reading()
         return super().read_many(paths)
 
 
@@ -483,16 +490,23 @@ def check_renamed_before_read(dirs, path: str, data: bytes) -> str:
 
 
 class DeletingS3Store(S3Store):
-    """Deletes one object after the listing, before the get (another client removing it)."""
+    """Deletes one object after the listing, before the first get (another client removing it)."""
 
     def __init__(self, url, client, key: str):
         super().__init__(url, client)
         self.doomed = [key]
 
-    def read_many(self, paths):
+    def _before_reading(self) -> None:
         for key in self.doomed:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         self.doomed = []
+
+    def read(self, path):
+        self._before_reading()
+        return super().read(path)
+
+    def read_many(self, paths):
+        self._before_reading()
         return super().read_many(paths)
 
 
