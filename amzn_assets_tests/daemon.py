@@ -19,9 +19,10 @@ BIN = Path(sys.executable).parent
 
 
 @contextmanager
-def running_daemon(dirs: DataDirs, home: Path, log: Path, **settings: str) -> Iterator[dict]:
+def running_daemon(dirs: DataDirs, home: Path, log: Path, kill_with: int = signal.SIGTERM, **settings: str) -> Iterator[dict]:
     """`dagster-daemon run -w workspace.yaml` with the sensors on, ticking every second, plus any
-    AMZN_* settings given; yields its environment. SIGTERM, then SIGKILL, on the way out."""
+    AMZN_* settings given; yields its environment. On the way out its process group gets
+    `kill_with` (SIGTERM, then SIGKILL after 30 s; SIGKILL: a crash, runs included)."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     create_instance(home)
@@ -33,7 +34,7 @@ def running_daemon(dirs: DataDirs, home: Path, log: Path, **settings: str) -> It
         "AMZN_SENSORS_RUNNING": "1",
         **settings,
     }
-    with open(log, "wb") as err:
+    with open(log, "ab") as err:
         daemon = subprocess.Popen(
             [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
@@ -41,7 +42,7 @@ def running_daemon(dirs: DataDirs, home: Path, log: Path, **settings: str) -> It
     try:
         yield env
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
+        os.killpg(daemon.pid, kill_with)
         try:
             daemon.wait(timeout=30)
         except subprocess.TimeoutExpired:

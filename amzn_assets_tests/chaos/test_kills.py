@@ -35,6 +35,14 @@ def timed(action) -> float:
     return time.perf_counter() - started
 
 
+@pytest.fixture(scope="module")
+def clean_landing(tmp_path_factory, beauty_files) -> dict:
+    """A clean `amzn-assets land` of the split excerpt: its snapshot and how long it took."""
+    clean = uploaded(tmp_path_factory.mktemp("clean"), beauty_files)
+    seconds = timed(lambda: run_to_completion([str(BIN / "amzn-assets"), "land"], env_for(clean)))
+    return {"snapshot": landing_snapshot(clean), "seconds": seconds}
+
+
 def env_for(dirs: DataDirs) -> dict:
     return {**os.environ, "AMZN_DATA_DIR": str(dirs.root)}
 
@@ -46,15 +54,14 @@ def uploaded(root: Path, files: Path) -> DataDirs:
 
 
 @pytest.mark.timeout(240)
-def test_land_killed_at_random_moments_then_finished_equals_a_clean_landing(tmp_path, beauty_files):
+def test_land_killed_at_random_moments_then_finished_equals_a_clean_landing(tmp_path, beauty_files, clean_landing):
     land = [str(BIN / "amzn-assets"), "land"]
-    clean = uploaded(tmp_path / "clean", beauty_files)
-    seconds = timed(lambda: run_to_completion(land, env_for(clean)))
     chaos = uploaded(tmp_path / "chaos", beauty_files)
-    kills = kill_at_random(land, env_for(chaos), kills=3, window=(0.3, seconds), seed=seed_from_env(), what="amzn-assets land")
+    window = (0.3, clean_landing["seconds"])
+    kills = kill_at_random(land, env_for(chaos), kills=3, window=window, seed=seed_from_env(), what="amzn-assets land")
     print(kills)
     run_to_completion(land, env_for(chaos))
-    expected = landing_snapshot(clean)
+    expected = clean_landing["snapshot"]
     # 5,269 files: byte-identical repeats are duplicates; 4,239 distinct reviews (review identity).
     assert sum(expected["files"].values()) == expected["archived"] == 5269 and expected["reviews"] == 4239
     assert landing_snapshot(chaos) == expected, str(kills)
@@ -92,13 +99,11 @@ Lander(DataDirs(Path(sys.argv[1])), on_stage=stage).land_pending()
 
 
 @pytest.mark.parametrize("stage", ["segments_written", "committed"])
-def test_land_killed_at_each_gap_of_the_protocol_equals_a_clean_landing(tmp_path, beauty_files, stage):
+def test_land_killed_at_each_gap_of_the_protocol_equals_a_clean_landing(tmp_path, beauty_files, clean_landing, stage):
     """A real SIGKILL at the two gaps of the landing protocol: after the segments are written (before
     the commit) and after the commit (before the files are archived)."""
-    clean = uploaded(tmp_path / "clean", beauty_files)
-    run_to_completion([str(BIN / "amzn-assets"), "land"], env_for(clean))
     chaos = uploaded(tmp_path / "chaos", beauty_files)
     killed = subprocess.run([sys.executable, "-c", KILL_AT_STAGE, str(chaos.root), stage], env=env_for(chaos), timeout=120)
     assert killed.returncode == -signal.SIGKILL
     run_to_completion([str(BIN / "amzn-assets"), "land"], env_for(chaos))
-    assert landing_snapshot(chaos) == landing_snapshot(clean)
+    assert landing_snapshot(chaos) == clean_landing["snapshot"]
