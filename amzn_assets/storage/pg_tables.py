@@ -1,25 +1,35 @@
-"""Plain-Python PostgreSQL table writes and reads with COPY (no Dagster import).
+"""Plain-Python PostgreSQL table writes and reads (no Dagster import).
 
 Identifiers go through psycopg2.sql.Identifier; values are parameters. Each write is one
-transaction: a partition range is replaced whole (facts) or upserted by key (dimensions).
+transaction: a partition range is replaced whole (facts) or upserted by key (dimensions). Rows go
+in with binary COPY (amzn_assets.storage.pg_copy), a chunk of days at a time, the next chunk
+prepared while the server takes the current one; docs/benchmarks.md says what each choice bought.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
-from collections.abc import Iterable, Sequence
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 
 import psycopg2
+import psycopg2.extensions
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
 from amzn_assets.settings import libpq_url, sql_dir
 from amzn_assets.storage.contract import count_by_key
+from amzn_assets.storage.pg_copy import copy_tables, prefetched
 from amzn_assets.transforms.dedupe import keep_last
 
 _SCHEMA_LOCK = 7_411_001  # pg_advisory_xact_lock key: one DDL run at a time
+_DIMENSION_LOCK = 7_411_002  # pg_advisory_xact_lock(_DIMENSION_LOCK, hashtext(table)): one upsert per table at a time
 
 
 def connect(url: str):
@@ -27,9 +37,32 @@ def connect(url: str):
     return psycopg2.connect(libpq_url(url), options="-c TimeZone=UTC")
 
 
+_pool: dict[tuple[int, str], object] = {}
+
+
+@contextmanager
+def pooled(url: str) -> Iterator:
+    """A connection of this process kept between calls (a run's steps, a stream job's tables):
+    connecting costs more than a small partition's load. A connection that saw an error, or that
+    the caller closed, is not reused."""
+    key = (os.getpid(), url)  # never share a connection with a forked child
+    conn = _pool.pop(key, None)
+    if conn is None or conn.closed or conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        conn = connect(url)
+    try:
+        yield conn
+    except BaseException:
+        conn.close()
+        raise
+    if not conn.closed and conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        _pool[key] = conn
+    else:
+        conn.close()
+
+
 def ensure_schema(conn, schema: str) -> None:
     """Create the schema and the star tables from sql/postgres/schema.sql (idempotent)."""
-    ddl = (sql_dir() / "postgres" / "schema.sql").read_text()
+    ddl = _ddl()
     with conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
@@ -37,15 +70,54 @@ def ensure_schema(conn, schema: str) -> None:
         cur.execute(ddl)
 
 
-def _copy_in(cur, target: sql.Composable, table: pa.Table, batch_rows: int = 200_000) -> None:
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(target, columns).as_string(cur)
-    # CSV per slice keeps the text buffer bounded; nulls are unquoted empty fields, empty strings "".
-    for start in range(0, table.num_rows, batch_rows):
-        buffer = io.BytesIO()
-        pacsv.write_csv(table.slice(start, batch_rows), buffer, pacsv.WriteOptions(include_header=False))
-        buffer.seek(0)
-        cur.copy_expert(statement, buffer)
+_current: set[tuple[str, str]] = set()
+
+
+def ensure_schema_once(conn, schema: str) -> None:
+    """ensure_schema, skipped when this process already did it for this server and schema or when
+    every table, column and index the DDL declares exists (one catalog query). Running the DDL on a
+    schema in use is not free: CREATE INDEX IF NOT EXISTS takes a SHARE lock on its table first,
+    so it waits for every load in progress and holds up the loads queued behind it."""
+    dsn = conn.dsn
+    if (dsn, schema) in _current:
+        return
+    if not _schema_is_current(conn, schema):
+        ensure_schema(conn, schema)
+    _current.add((dsn, schema))
+
+
+def _ddl() -> str:
+    return (sql_dir() / "postgres" / "schema.sql").read_text()
+
+
+_CREATE_TABLE = re.compile(r'CREATE TABLE IF NOT EXISTS "?(\w+)"?\s*\((.*?)\n\);', re.S)
+_COLUMN = re.compile(r'^\s+"?(\w+)"?\s+\w', re.M)
+_CREATE_INDEX = re.compile(r'CREATE (?:UNIQUE )?INDEX IF NOT EXISTS "?(\w+)"?')
+
+
+def declared_objects(ddl: str) -> tuple[set[tuple[str, str]], set[str]]:
+    """(table, column) pairs and index names that the DDL creates."""
+    columns = {
+        (table, column)
+        for table, body in _CREATE_TABLE.findall(ddl)
+        for column in _COLUMN.findall(body)
+        if column.upper() not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK")
+    }
+    return columns, set(_CREATE_INDEX.findall(ddl))
+
+
+def _schema_is_current(conn, schema: str) -> bool:
+    columns, indexes = declared_objects(_ddl())
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'i')",
+            (schema,),
+        )
+        found = cur.fetchall()
+    conn.rollback()
+    return columns <= set(found) and indexes <= {relation for relation, _ in found}
 
 
 class ReferenceViolation(Exception):
@@ -65,40 +137,129 @@ def replace_partitions(
     """Delete these partitions (any set of days), load their rows and check their references, in
     one transaction; return the rows loaded per partition.
 
-    References are checked with one anti-join per dimension over the loaded partitions instead of
-    per-row foreign-key triggers, which took 60% of a fact load's time (see docs/benchmarks.md).
+    Each chunk goes in with a binary COPY, sorted by order_by (the primary key: rows in key order
+    append to the index instead of splitting its pages). When the range holds every row of the
+    table (a first load, a full re-run) the table is locked, truncated and loaded without its
+    indexes, which are built afterwards: a sort-based build is a third of the cost of 1M index
+    insertions. References are checked set-wise: the distinct keys of each chunk go to a temporary
+    table, anti-joined with the dimension at the end (per-row foreign-key triggers took 60% of a
+    fact load's time; see docs/benchmarks.md).
     """
     target = sql.Identifier(schema, name)
     where, params = _partitions_predicate(column, keys)
     rows: dict[str, int] = {}
+
+    def in_key_order(table: pa.Table) -> pa.Table:
+        return table.sort_by([(c, "ascending") for c in order_by]) if order_by else table
+
+    # Decided in a transaction of its own: a lock taken here and upgraded later would deadlock
+    # against a concurrent load doing the same.
+    bulk = _holds_only(conn, target, column, keys)
     with conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("DELETE FROM {} WHERE ").format(target) + where, params)
-        for table in chunks:
-            if order_by:  # rows in primary-key order append to the index instead of splitting pages
-                table = table.sort_by([(c, "ascending") for c in order_by])
-            _copy_in(cur, target, table)
+        if bulk:
+            cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(target))
+            bulk = _holds_only(conn, target, column, keys, commit=False)  # a concurrent load may have committed meanwhile
+        if bulk:
+            cur.execute(sql.SQL("TRUNCATE {}").format(target))
+            indexes = _drop_indexes(cur, target)
+        else:
+            cur.execute(sql.SQL("DELETE FROM {} WHERE ").format(target) + where, params)
+        checks = [_ReferenceKeys(cur, schema, name, target, *reference) for reference in references]
+        for table in prefetched(in_key_order(t) for t in chunks if t.num_rows):
+            copy_tables(cur, target, [table])
             count_by_key(table, column, rows)
-        for own, other, key in references:
-            cur.execute(
-                sql.SQL(
-                    "SELECT DISTINCT f.{own} FROM {target} f WHERE f.{where} "
-                    "AND NOT EXISTS (SELECT 1 FROM {other} d WHERE d.{key} = f.{own}) LIMIT 5"
-                ).format(
-                    own=sql.Identifier(own),
-                    target=target,
-                    where=where,
-                    other=sql.Identifier(schema, other),
-                    key=sql.Identifier(key),
-                ),
-                params,
-            )
-            missing = [r[0] for r in cur.fetchall()]
-            if missing:
-                raise ReferenceViolation(
-                    f"{name}.{own} values missing from {other}.{key} (e.g. {missing}): "
-                    f"materialize {other} for {min(keys)}..{max(keys)} first; nothing was loaded"
-                )
+            for check in checks:
+                check.add(table)
+        if bulk:
+            _create_indexes(cur, indexes)
+            cur.execute(sql.SQL("ANALYZE {}").format(target))
+        for check in checks:
+            check.verify(keys)
     return {key: rows.get(key, 0) for key in keys}
+
+
+def _holds_only(conn, target: sql.Composable, column: str, keys: Sequence[str], commit: bool = True) -> bool:
+    """True when the contiguous range of days `keys` holds every row of the table (an empty table
+    included): two index probes on the partition column. Scattered days: False."""
+    days = sorted(set(keys))
+    if (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days + 1 != len(days):
+        return False
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                "SELECT NOT EXISTS (SELECT 1 FROM {t} WHERE {c} < %s) AND NOT EXISTS (SELECT 1 FROM {t} WHERE {c} > %s)"
+            ).format(t=target, c=sql.Identifier(column)),
+            (days[0], days[-1]),
+        )
+        (only,) = cur.fetchone()
+    if commit:
+        conn.commit()
+    return only
+
+
+def _drop_indexes(cur, target: sql.Composable) -> list[sql.Composable]:
+    """Drop the table's indexes and key constraints; return the statements that re-create them."""
+    cur.execute(
+        "SELECT c.conname, pg_get_constraintdef(c.oid), NULL FROM pg_constraint c "
+        "WHERE c.conrelid = %(t)s::regclass AND c.contype IN ('p', 'u') "
+        "UNION ALL SELECT NULL, pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text FROM pg_index i "
+        "WHERE i.indrelid = %(t)s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        {"t": target.as_string(cur)},
+    )
+    create = []
+    for constraint, definition, index in cur.fetchall():
+        if constraint:
+            cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, sql.Identifier(constraint)))
+            create.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(target, sql.Identifier(constraint)) + sql.SQL(definition))
+        else:
+            cur.execute(sql.SQL("DROP INDEX " + index))  # regclass text: quoted and schema-qualified as needed
+            create.append(sql.SQL(definition))
+    return create
+
+
+def _create_indexes(cur, statements: Sequence[sql.Composable]) -> None:
+    cur.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(INDEX_BUILD_MEMORY)))
+    for statement in statements:
+        cur.execute(statement)
+
+
+INDEX_BUILD_MEMORY = "256MB"  # per index build after a bulk load, for this transaction only
+
+
+class _ReferenceKeys:
+    """The distinct values of one referencing column, gathered chunk by chunk in a session
+    temporary table, then anti-joined with the referenced dimension once (memory stays a chunk's)."""
+
+    def __init__(self, cur, schema: str, name: str, target, own: str, other: str, key: str):
+        self.cur, self.own, self.other, self.key, self.name = cur, own, other, key, name
+        self.other_table = sql.Identifier(schema, other)
+        self.keys = sql.Identifier("_ref_" + hashlib.md5(f"{schema}.{name}.{own}".encode()).hexdigest()[:16])
+        cur.execute(
+            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} AS SELECT {} AS value FROM {} WITH NO DATA").format(
+                self.keys, sql.Identifier(own), target
+            )
+        )
+        cur.execute(sql.SQL("TRUNCATE {}").format(self.keys))
+
+    def add(self, table: pa.Table) -> None:
+        copy_tables(self.cur, self.keys, [pa.table({"value": pc.unique(table[self.own])})])
+
+    def verify(self, keys: Sequence[str]) -> None:
+        cur = self.cur
+        cur.execute(sql.SQL("ANALYZE {}").format(self.keys))
+        cur.execute(
+            sql.SQL(
+                "SELECT DISTINCT k.value FROM {keys} k "
+                "WHERE NOT EXISTS (SELECT 1 FROM {other} d WHERE d.{key} = k.value) LIMIT 5"
+            ).format(keys=self.keys, other=self.other_table, key=sql.Identifier(self.key))
+        )
+        missing = [r[0] for r in cur.fetchall()]
+        cur.execute(sql.SQL("TRUNCATE {}").format(self.keys))
+        if missing:
+            raise ReferenceViolation(
+                f"{self.name}.{self.own} values missing from {self.other}.{self.key} (e.g. {missing}): "
+                f"materialize {self.other} for {min(keys)}..{max(keys)} first; nothing was loaded"
+            )
 
 
 def _partitions_predicate(column: str, keys: Sequence[str]) -> tuple[sql.Composable, tuple]:
@@ -113,44 +274,54 @@ def _partitions_predicate(column: str, keys: Sequence[str]) -> tuple[sql.Composa
 def upsert(conn, schema: str, name: str, key: Sequence[str], column: str, chunks: Iterable[pa.Table]) -> dict[str, int]:
     """Upsert rows by key: the row from the latest partition wins, also against older re-runs.
 
-    Each chunk is reduced to one row per key (its latest partition) and sorted by key in Arrow, so
-    PostgreSQL neither sorts nor meets a key twice in one INSERT ... ON CONFLICT.
+    Per chunk: one row per key (its latest partition), sorted by key in Arrow, binary-COPYed into a
+    session temporary table, then one MERGE that inserts the new keys and updates only the rows
+    that are older and differ (a re-run writes nothing; ON CONFLICT DO UPDATE rewrote every row
+    and took 2-5x as long). MERGE is not safe against a concurrent insert of the same key, so
+    upserts of one table take turns: a transaction-scoped advisory lock per table serializes them
+    (concurrent backfill runs share reviewers and products), never a fact load.
     """
     target = sql.Identifier(schema, name)
-    staging = sql.Identifier(f"_stage_{name}")
+    staging = sql.Identifier(f"_stage_{schema}_{name}")
     rows: dict[str, int] = {}
     with conn, conn.cursor() as cur:
-        cur.execute(
-            sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(staging, target)
-        )
-        for table in chunks:
-            if table.num_rows == 0:
-                continue
+        cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_DIMENSION_LOCK, f"{schema}.{name}"))
+        # Created once per session (a pooled connection keeps it) and emptied after each use.
+        cur.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)").format(staging, target))
+        def latest_by_key(table: pa.Table) -> tuple[pa.Table, pa.Table]:
             latest = keep_last(table.sort_by([(column, "ascending")]), key)
-            latest = latest.sort_by([(k, "ascending") for k in key])
-            _copy_in(cur, staging, latest)
-            cols = sql.SQL(", ").join(sql.Identifier(c) for c in latest.column_names)
-            updates = sql.SQL(", ").join(
-                sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
-                for c in latest.column_names
-                if c not in key
-            )
-            cur.execute(
-                sql.SQL(
-                    "INSERT INTO {target} ({cols}) SELECT {cols} FROM {staging} "
-                    "ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE {target}.{part} <= EXCLUDED.{part}"
-                ).format(
-                    target=target,
-                    cols=cols,
-                    staging=staging,
-                    keys=sql.SQL(", ").join(sql.Identifier(k) for k in key),
-                    updates=updates,
-                    part=sql.Identifier(column),
-                )
-            )
+            return latest.sort_by([(k, "ascending") for k in key]), table
+
+        for latest, table in prefetched(latest_by_key(t) for t in chunks if t.num_rows):
+            copy_tables(cur, staging, [latest])
+            cur.execute(_merge(target, staging, latest.column_names, key, column))
             cur.execute(sql.SQL("TRUNCATE {}").format(staging))
             count_by_key(table, column, rows)
     return rows
+
+
+def _merge(target, staging, columns: Sequence[str], key: Sequence[str], part: str) -> sql.Composable:
+    values = [c for c in columns if c not in key]
+
+    def listed(prefix: str, names: Sequence[str]) -> sql.Composable:
+        return sql.SQL(", ").join(sql.SQL(prefix + "{}").format(sql.Identifier(c)) for c in names)
+
+    return sql.SQL(
+        "MERGE INTO {target} t USING {staging} s ON {on} "
+        "WHEN MATCHED AND t.{part} <= s.{part} AND ({t_values}) IS DISTINCT FROM ({s_values}) "
+        "THEN UPDATE SET {updates} "
+        "WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({s_cols})"
+    ).format(
+        target=target,
+        staging=staging,
+        on=sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key),
+        part=sql.Identifier(part),
+        t_values=listed("t.", values),
+        s_values=listed("s.", values),
+        updates=sql.SQL(", ").join(sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c)) for c in values),
+        cols=listed("", columns),
+        s_cols=listed("s.", columns),
+    )
 
 
 def read_partitions(conn, schema: str, name: str, arrow_schema: pa.Schema, column: str, keys: Sequence[str]) -> pa.Table:
@@ -173,14 +344,13 @@ def read_partitions(conn, schema: str, name: str, arrow_schema: pa.Schema, colum
         true_values=["t", "true"],
         false_values=["f", "false"],
     )
-    table = pacsv.read_csv(buffer, convert_options=options)
+    # Review texts hold newlines: quoted values may span lines (else a block boundary inside one breaks the parse).
+    table = pacsv.read_csv(buffer, parse_options=pacsv.ParseOptions(newlines_in_values=True), convert_options=options)
     return _fix_timestamps(table, arrow_schema).cast(arrow_schema)
 
 
 def _fix_timestamps(table: pa.Table, arrow_schema: pa.Schema) -> pa.Table:
     """PostgreSQL prints timestamptz as '2018-01-01 00:00:00+00'."""
-    import pyarrow.compute as pc
-
     for field in arrow_schema:
         if pa.types.is_timestamp(field.type):
             text = pc.utf8_slice_codeunits(table[field.name], start=0, stop=-3)  # drop "+00"

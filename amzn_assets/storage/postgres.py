@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from dagster import ConfigurableIOManager, InputContext, OutputContext
-from pydantic import PrivateAttr
 
 from amzn_assets.chunks import TableChunks, chunks_of, summary_of
 from amzn_assets.storage import pg_tables
@@ -22,18 +22,21 @@ class PostgresIOManager(ConfigurableIOManager):
 
     url: str  # libpq URL, e.g. postgresql://user:pw@host:5432/db
     db_schema: str = "public"
-    _ready: bool = PrivateAttr(default=False)
 
     def _connect(self):
         conn = pg_tables.connect(self.url)
-        if not self._ready:
-            pg_tables.ensure_schema(conn, self.db_schema)
-            self._ready = True
+        pg_tables.ensure_schema_once(conn, self.db_schema)
         return conn
 
+    @contextmanager
+    def _connection(self) -> Iterator:
+        """The process's pooled connection, the schema checked once per process."""
+        with pg_tables.pooled(self.url) as conn:
+            pg_tables.ensure_schema_once(conn, self.db_schema)
+            yield conn
+
     def write_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str], obj) -> dict[str, int]:
-        conn = self._connect()
-        try:
+        with self._connection() as conn:
             if spec.write_mode == "replace":
                 return pg_tables.replace_partitions(
                     conn, self.db_schema, name, spec.partition_column, keys, chunks_of(obj),
@@ -42,18 +45,13 @@ class PostgresIOManager(ConfigurableIOManager):
                 )
             rows = pg_tables.upsert(conn, self.db_schema, name, spec.primary_key, spec.partition_column, chunks_of(obj))
             return {key: rows.get(key, 0) for key in keys}
-        finally:
-            conn.close()
 
     def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
         schema = TABLES_BY_NAME[name].schema
 
         def read(chunk_keys: list[str]):
-            conn = self._connect()
-            try:
+            with self._connection() as conn:
                 return pg_tables.read_partitions(conn, self.db_schema, name, schema, spec.partition_column, chunk_keys)
-            finally:
-                conn.close()
 
         return TableChunks.by_days(keys, schema, read)
 
