@@ -118,7 +118,40 @@ def cmd_summary(args: argparse.Namespace) -> int:
     files = ledger.file_status_counts()
     print("  landing ledger: " + (", ".join(f"{n} files {s}" for s, n in sorted(files.items())) or "empty"))
     print(f"  quarantined records: {len(ledger.quarantined())}")
+    print_checks(dirs, backend)
     return 0
+
+
+def print_checks(dirs: DataDirs, backend: str) -> None:
+    """The asset checks: the latest evaluations in the Dagster instance of DAGSTER_HOME, else the
+    checks run now over the warehouse."""
+    from amzn_assets.checks.summary import summary_lines
+
+    os.environ["AMZN_DATA_DIR"] = str(dirs.root)  # the code location's resources read it
+    if os.environ.get("DAGSTER_HOME"):
+        from dagster import DagsterInstance
+
+        from amzn_assets.assets.check_records import latest_evaluations
+
+        with DagsterInstance.get() as instance:
+            summaries = latest_evaluations(instance)
+        print(f"  asset checks (latest evaluation of each day, from the Dagster instance in {os.environ['DAGSTER_HOME']}):")
+    else:
+        from amzn_assets.assets.check_records import evaluate_now
+        from amzn_assets.definitions import resources_for
+        from amzn_assets.warehouse.query import query_from_env
+
+        query = query_from_env(dirs.warehouse)
+        days = {}
+        for table, column in (("reviews_fact", "review_date"), ("climate", "date")):
+            try:
+                days[table] = [str(row[0]) for row in query(f'SELECT DISTINCT "{column}" FROM "{table}"').rows]
+            except Exception:  # noqa: BLE001 - the table is not materialized
+                days[table] = []
+        summaries = evaluate_now(resources_for(backend, str(dirs.root), os.environ.get("AMZN_UPLOAD_URL", "")), days)
+        print("  asset checks (DAGSTER_HOME is not set: run now over every day of the warehouse; freshness counts "
+              "only the stream's watermark):")
+    print("\n".join(summary_lines(summaries)))
 
 
 def cmd_split(args: argparse.Namespace) -> int:

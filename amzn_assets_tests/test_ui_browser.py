@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from dagster import DagsterInstance
 
 from amzn_assets.assets.ml import monthly_partitions
+from amzn_assets.definitions import resources_for
+from amzn_assets.sensors import stream_job
 from amzn_assets_tests.needs import require_executable, require_module
 from amzn_assets_tests.webserver import env_for, running_webserver
 
@@ -43,8 +46,12 @@ def open_page(browser, url: str):
 
 
 @pytest.mark.timeout(240)
-def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, dirs, tmp_path):
-    with running_webserver(env_for(dirs, tmp_path / "home")) as (base, _):
+def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, dirs, sample, tmp_path, monkeypatch):
+    env = env_for(dirs, tmp_path / "home")
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])  # dagster.yaml puts the storage there
+    with DagsterInstance.get() as instance:  # a stream run: check evaluations to show
+        assert stream_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root))).success
+    with running_webserver(env) as (base, _):
         page = open_page(browser, f"{base}/assets/rating_model?view=lineage&lineageScope=upstream")
         graph = page.locator("text=rating_tokenizer").first
         graph.wait_for()
@@ -67,3 +74,12 @@ def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, di
         dialog = page.get_by_role("dialog")
         dialog.get_by_text("Launch runs to materialize datetime").wait_for()
         assert "Backfills all partitions in a single run." in dialog.inner_text()
+
+        # The warehouse asset checks, declared on the asset and evaluated by the stream run: its Checks tab.
+        page = open_page(browser, f"{base}/assets/reviews_fact?view=checks")
+        page.locator("text=matches_landed_reviews").first.wait_for()
+        body = page.inner_text("body")
+        for check in ("references_exist", "matches_landed_reviews", "ratings_in_range", "unique_review_keys", "fresh"):
+            assert check in body, check
+        page.screenshot(path=str(tmp_path / "reviews_fact_checks.png"))
+        assert "Not evaluated" not in body and "Passed" in body

@@ -1,8 +1,9 @@
 """Climate assets: landed_climate -> stations -> climate (built by amzn_assets.transforms.star, see reviews.py)."""
 
-from dagster import AssetExecutionContext, asset
+from dagster import AssetExecutionContext, Output, asset
 
 from amzn_assets import tables
+from amzn_assets.assets.checks import check_specs, checked_output
 from amzn_assets.assets.reporting import landing_metadata
 from amzn_assets.assets.reviews import datetime
 from amzn_assets.chunks import TableChunks
@@ -34,7 +35,9 @@ def stations(landed_climate: TableChunks, landing: LandingZone) -> TableChunks:
     **COMMON,
     metadata=tables.CLIMATE.as_metadata(),
     deps=[stations, datetime],
+    check_specs=check_specs("climate"),
+    required_resource_keys={"io_manager", "landing"},  # the checks read back through them
     description="Daily weather per station (standard units: °F, inches, mph).",
 )
-def climate(landed_climate: TableChunks) -> TableChunks:
-    return star.climate(landed_climate)
+def climate(context: AssetExecutionContext, landed_climate: TableChunks):
+    yield from checked_output(context, "climate", Output(star.climate(landed_climate)))

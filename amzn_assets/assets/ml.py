@@ -33,6 +33,7 @@ from dagster import (
     AssetSelection,
     Config,
     ConfigurableResource,
+    Failure,
     LastPartitionMapping,
     MetadataValue,
     MonthlyPartitionsDefinition,
@@ -43,6 +44,7 @@ from dagster import (
     define_asset_job,
 )
 
+from amzn_assets.assets.check_records import describe_failed_days, failed_blocking_days
 from amzn_assets.assets.reporting import histogram_markdown
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import (
@@ -127,6 +129,26 @@ def _window(context: AssetExecutionContext) -> dict:
     return {"window_start": window.start.date().isoformat(), "window_end": last_day.date().isoformat()}
 
 
+def window_days(month: str, months: int = TRAINING_WINDOW_MONTHS) -> list[str]:
+    """The reviews_fact days a model month reads (its training window)."""
+    subset = monthly_partitions.subset_with_partition_keys([month])
+    mapped = training_window(months).get_upstream_mapped_partitions_result_for_partitions(subset, monthly_partitions, daily_partitions)
+    return list(mapped.partitions_subset.get_partition_keys())
+
+
+def refusal_for_failed_checks(instance, month: str, days: list[str]) -> str | None:
+    """Why a model month must not train (a blocking reviews_fact check's latest evaluation failed on
+    a day of its window), or None."""
+    failed = failed_blocking_days(instance, days)
+    if not failed:
+        return None
+    return (
+        f"month {month} is not trained: a blocking reviews_fact check failed on {len(failed)} days of its window "
+        f"{days[0]}..{days[-1]}: {describe_failed_days(failed)}. Mend those days and materialize them again "
+        "(their checks must pass) before training this month."
+    )
+
+
 def _reviews(reviews_fact: TableChunks, config):
     from amzn_assets.ml.data import Reviews
 
@@ -156,6 +178,10 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         description=f"SentencePiece tokenizer trained on the training side of the month's {window_months}-month review window.",
     )
     def rating_tokenizer(context: AssetExecutionContext, reviews_fact: TableChunks, rating_model_settings: RatingModelSettings):
+        # The first step of a month's training: a day whose blocking check failed stops it here.
+        refusal = refusal_for_failed_checks(context.instance, context.partition_key, context.asset_partition_keys_for_input("reviews_fact"))
+        if refusal:
+            raise Failure(refusal)
         from amzn_assets.ml.artifacts import save_tokenizer_folder
         from amzn_assets.ml.data import time_cutoff
         from amzn_assets.ml.tokenizer import Tokenizer

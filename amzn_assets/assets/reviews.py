@@ -6,9 +6,10 @@ memory does not grow with its length. Metadata gathered along the way reaches th
 through the chunks' summary.
 """
 
-from dagster import AssetExecutionContext, asset
+from dagster import AssetExecutionContext, Output, asset
 
 from amzn_assets import tables
+from amzn_assets.assets.checks import check_specs, checked_output
 from amzn_assets.assets.reporting import landing_metadata, with_metadata_summary
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, single_run_backfill
@@ -49,7 +50,10 @@ def datetime(context: AssetExecutionContext) -> TableChunks:
     **COMMON,
     metadata=tables.REVIEWS_FACT.as_metadata(),
     deps=[users, products, datetime],
+    check_specs=check_specs("reviews_fact"),
+    required_resource_keys={"io_manager", "landing"},  # the checks read back through them
     description="One row per review: the fact table of the star schema.",
 )
-def reviews_fact(context: AssetExecutionContext, landed_reviews: TableChunks) -> TableChunks:
-    return with_metadata_summary(star.reviews_fact(landed_reviews, len(context.partition_keys)))
+def reviews_fact(context: AssetExecutionContext, landed_reviews: TableChunks):
+    facts = with_metadata_summary(star.reviews_fact(landed_reviews, len(context.partition_keys)))
+    yield from checked_output(context, "reviews_fact", Output(facts))

@@ -10,9 +10,10 @@ before the move only means the next run writes those days again: every write rep
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from amzn_assets import tables
+from amzn_assets.checks.warehouse import Evaluation, evaluate_days
 from amzn_assets.chunks import TableChunks, summary_of
 from amzn_assets.landing.kinds import CLIMATE, PRODUCTS, REVIEWS, STATIONS
 from amzn_assets.landing.ledger import Ledger
@@ -32,6 +33,7 @@ class Written:
     table: str
     rows_by_day: dict[str, int]
     summary: dict
+    checks: tuple[Evaluation, ...] = ()  # the table's warehouse checks on the days written (amzn_assets.checks)
 
 
 def days_fed(reader: LandedReader, batches: list[tuple[str, str]]) -> dict[str, set[str]]:
@@ -79,7 +81,8 @@ def apply_days(
     reader: LandedReader, store_for: Callable[[str], PartitionStore], days: dict[str, set[str]]
 ) -> Iterator[Written]:
     """Write every table of the days fed, in dependency order (dimensions before the facts that
-    reference them), yielding what each write did."""
+    reference them), yielding what each write did; a fact table's write comes with its checks
+    evaluated on the days written."""
     review_days, climate_days = sorted(days.get("reviews", ())), sorted(days.get("climate", ()))
     product_days, station_days = sorted(days.get("products", ())), sorted(days.get("stations", ()))
 
@@ -107,7 +110,11 @@ def apply_days(
     calendar = sorted(set(review_days) | set(climate_days))
     if calendar:
         yield write("datetime", calendar, star.datetime(calendar))
+
+    def checked(written: Written) -> Written:
+        return replace(written, checks=tuple(evaluate_days(written.table, list(written.rows_by_day), store_for, reader)))
+
     if review_days:
-        yield write("reviews_fact", review_days, star.reviews_fact(landed("landed_reviews", review_days), len(review_days)))
+        yield checked(write("reviews_fact", review_days, star.reviews_fact(landed("landed_reviews", review_days), len(review_days))))
     if climate_days:
-        yield write("climate", climate_days, star.climate(landed("landed_climate", climate_days)))
+        yield checked(write("climate", climate_days, star.climate(landed("landed_climate", climate_days))))

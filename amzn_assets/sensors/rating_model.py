@@ -2,7 +2,9 @@
 
 It follows reviews_fact materializations in the event log (cursor: the last storage id seen and the
 latest day materialized) and applies planning.model_month_to_train: a month trains when the reviews
-move past it, and again when its own days are re-materialized.
+move past it, and again when its own days are re-materialized. A month whose window has a day with a
+failed blocking reviews_fact check is refused (skipped with the days and checks named) and asked
+again on the next reviews_fact writes.
 """
 
 import json
@@ -18,7 +20,7 @@ from dagster import (
     sensor,
 )
 
-from amzn_assets.assets.ml import monthly_partitions, rating_model_job
+from amzn_assets.assets.ml import monthly_partitions, rating_model_job, refusal_for_failed_checks, window_days
 from amzn_assets.sensors.planning import model_month_to_train, sensor_interval_seconds
 from amzn_assets.settings import model_sensor_default_running
 
@@ -48,6 +50,8 @@ def rating_model_sensor(context: SensorEvaluationContext):
     last_id = result.records[-1].storage_id
     days = {r.partition_key for r in result.records if r.partition_key}
     month, frontier = model_month_to_train(state["frontier"], days)
+    # A month refused for a failed check is asked again on the next reviews_fact writes (mended days).
+    month = month or state.get("refused")
     cursor = json.dumps({"storage_id": last_id, "frontier": frontier or None})
     if month is None or not monthly_partitions.has_partition_key(month):
         return SensorResult(skip_reason=f"reviews_fact up to {frontier}: no month to train", cursor=cursor)
@@ -55,6 +59,11 @@ def rating_model_sensor(context: SensorEvaluationContext):
     # stream's first day); its run would fail on an empty window.
     if not any(day.startswith(month) for day in context.instance.get_materialized_partitions(REVIEWS_FACT)):
         return SensorResult(skip_reason=f"month {month} has no reviews_fact day materialized", cursor=cursor)
+    # Never train on a day whose latest blocking reviews_fact check failed (the asset refuses it too).
+    refusal = refusal_for_failed_checks(context.instance, month, window_days(month))
+    if refusal:
+        refused_cursor = json.dumps({"storage_id": last_id, "frontier": frontier or None, "refused": month})
+        return SensorResult(skip_reason=refusal, cursor=refused_cursor)
     return SensorResult(
         run_requests=[RunRequest(run_key=f"{month}:{last_id}", partition_key=month)],
         cursor=cursor,

@@ -15,7 +15,8 @@
 
 Besides handle_output/load_input (a run's partition range, from Dagster's contexts), every IO
 manager offers the same two operations on any set of partition keys, contiguous or not, which the
-stream job uses to materialize the scattered days a landing fed (see PartitionStore).
+stream job uses to materialize the scattered days a landing fed (see PartitionStore), and a key
+lookup the warehouse checks (amzn_assets.checks) use to find dangling references.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ class PartitionStore(Protocol):
 
     def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
         """The rows of these partitions; a partition never written reads as no rows."""
+
+    def existing_keys(
+        self, name: str, spec: StorageSpec, column: str, values: pa.Array, near: Sequence[str] = ()
+    ) -> pa.Array:
+        """The distinct values of `values` that occur in the table's `column`, in any partition (a
+        dimension's upsert view). `near`: partitions where they are expected, which a store that
+        scans files reads first."""
 
 
 def count_by_key(table: pa.Table, column: str, counts: dict[str, int]) -> None:

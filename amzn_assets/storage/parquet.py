@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dagster import ConfigurableIOManagerFactory, InputContext, MetadataValue, OutputContext, UPathIOManager
 from dagster_aws.s3 import S3Resource
@@ -57,6 +59,33 @@ class PartitionedParquetIOManager(UPathIOManager):
     def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
         schema = TABLES_BY_NAME[name].schema
         return self._chunks(schema, {key: self.partition_path(name, key) for key in keys if self.partition_path(name, key).exists()})
+
+    def existing_keys(
+        self, name: str, spec: StorageSpec, column: str, values: pa.Array, near: Sequence[str] = ()
+    ) -> pa.Array:
+        """Reads `column` of the `near` partitions first; only the values not found there make it
+        scan the table's other files (none, on a consistent warehouse)."""
+        wanted = pc.unique(values.drop_null())
+        found: list[pa.Array] = []
+        near_paths = [self.partition_path(name, key) for key in near]
+        for path in itertools.chain(near_paths, self._files_except(name, {p.name for p in near_paths})):
+            if len(wanted) == 0:
+                break
+            if not path.exists():
+                continue
+            with path.open("rb") as handle:
+                column_values = pq.read_table(handle, columns=[column])[column]
+            hits = pc.unique(column_values.filter(pc.is_in(column_values, wanted)))
+            if len(hits):
+                found.append(hits.cast(wanted.type))
+                wanted = wanted.filter(pc.invert(pc.is_in(wanted, hits)))
+        return pa.concat_arrays(found) if found else pa.array([], values.type)
+
+    def _files_except(self, name: str, skip: set[str]) -> Iterator[UPath]:
+        """The table's partition files not named in skip, listed lazily (one listing, when asked)."""
+        folder = self._base_path / name
+        if folder.exists():
+            yield from (path for path in sorted(folder.glob(f"*{self.extension}")) if path.name not in skip)
 
     def _chunks(self, schema: pa.Schema, paths: dict[str, UPath]) -> TableChunks:
         def read(keys: list[str]) -> pa.Table:

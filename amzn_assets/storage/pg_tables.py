@@ -349,6 +349,22 @@ def read_partitions(conn, schema: str, name: str, arrow_schema: pa.Schema, colum
     return _fix_timestamps(table, arrow_schema).cast(arrow_schema)
 
 
+def existing_values(conn, schema: str, name: str, column: str, values: pa.Array, batch: int = 50_000) -> pa.Array:
+    """The distinct values of `values` found in name.column (one indexed lookup per batch)."""
+    sql_type = "date" if pa.types.is_date(values.type) else "text"
+    wanted = pc.unique(values.drop_null()).to_pylist()
+    query = sql.SQL("SELECT DISTINCT {col} FROM {table} WHERE {col} = ANY(%s::{type}[])").format(
+        col=sql.Identifier(column), table=sql.Identifier(schema, name), type=sql.SQL(sql_type)
+    )
+    found: list = []
+    with conn.cursor() as cur:
+        for start in range(0, len(wanted), batch):
+            cur.execute(query, (wanted[start : start + batch],))
+            found += [row[0] for row in cur.fetchall()]
+    conn.rollback()
+    return pa.array(found, values.type)
+
+
 def _fix_timestamps(table: pa.Table, arrow_schema: pa.Schema) -> pa.Table:
     """PostgreSQL prints timestamptz as '2018-01-01 00:00:00+00'."""
     for field in arrow_schema:

@@ -55,6 +55,13 @@ class PostgresIOManager(ConfigurableIOManager):
 
         return TableChunks.by_days(keys, schema, read)
 
+    def existing_keys(self, name: str, spec: StorageSpec, column: str, values, near: Sequence[str] = ()):
+        conn = self._connect()
+        try:
+            return pg_tables.existing_values(conn, self.db_schema, name, column, values)
+        finally:
+            conn.close()
+
     def handle_output(self, context: OutputContext, obj) -> None:
         name = context.asset_key.path[-1]
         rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)

@@ -250,6 +250,16 @@ class RedshiftIOManager(ConfigurableIOManager):
 
         return TableChunks.by_days(keys, schema, read)
 
+    def existing_keys(
+        self, name: str, spec: StorageSpec, column: str, values: pa.Array, near: Sequence[str] = (), batch: int = 1_000
+    ) -> pa.Array:
+        wanted = pc.unique(values.drop_null()).to_pylist()
+        found: list = []
+        for start in range(0, len(wanted), batch):
+            query = redshift_sql.select_existing(self.db_schema, name, column, wanted[start : start + batch])
+            found += [row[0] for row in self.fetch_sql(redshift_sql.render(query))]
+        return pa.array(found, values.type)
+
     def handle_output(self, context: OutputContext, obj: pa.Table | TableChunks) -> None:
         name = context.asset_key.path[-1]
         rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)

@@ -353,3 +353,11 @@ def select_partitions(schema: str, table: str, columns: Sequence[str], partition
         f"WHERE {ident(partition_column)} IN ({', '.join(['%s'] * len(days))})",
         tuple(_partition_value(d) for d in days),
     )
+
+
+def select_existing(schema: str, table: str, column: str, values: Sequence) -> Statement:
+    """The distinct values among `values` found in table.column (a dimension key lookup)."""
+    return Statement(
+        f"SELECT DISTINCT {ident(column)} FROM {qualified(schema, table)} WHERE {ident(column)} IN ({', '.join(['%s'] * len(values))})",
+        tuple(values),
+    )

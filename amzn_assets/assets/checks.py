@@ -1,0 +1,121 @@
+"""The warehouse checks (amzn_assets.checks) in Dagster.
+
+- Specs: declared on reviews_fact and climate (check_specs), one evaluation per check and day
+  (partitioned checks; freshness: one per run). The asset yields its Output, the IO manager writes
+  it, then the asset evaluates its checks on the written days (checked_output). A failed blocking
+  check fails the step after the write, so the run's downstream steps do not run.
+- The stream job logs the same AssetCheckEvaluations for the days it wrote (evaluation_event).
+- Read back (check_records.py): the days a blocking check failed on, `amzn-assets summary`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
+    Output,
+    PreviewWarning,
+)
+
+from amzn_assets.checks.freshness import batches_after_watermark, reviews_freshness
+from amzn_assets.checks.warehouse import Evaluation, WarehouseCheck, check_named, checks_of, evaluate_days
+from amzn_assets.checks.warehouse import FRESH as FRESH_CHECK
+from amzn_assets.landing.ledger import Ledger
+from amzn_assets.partitions import daily_partitions
+
+
+def check_specs(table: str) -> list[AssetCheckSpec]:
+    with warnings.catch_warnings():  # a partitions_def on an AssetCheckSpec is a preview in Dagster 1.13
+        warnings.simplefilter("ignore", PreviewWarning)
+        return [
+            AssetCheckSpec(
+                c.name, asset=table, description=c.description, blocking=c.blocking,
+                partitions_def=daily_partitions if c.per_day else None,
+            )
+            for c in checks_of(table)
+        ]
+
+
+def check_key(check: WarehouseCheck) -> AssetCheckKey:
+    return AssetCheckKey(AssetKey(check.table), check.name)
+
+
+def evaluation_event(evaluation: Evaluation) -> AssetCheckEvaluation:
+    check = evaluation.check
+    return AssetCheckEvaluation(
+        asset_key=AssetKey(check.table),
+        check_name=check.name,
+        passed=evaluation.outcome.passed,
+        metadata=evaluation.outcome.metadata,
+        severity=AssetCheckSeverity.WARN if check.warn else AssetCheckSeverity.ERROR,
+        description=evaluation.outcome.description,
+        blocking=check.blocking,
+        partition=evaluation.partition,
+    )
+
+
+def freshness_evaluation(ledger: Ledger, instance: DagsterInstance, written_now: Sequence[str], read_at: datetime) -> Evaluation:
+    """Freshness of reviews_fact: days written now count as written at read_at (when their landed
+    rows were read at the latest); other days at their latest materialization in the instance."""
+    from amzn_assets.sensors.apply import WAREHOUSE  # the stream's watermark (imported here: no cycle)
+
+    watermark, after = batches_after_watermark(ledger, WAREHOUSE)
+    now_days = set(written_now)
+    earlier = sorted({d for b in after for d in b.days} - now_days)
+    written_at = last_materialized(instance, "reviews_fact", earlier) | {d: read_at for d in now_days}
+    outcome = reviews_freshness(watermark, after, written_at, datetime.now(timezone.utc))
+    return Evaluation(check_named("reviews_fact", FRESH_CHECK), None, outcome)
+
+
+def last_materialized(instance: DagsterInstance, asset: str, days: Sequence[str], page: int = 1_000) -> dict[str, datetime]:
+    """When each of these partitions was last materialized (absent: never)."""
+    found: dict[str, datetime] = {}
+    wanted, cursor = set(days), None
+    while wanted:
+        result = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=sorted(wanted)), limit=page, cursor=cursor
+        )
+        for record in result.records:  # newest first: the first record of a partition is its latest
+            if record.partition_key in wanted:
+                found[record.partition_key] = datetime.fromtimestamp(record.timestamp, timezone.utc)
+                wanted.discard(record.partition_key)
+        if not result.has_more:
+            break
+        cursor = result.cursor
+    return found
+
+
+def checked_output(context: AssetExecutionContext, table: str, output: Output) -> Iterator:
+    """Yield the asset's output (the IO manager writes it before the generator resumes), then the
+    evaluations of the table's selected checks on the days written, and each check's output.
+
+    The asset declares required_resource_keys {"io_manager", "landing"}: the checks read the star
+    tables back through the IO manager that wrote them (any backend), the landed reviews and the
+    ledger through the landing zone."""
+    read_at = datetime.now(timezone.utc)  # the landed rows these days are built from were read before now
+    yield output
+    selected = {key.name for key in context.selected_asset_check_keys if key.asset_key == AssetKey(table)}
+    if not selected:
+        return
+    reader = context.resources.landing.reader()
+    store_for = lambda _name: context.resources.io_manager  # noqa: E731 (every checked table is a star table)
+    evaluations = [e for e in evaluate_days(table, context.partition_keys, store_for, reader) if e.check.name in selected]
+    if FRESH_CHECK in selected:
+        evaluations.append(freshness_evaluation(reader.ledger, context.instance, context.partition_keys, read_at))
+    for spec in context.assets_def.check_specs:
+        if spec.name in selected:
+            yield Output(None, output_name=spec.get_python_identifier())
+    failed = [e for e in evaluations if not e.outcome.passed]
+    if failed:
+        context.log.warning(f"{table}: {len(failed)} check evaluations failed, e.g. {failed[0].outcome.description}")
+    yield from (evaluation_event(e) for e in evaluations)
