@@ -56,11 +56,8 @@ class PostgresIOManager(ConfigurableIOManager):
         return TableChunks.by_days(keys, schema, read)
 
     def existing_keys(self, name: str, spec: StorageSpec, column: str, values, near: Sequence[str] = ()):
-        conn = self._connect()
-        try:
+        with self._connection() as conn:
             return pg_tables.existing_values(conn, self.db_schema, name, column, values)
-        finally:
-            conn.close()
 
     def handle_output(self, context: OutputContext, obj) -> None:
         name = context.asset_key.path[-1]
