@@ -1,5 +1,6 @@
 """Time partitions: one per review (or observation) day, UTC."""
 
+import os
 from datetime import date
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition
@@ -8,8 +9,29 @@ from dagster import BackfillPolicy, DailyPartitionsDefinition
 FIRST_REVIEW_DAY = "1996-05-01"
 daily_partitions = DailyPartitionsDefinition(start_date=FIRST_REVIEW_DAY, end_offset=1)
 
-# A backfill over years runs as one run per range instead of one run per day.
-single_run_backfill = BackfillPolicy.single_run()
+BACKFILL_DAYS_ENV = "AMZN_BACKFILL_DAYS_PER_RUN"
+
+
+def daily_backfill_policy() -> BackfillPolicy:
+    """How a backfill of the daily assets is split into runs.
+
+    Unset (the default): one run per range, which `dagster asset materialize --partition-range`
+    and a single-run backfill from the UI need. AMZN_BACKFILL_DAYS_PER_RUN=N: runs of at most N
+    days, which the run queue starts side by side, so a backfill of years spreads over Celery
+    workers (docs/scaling.md). Read when the code location loads: give every process of a
+    deployment the same value.
+    """
+    days = os.environ.get(BACKFILL_DAYS_ENV, "").strip()
+    if not days:
+        return BackfillPolicy.single_run()
+    if not days.isdigit() or int(days) < 1:
+        raise ValueError(f"{BACKFILL_DAYS_ENV}={days!r}: a whole number of days (>= 1), or unset for one run per range")
+    return BackfillPolicy.multi_run(int(days))
+
+
+# The daily assets' policy (its name predates the setting): one run per range unless
+# AMZN_BACKFILL_DAYS_PER_RUN splits it.
+single_run_backfill = daily_backfill_policy()
 
 
 def partition_days(keys: list[str]) -> list[date]:

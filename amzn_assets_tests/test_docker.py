@@ -41,8 +41,8 @@ ENV_EXAMPLE = DOCKER / ".env.example"
 PG_INIT = DOCKER / "postgres-init" / "10-create-dagster-db.sh"
 VENV_BIN = Path(sys.executable).parent
 
-SERVICES = {"postgres", "redis", "webserver", "daemon", "worker", "ml_worker"}
-PROJECT_SERVICES = ["webserver", "daemon", "worker", "ml_worker"]
+SERVICES = {"postgres", "redis", "webserver", "daemon", "worker", "worker_2", "ml_worker"}
+PROJECT_SERVICES = ["webserver", "daemon", "worker", "worker_2", "ml_worker"]
 # Always needed by the services, whether or not the code reads them yet.
 CORE_ENV = {"AMZN_BACKEND", "AMZN_POSTGRES_URL", "AMZN_DATA_DIR"}
 # Variables the code reads that the services must share when they appear in amzn_assets/:
@@ -162,7 +162,7 @@ def dockerfile() -> Dockerfile:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_the_six_services_exist(compose):
+def test_the_seven_services_exist(compose):
     assert set(compose["services"]) == SERVICES
     assert compose["services"]["postgres"]["image"].startswith("postgres:16")
     assert compose["services"]["redis"]["image"].startswith("redis:7")
@@ -239,7 +239,7 @@ def test_secrets_can_be_overridden_and_env_example_matches(compose):
 
 
 def test_workers_listen_on_their_queues(compose, dockerfile):
-    for name, queue in (("worker", "dagster"), ("ml_worker", "ml_queue")):
+    for name, queue in (("worker", "dagster"), ("worker_2", "dagster"), ("ml_worker", "ml_queue")):
         args = command_args(compose["services"][name])
         assert args[:3] == ["dagster-celery", "worker", "start"], args
         assert option(args, "-A") == ["dagster_celery.app"]
@@ -253,6 +253,27 @@ def test_workers_listen_on_their_queues(compose, dockerfile):
     from dagster_celery.make_app import make_app
 
     assert [q.name for q in make_app().conf.task_queues] == ["dagster"]
+
+
+def test_two_default_queue_workers_share_the_split_backfills(compose, monkeypatch):
+    """Two identical workers on the default queue, and a backfill split into runs of a month (the
+    runs the run queue starts side by side): what docs/scaling.md deploys."""
+    from dagster import BackfillPolicy
+
+    from amzn_assets.partitions import BACKFILL_DAYS_ENV, daily_backfill_policy
+
+    services = compose["services"]
+    default_queue = [name for name, svc in services.items() if "command" in svc and option(command_args(svc), "-q") == ["dagster"]]
+    assert sorted(default_queue) == ["worker", "worker_2"]
+    assert command_args(services["worker"]) == command_args(services["worker_2"])
+    days = compose_default(compose["x-amzn-env"][BACKFILL_DAYS_ENV])
+    monkeypatch.setenv(BACKFILL_DAYS_ENV, days)
+    assert daily_backfill_policy() == BackfillPolicy.multi_run(int(days)) and int(days) == 31
+    monkeypatch.setenv(BACKFILL_DAYS_ENV, "")
+    assert daily_backfill_policy() == BackfillPolicy.single_run()  # the code's default
+    monkeypatch.setenv(BACKFILL_DAYS_ENV, "a month")
+    with pytest.raises(ValueError, match="whole number of days"):
+        daily_backfill_policy()
 
 
 def test_webserver_and_daemon_commands(compose, dockerfile):
