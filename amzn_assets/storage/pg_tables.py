@@ -349,20 +349,34 @@ def read_partitions(conn, schema: str, name: str, arrow_schema: pa.Schema, colum
     return _fix_timestamps(table, arrow_schema).cast(arrow_schema)
 
 
-def existing_values(conn, schema: str, name: str, column: str, values: pa.Array, batch: int = 50_000) -> pa.Array:
-    """The distinct values of `values` found in name.column (one indexed lookup per batch)."""
-    sql_type = "date" if pa.types.is_date(values.type) else "text"
-    wanted = pc.unique(values.drop_null()).to_pylist()
-    query = sql.SQL("SELECT DISTINCT {col} FROM {table} WHERE {col} = ANY(%s::{type}[])").format(
-        col=sql.Identifier(column), table=sql.Identifier(schema, name), type=sql.SQL(sql_type)
-    )
-    found: list = []
-    with conn.cursor() as cur:
-        for start in range(0, len(wanted), batch):
-            cur.execute(query, (wanted[start : start + batch],))
-            found += [row[0] for row in cur.fetchall()]
-    conn.rollback()
-    return pa.array(found, values.type)
+def existing_values(conn, schema: str, name: str, column: str, values: pa.Array) -> pa.Array:
+    """The distinct values of `values` found in name.column: the values go in with one binary COPY
+    into a temporary table (gone with the transaction), anti-joined with the table; what comes back
+    is the few that are missing, and Arrow removes them (20 `= ANY(array)` statements of 50,000
+    Python values each, returning the 1M found, took 3x as long)."""
+    wanted = pc.unique(values.drop_null())
+    if len(wanted) == 0:
+        return pa.array([], values.type)
+    target = sql.Identifier(schema, name)
+    probe = sql.Identifier("_probe_" + hashlib.md5(f"{schema}.{name}.{column}".encode()).hexdigest()[:16])
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} AS value FROM {} WITH NO DATA").format(
+                    probe, sql.Identifier(column), target
+                )
+            )
+            copy_tables(cur, probe, [pa.table({"value": wanted})])
+            cur.execute(sql.SQL("ANALYZE {}").format(probe))
+            cur.execute(
+                sql.SQL("SELECT p.value FROM {} p WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE t.{} = p.value)").format(
+                    probe, target, sql.Identifier(column)
+                )
+            )
+            missing = pa.array([row[0] for row in cur.fetchall()], wanted.type)
+    finally:
+        conn.rollback()
+    return wanted.filter(pc.invert(pc.is_in(wanted, missing))).cast(values.type)
 
 
 def _fix_timestamps(table: pa.Table, arrow_schema: pa.Schema) -> pa.Table:
