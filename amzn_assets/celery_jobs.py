@@ -18,6 +18,11 @@ A partitioned run needs every asset of its job on one partitions definition (Dag
 resolve an asset job whose selection mixes them: "Selected assets must have the same partitions
 definitions"). So the daily warehouse assets have their own job, and the ML assets get one job per
 partitions definition they use (``celery_jobs(ml_assets)``).
+
+A backfill of ``warehouse_celery_job`` (UI: Jobs -> the job -> Partitions -> Launch backfill) follows
+the daily assets' backfill policy: one run per range by default; with ``AMZN_BACKFILL_DAYS_PER_RUN=N``
+(amzn_assets.partitions) runs of at most N days, which the run queue starts side by side, their
+steps spread over every worker on the ``dagster`` queue (docs/scaling.md).
 """
 
 from __future__ import annotations
