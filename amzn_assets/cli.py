@@ -366,11 +366,38 @@ def cmd_evaluation(args: argparse.Namespace) -> int:
         return 1
     metrics = read_json(store.get("rating_model_evaluation", month) / METRICS_FILE)
     split = metrics["split"]
+    if args.json:
+        import json
+
+        print(json.dumps(evaluation_summary(month, metrics), sort_keys=True))
+        return 0
     print(f"rating model {month}: window {metrics['window_start']}..{metrics['window_end']}, "
-          f"{split['train_reviews']} training reviews before {split['test_cutoff_utc']}, {split['test_reviews']} test reviews after\n")
-    print(evaluate.comparison_markdown({k: v for k, v in metrics.items() if k in evaluate.SCORERS}))
+          f"{split.get('train_texts', split.get('train_reviews'))} distinct training texts before {split['test_cutoff_utc']}, "
+          f"{split['test_reviews']} test reviews ({split.get('test_texts', '?')} distinct texts, none seen in training) after\n")
+    print("per review:\n" + evaluate.comparison_markdown({k: v for k, v in metrics.items() if k in evaluate.SCORERS}))
+    if "per_text" in metrics:
+        print("\nper distinct text:\n" + evaluate.comparison_markdown(metrics["per_text"]))
     print("\nmodel, confusion matrix:\n" + evaluate.confusion_markdown(metrics[evaluate.MODEL]))
+    sanity = metrics.get("sanity")
+    if sanity:
+        print(f"\nsanity set: {sanity['within_one_star']}/{sanity['items']} within one star; clear complaints <= 2 stars "
+              f"{sanity['complaints_at_most_2']}/{sanity['complaints']}, clear praise >= 4 {sanity['praise_at_least_4']}/{sanity['praise']}")
     return 0
+
+
+def evaluation_summary(month: str, metrics: dict) -> dict:
+    """The stored evaluation, machine-readable: {"model": {mae, accuracy, macro_f1, ...}, "baselines":
+    {name: {the same keys}}, "per_text": {the same layout}, "split", "sanity"}."""
+    from amzn_assets.ml import evaluate
+
+    def scores(results: dict) -> dict:
+        keep = ("mae", "accuracy", "macro_f1", "mae_argmax", "reviews")
+        flat = {k: {m: v[m] for m in keep if m in v} for k, v in results.items() if k in evaluate.SCORERS}
+        return {"model": flat.get(evaluate.MODEL, {}), "baselines": {k: v for k, v in flat.items() if k != evaluate.MODEL}}
+
+    sanity = {k: v for k, v in (metrics.get("sanity") or {}).items() if k != "predictions"}
+    return {"partition": month, "split": metrics.get("split", {}), **scores(metrics),
+            "per_text": scores(metrics.get("per_text", {})), "sanity": sanity}
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -463,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluation = sub.add_parser("evaluation", help="print a stored rating_model_evaluation: model vs baselines")
     evaluation.add_argument("--model", metavar="PARTITION", help="month, e.g. 2018-05 (default: the latest stored)")
+    evaluation.add_argument("--json", action="store_true", help="the stored evaluation as one JSON object")
     evaluation.set_defaults(func=cmd_evaluation)
 
     redshift = sub.add_parser("redshift", help="manage the Redshift cluster (AWS_* and AMZN_REDSHIFT_* variables apply)")

@@ -37,13 +37,13 @@ import pyarrow.compute as pc
 
 from amzn_assets.ml import evaluate
 from amzn_assets.ml.config import preset
-from amzn_assets.ml.data import Reviews, time_cutoff
+from amzn_assets.ml.data import Reviews, distinct_cutoff, split_distinct
 from amzn_assets.sources.dumps import iter_review_dump
 from amzn_assets.transforms.review_identity import distinct_reviews
 from amzn_assets.transforms.reviews import reviews_fact
 
 DEFAULT_DUMP = Path(__file__).resolve().parents[1] / "amzn_assets_tests" / "fixtures" / "All_Beauty_5.json.gz"
-SCENARIOS = {"month": ("2017-06-01", "2018-05-31"), "whole": (None, None)}
+SCENARIOS = {"history": ("1990-01-01", "2018-05-31"), "month": ("2017-06-01", "2018-05-31"), "whole": (None, None)}
 
 
 def fact_rows(dump: Path) -> pa.Table:
@@ -64,8 +64,9 @@ def run(fact: pa.Table, config) -> dict:
     from amzn_assets.ml.train import train_rating_model
 
     reviews = Reviews.from_table(fact, config.use_summary)
-    cutoff = time_cutoff(reviews.times, config.test_fraction)
-    train, test = reviews.before(cutoff), reviews.from_time(cutoff)
+    cutoff = distinct_cutoff(reviews, config.test_fraction)
+    split = split_distinct(reviews, cutoff)
+    train, test = split.train, split.test
     started = time.perf_counter()
     tokenizer = Tokenizer.train(train.texts, config.vocab_size, config.seed)
     tokenizer_s = time.perf_counter() - started
@@ -73,20 +74,25 @@ def run(fact: pa.Table, config) -> dict:
     try:
         result = train_rating_model(train, tokenizer, config, work / "records")
         started = time.perf_counter()
-        scores = evaluate.evaluate_all(result.model, tokenizer, config, train, test)
+        scores = evaluate.evaluate_split(result.model, tokenizer, config, split)
+        sanity = evaluate.evaluate_sanity(result.model, tokenizer, config)
         evaluate_s = time.perf_counter() - started
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {
         "reviews": len(reviews),
+        "distinct_texts": len(split.train) + len(split.test_distinct),
         "train_reviews": len(train),
         "test_reviews": len(test),
+        "test_texts": len(split.test_distinct),
         "test_cutoff_utc": dt.datetime.fromtimestamp(cutoff, dt.UTC).date().isoformat(),
         "train_ratings": dict(sorted(Counter(train.ratings.tolist()).items())),
         "test_ratings": dict(sorted(Counter(test.ratings.tolist()).items())),
         "vocab_size": tokenizer.vocab_size,
         "parameters": result.parameters,
         "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history["loss"]),
+        "sanity": sanity,
         "tokenizer_seconds": round(tokenizer_s, 1),
         "train_seconds": round(result.seconds, 1),
         "evaluate_seconds": round(evaluate_s, 1),
@@ -115,15 +121,19 @@ def main() -> None:
             span = f"{first}..{last}" if first else "whole excerpt"
             print(f"\n### {name} ({span}), preset {args.preset}, seed {seed}")
             print(
-                f"{out['reviews']} reviews; train {out['train_reviews']} {out['train_ratings']}, "
-                f"test {out['test_reviews']} (from {out['test_cutoff_utc']}) {out['test_ratings']}"
+                f"{out['reviews']} reviews, {out['distinct_texts']} distinct texts; train {out['train_reviews']} distinct texts "
+                f"{out['train_ratings']}, test {out['test_reviews']} reviews / {out['test_texts']} texts (from {out['test_cutoff_utc']}) {out['test_ratings']}"
             )
             print(
-                f"vocab {out['vocab_size']}, {out['parameters']:,} parameters, best epoch {out['best_epoch']}/{config.epochs}; "
+                f"vocab {out['vocab_size']}, {out['parameters']:,} parameters, best epoch {out['best_epoch']} of {out['epochs_run']} run; "
                 f"tokenizer {out['tokenizer_seconds']} s, training {out['train_seconds']} s, evaluation {out['evaluate_seconds']} s\n"
             )
-            print(evaluate.comparison_markdown(out["scores"]))
-            print("\nmodel confusion matrix:\n" + evaluate.confusion_markdown(out["scores"]["model"]))
+            for side in ("per_review", "per_text"):
+                print(f"{side}:\n" + evaluate.comparison_markdown(out["scores"][side]) + "\n")
+            print("model confusion matrix (per text):\n" + evaluate.confusion_markdown(out["scores"]["per_text"]["model"]))
+            sanity = out["sanity"]
+            print(f"\nsanity set: {sanity['within_one_star']}/{sanity['items']} within one star, complaints <= 2: "
+                  f"{sanity['complaints_at_most_2']}/{sanity['complaints']}, praise >= 4: {sanity['praise_at_least_4']}/{sanity['praise']}")
             results.append({"scenario": name, "preset": args.preset, "seed": seed, "config": config.to_dict(), **out})
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

@@ -91,6 +91,9 @@ class RatingModelSettings(ConfigurableResource):
     intermediate_size: Optional[int] = None
     dropout: Optional[float] = None
     pooling: Optional[str] = None
+    lexicon_features: Optional[bool] = None
+    lexicon_scale: Optional[float] = None
+    patience: Optional[int] = None
     epochs: Optional[int] = None
     batch_size: Optional[int] = None
     learning_rate: Optional[float] = None
@@ -183,22 +186,22 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         if refusal:
             raise Failure(refusal)
         from amzn_assets.ml.artifacts import save_tokenizer_folder
-        from amzn_assets.ml.data import time_cutoff
+        from amzn_assets.ml.data import distinct_cutoff, split_distinct
         from amzn_assets.ml.tokenizer import Tokenizer
 
         config = rating_model_settings.hyperparameters()
         reviews = _reviews(reviews_fact, config)
         try:
-            cutoff = time_cutoff(reviews.times, config.test_fraction)
+            cutoff = distinct_cutoff(reviews, config.test_fraction)
         except ValueError as exc:
             raise ValueError(f"month {context.partition_key}, window {_window(context)}: {exc}") from None
-        train = reviews.before(cutoff)
+        train = split_distinct(reviews, cutoff).train  # distinct texts: a text repeated across variants counts once
         tokenizer = Tokenizer.train(train.texts, config.vocab_size, config.seed)
         info = {
             "partition": context.partition_key,
             **_window(context),
             "reviews": len(reviews),
-            "train_reviews": len(train),
+            "train_texts": len(train),
             "test_cutoff": cutoff,
             "test_cutoff_utc": _utc(cutoff),
             "test_fraction": config.test_fraction,
@@ -243,9 +246,11 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
 
         config = rating_model_settings.hyperparameters()
         tokenizer, tokenizer_info = load_tokenizer_folder(rating_tokenizer.path)
+        from amzn_assets.ml.data import split_distinct
+
         cutoff = int(tokenizer_info["test_cutoff"])  # the tokenizer's split: the test side stays unseen
         reviews = _reviews(reviews_fact, config)
-        train = reviews.before(cutoff)
+        train = split_distinct(reviews, cutoff).train
         folder = stage("rating_model")
         try:
             result = train_rating_model(train, tokenizer, config, folder / RECORDS_DIR, log=context.log.info)
@@ -256,6 +261,7 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
                 "test_cutoff_utc": _utc(cutoff),
                 "validation_cutoff_utc": _utc(result.validation_cutoff),
                 "window_reviews": len(reviews),
+                "train_texts": len(train),
             }
             save_model_folder(folder, result.model, tokenizer, config, info)
         except BaseException:
@@ -294,18 +300,30 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         from amzn_assets.ml import evaluate
         from amzn_assets.ml.artifacts import METRICS_FILE, load_model_folder, write_json
 
+        from amzn_assets.ml.data import split_distinct
+
         saved = load_model_folder(rating_model.path)
         cutoff = int(saved.info["test_cutoff"])
         reviews = _reviews(reviews_fact, saved.config)
-        train, test = reviews.before(cutoff), reviews.from_time(cutoff)
-        if not len(test):
-            raise ValueError(f"month {context.partition_key}: no reviews at or after the test cutoff {_utc(cutoff)}")
-        results = evaluate.evaluate_all(saved.model, saved.tokenizer, saved.config, train, test)
+        split = split_distinct(reviews, cutoff)
+        if not len(split.test):
+            raise ValueError(f"month {context.partition_key}: no unseen texts at or after the test cutoff {_utc(cutoff)}")
+        scored = evaluate.evaluate_split(saved.model, saved.tokenizer, saved.config, split)
+        results, per_text = scored["per_review"], scored["per_text"]
+        sanity = evaluate.evaluate_sanity(saved.model, saved.tokenizer, saved.config)
         metrics = {
             "partition": context.partition_key,
             **_window(context),
-            "split": {"test_cutoff_utc": _utc(cutoff), "train_reviews": len(train), "test_reviews": len(test)},
-            **results,
+            "split": {
+                "test_cutoff_utc": _utc(cutoff),
+                "window_reviews": len(reviews),
+                "train_texts": len(split.train),
+                "test_reviews": len(split.test),
+                "test_texts": len(split.test_distinct),
+            },
+            **results,  # per review (the headline): model, majority, tfidf_lr, lexicon
+            "per_text": per_text,
+            "sanity": sanity,
         }
         folder = stage("rating_model_evaluation")
         write_json(folder / METRICS_FILE, metrics)
@@ -314,10 +332,15 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
             ArtifactDir(folder, staged=True),
             metadata={
                 **evaluate.headline(results),
-                "train_reviews": len(train),
-                "test_reviews": len(test),
+                **{f"per_text_{k}": v for k, v in evaluate.headline(per_text).items()},
+                "window_reviews": len(reviews),
+                "train_texts": len(split.train),
+                "test_reviews": len(split.test),
+                "test_texts": len(split.test_distinct),
                 "test_cutoff": _utc(cutoff),
+                "sanity_within_one_star": f"{sanity['within_one_star']}/{sanity['items']}",
                 "comparison": MetadataValue.md(evaluate.comparison_markdown(results)),
+                "comparison_per_text": MetadataValue.md(evaluate.comparison_markdown(per_text)),
                 "confusion_matrix": MetadataValue.md(evaluate.confusion_markdown(model)),
                 "per_rating": MetadataValue.md(evaluate.per_rating_markdown(model)),
             },
@@ -326,29 +349,74 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
     @asset_check(
         asset=rating_model_evaluation,
         partitions_def=monthly_partitions,
-        description="Warns when the model's MAE on the test side is worse than the TF-IDF + logistic regression baseline's.",
+        blocking=True,
+        description=(
+            "Fails (ERROR, blocking) unless the model's per-review MAE on the distinct-text test side is lower than "
+            "both baselines' (majority, TF-IDF + LR); rating_predictions refuses a month that fails it."
+        ),
     )
-    def rating_model_beats_tfidf_mae(rating_model_evaluation: ArtifactDir) -> AssetCheckResult:
+    def rating_model_beats_baselines_mae(rating_model_evaluation: ArtifactDir) -> AssetCheckResult:
         from amzn_assets.ml.artifacts import METRICS_FILE, read_json
 
         return mae_check_result(read_json(rating_model_evaluation.path / METRICS_FILE))
 
-    return [rating_tokenizer, rating_model, rating_model_evaluation], [rating_model_beats_tfidf_mae]
+    @asset_check(
+        asset=rating_model_evaluation,
+        partitions_def=monthly_partitions,
+        description=f"Warns when the model rates under {SANITY_MIN_SHARE:.0%} of the sanity set (amzn_assets/ml/sanity.jsonl) within one star.",
+    )
+    def rating_model_sanity(rating_model_evaluation: ArtifactDir) -> AssetCheckResult:
+        from amzn_assets.ml.artifacts import METRICS_FILE, read_json
+
+        return sanity_check_result(read_json(rating_model_evaluation.path / METRICS_FILE))
+
+    return [rating_tokenizer, rating_model, rating_model_evaluation], [rating_model_beats_baselines_mae, rating_model_sanity]
+
+
+SANITY_MIN_SHARE = 0.8
+_BASELINES = ("majority", "tfidf_lr")  # the check's bar (the lexicon baseline is reported beside them)
+
+
+def model_beats_baselines(metrics: dict) -> bool:
+    """The stored evaluation's model MAE is lower than every baseline's (per review)."""
+    model = metrics["model"]["mae"]
+    return all(model < metrics[b]["mae"] for b in _BASELINES if b in metrics)
 
 
 def mae_check_result(metrics: dict) -> AssetCheckResult:
-    """passed when the model's MAE <= the TF-IDF baseline's; a failure is a WARN, never blocks."""
-    model, tfidf, majority = metrics["model"]["mae"], metrics["tfidf_logreg"]["mae"], metrics["majority"]["mae"]
-    passed = model <= tfidf
+    """passed when the model's MAE < every baseline's; a failure is an ERROR (the check is blocking)."""
+    model = metrics["model"]["mae"]
+    baselines = {b: metrics[b]["mae"] for b in _BASELINES if b in metrics}
+    passed = model_beats_baselines(metrics)
+    best_name = min(baselines, key=baselines.get)
+    compared = ", ".join(f"{b} {v:.3f}" for b, v in baselines.items())
+    return AssetCheckResult(
+        passed=passed,
+        severity=AssetCheckSeverity.ERROR,
+        description=(
+            f"model MAE {model:.3f} {'<' if passed else '>='} the best baseline's ({best_name} {baselines[best_name]:.3f}; {compared})"
+            + ("" if passed else ": the model does not beat every baseline on this month's test side; rating_predictions refuses it")
+        ),
+        metadata={"model_mae": round(model, 4), **{f"{b}_mae": round(v, 4) for b, v in baselines.items()},
+                  "mae_margin": round(baselines[best_name] - model, 4)},
+    )
+
+
+def sanity_check_result(metrics: dict) -> AssetCheckResult:
+    """passed when at least SANITY_MIN_SHARE of the sanity set is rated within one star (a WARN)."""
+    sanity = metrics.get("sanity") or {}
+    share = float(sanity.get("within_one_star_share", float("nan")))
+    passed = share >= SANITY_MIN_SHARE
     return AssetCheckResult(
         passed=passed,
         severity=AssetCheckSeverity.WARN,
         description=(
-            f"model MAE {model:.3f} {'<=' if passed else '>'} TF-IDF + logistic regression MAE {tfidf:.3f}"
-            + ("" if passed else ": the model is worse than the TF-IDF baseline on this month's test side")
+            f"sanity set: {sanity.get('within_one_star')}/{sanity.get('items')} within one star "
+            f"({'>=' if passed else '<'} {SANITY_MIN_SHARE:.0%}); clear complaints <= 2 stars "
+            f"{sanity.get('complaints_at_most_2')}/{sanity.get('complaints')}, clear praise >= 4 {sanity.get('praise_at_least_4')}/{sanity.get('praise')}"
         ),
-        metadata={"model_mae": round(model, 4), "tfidf_logreg_mae": round(tfidf, 4), "majority_mae": round(majority, 4),
-                  "mae_margin": round(tfidf - model, 4)},
+        metadata={"within_one_star_share": round(share, 4), "complaints_at_most_2": sanity.get("complaints_at_most_2"),
+                  "praise_at_least_4": sanity.get("praise_at_least_4")},
     )
 
 
@@ -384,6 +452,9 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
     month = config.model_partition or store.latest("rating_model")
     if not month:
         raise FileNotFoundError(f"no rating_model partition is stored in {store.base}: materialize one first")
+    refusal = refused_model(store, month)
+    if refusal:
+        raise Failure(refusal)
     predictor = RatingPredictor.load(store.get("rating_model", month))
     context.log.info(f"scoring with rating_model {month} from {store.location('rating_model', month)}")
     schema = predictions_schema()
@@ -427,6 +498,19 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
     )
 
 
+def refused_model(store, month: str) -> str | None:
+    """Why rating_model `month` must not score reviews (its stored evaluation fails the blocking
+    rating_model_beats_baselines_mae check), or None (passed, or no evaluation stored: logged by the caller)."""
+    from amzn_assets.ml.artifacts import METRICS_FILE, read_json
+
+    if not store.exists("rating_model_evaluation", month):
+        return None
+    metrics = read_json(store.get("rating_model_evaluation", month) / METRICS_FILE)
+    if model_beats_baselines(metrics):
+        return None
+    return f"rating_model {month} is refused: {mae_check_result(metrics).description}"
+
+
 # The review (its key, review_date and review_id, and what it is about) and its true rating.
 PREDICTED_REVIEW_COLUMNS = ("review_date", "review_id", "review_time", "asin", "reviewer_id", "rating")
 
@@ -445,7 +529,7 @@ def predictions_schema():
 
 _model_assets, ml_asset_checks = build_ml_assets()
 rating_tokenizer, rating_model, rating_model_evaluation = _model_assets
-rating_model_beats_tfidf_mae = ml_asset_checks[0]
+rating_model_beats_baselines_mae, rating_model_sanity = ml_asset_checks
 ml_assets = [*_model_assets, rating_predictions]
 
 # One month's tokenizer, model, evaluation and check, on the default executor: what

@@ -19,16 +19,19 @@ class ModelConfig:
     num_heads: int = 4
     intermediate_size: int = 256  # the block's feed-forward width
     dropout: float = 0.1
+    lexicon_features: bool = True  # VADER's neg/neu/pos/compound of the text as an extra input (lexicon.py)
+    lexicon_scale: float = 1.0  # the lexicon input is multiplied by this (larger: learned faster than the text)
     pooling: str = "mean"  # "mean": the mean over the tokens (learns faster from few reviews); "cls": the [CLS] position, as ALBERT
     # training
     epochs: int = 8
     batch_size: int = 32
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1  # the latest reviews of the training split pick the best epoch
+    patience: int = 3  # early stopping: epochs without a better validation MAE before training stops
     # loss = cross-entropy + mae_loss_weight * |E[rating] - rating| (the MAE the evaluation reports)
     mae_loss_weight: float = 0.0
     # rating k's examples weigh (n / (5 * n_k)) ** class_weight_power: 0 = unweighted, 1 = balanced, 0.5 = between
-    class_weight_power: float = 0.5
+    class_weight_power: float = 1.0
     # honest evaluation: train on the earlier reviews, test on the later ones
     test_fraction: float = 0.2
     # TFRecord shards: the training examples are written to num_shards files (round-robin, so each is an

@@ -85,3 +85,50 @@ def time_cutoff(times: np.ndarray, test_fraction: float) -> int:
     if cut == ordered[0]:  # ties at the start: the first later time
         cut = ordered[ordered > ordered[0]][0]
     return int(cut)
+
+
+def distinct_texts(reviews: Reviews) -> Reviews:
+    """One review per distinct text, at its first time, with its most frequent rating (ties: the lower).
+
+    5-core data repeats one review across a product's variants (same text, other style): a model
+    trained on the repeats memorizes them, and a repeat on the test side scores a text it has seen.
+    """
+    first: dict[str, int] = {}
+    counts: dict[str, np.ndarray] = {}
+    for i, text in enumerate(reviews.texts):  # time order: the first index is the first time
+        if text not in first:
+            first[text] = i
+            counts[text] = np.zeros(6, np.int64)
+        counts[text][reviews.ratings[i]] += 1
+    order = sorted(first.values())
+    texts = [reviews.texts[i] for i in order]
+    ratings = np.array([int(np.argmax(counts[t])) for t in texts], dtype=np.int64)
+    return Reviews(texts, ratings, reviews.times[order] if order else np.zeros(0, np.int64))
+
+
+@dataclass(frozen=True)
+class Split:
+    """The distinct-text, time-ordered split of a window.
+
+    The distinct texts (distinct_texts) are cut by their first time: the earlier train, the later
+    test. test: every review whose text is a test text (per-review metrics, repeats counted);
+    test_distinct: each test text once (per-distinct-text metrics). No test text is a training text.
+    """
+
+    train: Reviews
+    test: Reviews
+    test_distinct: Reviews
+    cutoff: int
+
+
+def distinct_cutoff(reviews: Reviews, test_fraction: float) -> int:
+    """The test cutoff over the distinct texts' first times (ValueError when they cannot be split)."""
+    return time_cutoff(distinct_texts(reviews).times, test_fraction)
+
+
+def split_distinct(reviews: Reviews, cutoff: int) -> Split:
+    distinct = distinct_texts(reviews)
+    train = distinct.before(cutoff)
+    seen = set(train.texts)
+    test = reviews.select(np.array([t not in seen for t in reviews.texts], dtype=bool))
+    return Split(train=train, test=test, test_distinct=distinct.from_time(cutoff), cutoff=cutoff)

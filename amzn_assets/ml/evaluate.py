@@ -1,4 +1,8 @@
-"""Honest evaluation: the model and two baselines, scored on the same time-ordered test side.
+"""Honest evaluation: the model and three baselines, scored on the same distinct-text test side.
+
+The split (data.split_distinct): the window's distinct texts, cut by their first time; no test text
+was seen in training. Every scorer is scored twice: per review (each test review, repeats of a
+text across a product's variants counted) and per distinct text (each test text once).
 
 Every scorer gives p(rating) per test review; from it
   accuracy  the share of reviews whose most likely rating is the true one,
@@ -8,20 +12,26 @@ Every scorer gives p(rating) per test review; from it
   confusion the 5 x 5 counts, rows the true rating, columns the most likely one.
 Baselines, trained on the same training side:
   majority      always the most frequent training rating (with certainty),
-  tfidf_logreg  TF-IDF of word 1-2 grams + multinomial logistic regression (scikit-learn).
+  tfidf_lr      TF-IDF of word 1-2 grams + multinomial logistic regression (scikit-learn),
+  lexicon       the VADER lexicon's neg/neu/pos/compound (lexicon.py) + logistic regression.
+The sanity set (sanity.jsonl): short hand-written reviews with an obvious rating; the evaluation
+reports how many the model rates within one star.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from amzn_assets.ml.data import RATINGS, Reviews
 from amzn_assets.ml.predict import most_likely_and_expected
 
-MODEL, MAJORITY, TFIDF = "model", "majority", "tfidf_logreg"
-SCORERS = (MODEL, MAJORITY, TFIDF)
+MODEL, MAJORITY, TFIDF, LEXICON = "model", "majority", "tfidf_lr", "lexicon"
+SCORERS = (MODEL, MAJORITY, TFIDF, LEXICON)
+BASELINES = (MAJORITY, TFIDF, LEXICON)
 METRICS = ("accuracy", "mae", "macro_f1")
 
 
@@ -79,17 +89,38 @@ def tfidf_probabilities(train: Reviews, test_texts: Sequence[str], seed: int = 4
     return p
 
 
-def baselines(train: Reviews, test: Reviews, seed: int = 42) -> dict[str, dict]:
+def lexicon_probabilities(train: Reviews, test_texts: Sequence[str], seed: int = 42) -> np.ndarray:
+    """The VADER features (lexicon.py) + logistic regression fitted on the training side."""
+    from sklearn.linear_model import LogisticRegression
+
+    from amzn_assets.ml.lexicon import lexicon_features
+
+    if len(np.unique(train.ratings)) == 1:
+        return majority_probabilities(train.ratings, len(test_texts))
+    classifier = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+    classifier.fit(lexicon_features(train.texts), train.ratings)
+    p = np.zeros((len(test_texts), 5))
+    p[:, classifier.classes_ - 1] = classifier.predict_proba(lexicon_features(list(test_texts)))
+    return p
+
+
+def baseline_probabilities(train: Reviews, test_texts: Sequence[str], seed: int = 42) -> dict[str, np.ndarray]:
     return {
-        MAJORITY: rating_metrics(test.ratings, majority_probabilities(train.ratings, len(test))),
-        TFIDF: rating_metrics(test.ratings, tfidf_probabilities(train, test.texts, seed)),
+        MAJORITY: majority_probabilities(train.ratings, len(test_texts)),
+        TFIDF: tfidf_probabilities(train, test_texts, seed),
+        LEXICON: lexicon_probabilities(train, test_texts, seed),
     }
+
+
+def baselines(train: Reviews, test: Reviews, seed: int = 42) -> dict[str, dict]:
+    return {name: rating_metrics(test.ratings, p) for name, p in baseline_probabilities(train, test.texts, seed).items()}
 
 
 def comparison_markdown(results: dict[str, dict]) -> str:
     """| scorer | accuracy | MAE | macro-F1 | for the scorers present."""
     lines = ["| scorer | accuracy | MAE | macro-F1 |", "|---|---:|---:|---:|"]
-    names = {MODEL: "ALBERT-style model", MAJORITY: "majority class", TFIDF: "TF-IDF + logistic regression"}
+    names = {MODEL: "ALBERT-style model", MAJORITY: "majority class", TFIDF: "TF-IDF + logistic regression",
+             LEXICON: "VADER lexicon + logistic regression"}
     for scorer in [s for s in SCORERS if s in results] + [s for s in results if s not in SCORERS]:
         m = results[scorer]
         lines.append(f"| {names.get(scorer, scorer)} | {m['accuracy']:.3f} | {m['mae']:.3f} | {m['macro_f1']:.3f} |")
@@ -115,11 +146,72 @@ def per_rating_markdown(metrics: dict, width: int = 20) -> str:
 
 
 def evaluate_all(model, tokenizer, config, train: Reviews, test: Reviews) -> dict[str, dict]:
-    """The model and both baselines on the test side: {"model": ..., "majority": ..., "tfidf_logreg": ...}."""
-    from amzn_assets.ml.predict import predict_proba
+    """The model and the baselines on one test side: {"model": ..., "majority": ..., "tfidf_lr": ..., "lexicon": ...}."""
+    from amzn_assets.ml.predict import texts_proba
 
-    probabilities = predict_proba(model, tokenizer.encode(test.texts, config.max_len), config.max_len)
-    return {MODEL: rating_metrics(test.ratings, probabilities)} | baselines(train, test, config.seed)
+    return {MODEL: rating_metrics(test.ratings, texts_proba(model, tokenizer, config, test.texts))} | baselines(train, test, config.seed)
+
+
+def evaluate_split(model, tokenizer, config, split) -> dict:
+    """Every scorer on a data.Split, scored per review and per distinct text:
+    {"per_review": {scorer: metrics}, "per_text": {scorer: metrics}} (each test text is scored once)."""
+    from amzn_assets.ml.predict import texts_proba
+
+    texts = split.test_distinct.texts
+    probabilities = {MODEL: texts_proba(model, tokenizer, config, texts)} | baseline_probabilities(split.train, texts, config.seed)
+    row = {text: i for i, text in enumerate(texts)}
+    review_rows = np.array([row[t] for t in split.test.texts], dtype=np.int64)
+    return {
+        "per_review": {k: rating_metrics(split.test.ratings, p[review_rows]) for k, p in probabilities.items()},
+        "per_text": {k: rating_metrics(split.test_distinct.ratings, p) for k, p in probabilities.items()},
+    }
+
+
+def beats_baselines(results: dict[str, dict], metric: str = "mae") -> bool:
+    """The model is better than every baseline present on `metric` (lower MAE, higher accuracy / F1)."""
+    model = results[MODEL][metric]
+    others = [results[b][metric] for b in BASELINES if b in results]
+    return all(model < o for o in others) if metric.startswith("mae") else all(model > o for o in others)
+
+
+# The sanity set: short hand-written reviews with an obvious rating (complaint, praise, lukewarm).
+SANITY_FILE = Path(__file__).with_name("sanity.jsonl")
+
+
+def sanity_set() -> list[dict]:
+    """[{"text", "rating", "kind"}] from sanity.jsonl (kind: complaint, praise or lukewarm)."""
+    return [json.loads(line) for line in SANITY_FILE.read_text().splitlines() if line.strip()]
+
+
+def sanity_report(probabilities: np.ndarray, items: Sequence[dict] | None = None) -> dict:
+    """How the model rates the sanity set: within one star, complaints <= 2, praise >= 4, each prediction."""
+    items = sanity_set() if items is None else list(items)
+    predicted, expected = most_likely_and_expected(probabilities)
+    truth = np.array([it["rating"] for it in items], dtype=np.int64)
+    kinds = [it.get("kind", "") for it in items]
+    complaints = [i for i, k in enumerate(kinds) if k == "complaint"]
+    praise = [i for i, k in enumerate(kinds) if k == "praise"]
+    within = np.abs(predicted - truth) <= 1
+    return {
+        "items": len(items),
+        "within_one_star": int(within.sum()),
+        "within_one_star_share": float(within.mean()) if len(items) else float("nan"),
+        "complaints": len(complaints),
+        "complaints_at_most_2": int(sum(predicted[i] <= 2 for i in complaints)),
+        "praise": len(praise),
+        "praise_at_least_4": int(sum(predicted[i] >= 4 for i in praise)),
+        "predictions": [
+            {"text": it["text"], "kind": k, "rating": int(t), "predicted": int(p), "expected": round(float(e), 3)}
+            for it, k, t, p, e in zip(items, kinds, truth, predicted, expected)
+        ],
+    }
+
+
+def evaluate_sanity(model, tokenizer, config) -> dict:
+    from amzn_assets.ml.predict import texts_proba
+
+    items = sanity_set()
+    return sanity_report(texts_proba(model, tokenizer, config, [it["text"] for it in items]), items)
 
 
 def headline(results: dict[str, dict]) -> dict[str, float]:

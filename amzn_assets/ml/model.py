@@ -4,7 +4,8 @@
                ──▶ projection E → H                                  (factorized embedding, E < H)
                ──▶ one transformer block, applied L times with the same weights   (cross-layer sharing)
                    (multi-head self-attention over the non-pad tokens, add & norm, GELU feed-forward, add & norm)
-               ──▶ pooled: the [CLS] position through Dense(H, tanh) ─▶ dropout ─▶ Dense(5, softmax) = p(rating)
+               ──▶ pooled: the mean (or [CLS]) through Dense(H, tanh) ─▶ dropout ─┐
+    lexicon [B, 4] (VADER neg, neu, pos, compound; config.lexicon_features) ─────────┴▶ Dense(5, softmax) = p(rating)
 
 The parameter count grows with V·E + E·H + one block, not with L: this is what lets ALBERT be deep
 and small. Layers are registered Keras serializables, so `keras.saving.load_model` reads the .keras file.
@@ -13,6 +14,7 @@ and small. Layers are registered Keras serializables, so `keras.saving.load_mode
 from __future__ import annotations
 
 from amzn_assets.ml.config import ModelConfig
+from amzn_assets.ml.lexicon import SIZE as LEXICON_SIZE
 from amzn_assets.ml.tokenizer import PAD_ID
 
 _LAYERS: dict = {}
@@ -165,8 +167,15 @@ def build_model(config: ModelConfig, vocab_size: int | None = None):
         first = custom["MaskedMean"](name="mean")(x, mask)
     pooled = layers.Dense(config.hidden_size, activation="tanh", name="pooler")(first)
     pooled = layers.Dropout(config.dropout)(pooled)
-    probs = layers.Dense(5, activation="softmax", name="rating")(pooled)
-    return keras.Model(ids, probs, name="albert_rating")
+    if not config.lexicon_features:
+        probs = layers.Dense(5, activation="softmax", name="rating")(pooled)
+        return keras.Model(ids, probs, name="albert_rating")
+    # The lexicon scores (VADER, lexicon.py) join the pooled text next to the output layer: a direct,
+    # linear path from prior knowledge of sentiment to the rating that a small window cannot teach.
+    lexicon = keras.Input((LEXICON_SIZE,), dtype="float32", name="lexicon")
+    scaled = layers.Rescaling(config.lexicon_scale, name="lexicon_scale")(lexicon)
+    probs = layers.Dense(5, activation="softmax", name="rating")(layers.Concatenate(name="text_and_lexicon")([pooled, scaled]))
+    return keras.Model({"ids": ids, "lexicon": lexicon}, probs, name="albert_rating")
 
 
 def load_model(path):

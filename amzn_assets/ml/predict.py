@@ -24,16 +24,32 @@ class Prediction:
         return f"{'★' * self.rating}{'☆' * (5 - self.rating)}  rating {self.rating}, expected {self.expected:.2f}  ({bars})"
 
 
-def predict_proba(model, ids: Sequence[Sequence[int]], max_len: int, batch_size: int = _BATCH) -> np.ndarray:
-    """p(rating) [n, 5] for tokenized reviews; rows of similar length are batched together."""
+def predict_proba(model, ids: Sequence[Sequence[int]], max_len: int, batch_size: int = _BATCH, lexicon=None) -> np.ndarray:
+    """p(rating) [n, 5] for tokenized reviews; rows of similar length are batched together.
+
+    lexicon: the reviews' lexicon features [n, 4], for a model with the lexicon input."""
     from amzn_assets.ml.records import pad
 
     out = np.zeros((len(ids), 5), dtype=np.float64)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size]
-        out[index] = np.asarray(model.predict_on_batch(pad([ids[i] for i in index], max_len)))
+        padded = pad([ids[i] for i in index], max_len)
+        inputs = padded if lexicon is None else {"ids": padded, "lexicon": np.asarray(lexicon, np.float32)[index]}
+        out[index] = np.asarray(model.predict_on_batch(inputs))
     return out
+
+
+def texts_proba(model, tokenizer, config, texts: Sequence[str]) -> np.ndarray:
+    """p(rating) [n, 5] for review texts (tokenized, and their lexicon features when the model reads them)."""
+    if not len(texts):
+        return np.zeros((0, 5))
+    lexicon = None
+    if config.lexicon_features:
+        from amzn_assets.ml.lexicon import lexicon_features
+
+        lexicon = lexicon_features(list(texts))
+    return predict_proba(model, tokenizer.encode(list(texts), config.max_len), config.max_len, lexicon=lexicon)
 
 
 def most_likely_and_expected(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,9 +80,7 @@ class RatingPredictor:
         return cls(saved.model, saved.tokenizer, saved.config, saved.info)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        if not len(texts):
-            return np.zeros((0, 5))
-        return predict_proba(self.model, self.tokenizer.encode(list(texts), self.config.max_len), self.config.max_len)
+        return texts_proba(self.model, self.tokenizer, self.config, texts)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         return to_predictions(self.predict_proba(texts))

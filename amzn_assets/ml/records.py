@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from amzn_assets.ml.lexicon import SIZE as LEXICON_SIZE
 from amzn_assets.ml.tokenizer import PAD_ID
 
 SUFFIX = ".tfrecord"
@@ -27,10 +28,13 @@ def write_shards(
     ratings: Sequence[int],
     times: Sequence[int] | None = None,
     *,
+    lexicon=None,
     num_shards: int = 10,
     prefix: str = "train",
 ) -> list[Path]:
-    """Write the examples to min(num_shards, len(ids)) shards (at least one); return their paths."""
+    """Write the examples to min(num_shards, len(ids)) shards (at least one); return their paths.
+
+    lexicon: optional [n, LEXICON_SIZE] floats (the VADER features of each review, lexicon.py)."""
     import tensorflow as tf
 
     if len(ids) != len(ratings) or (times is not None and len(times) != len(ids)):
@@ -47,6 +51,8 @@ def write_shards(
                 "rating": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(rating)])),
                 "time": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(times[i]) if times is not None else 0])),
             }
+            if lexicon is not None:
+                feature["lexicon"] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(x) for x in lexicon[i]]))
             example = tf.train.Example(features=tf.train.Features(feature=feature))
             writers[i % count].write(example.SerializeToString())
     finally:
@@ -64,13 +70,14 @@ def _parse(serialized):
             "ids": tf.io.VarLenFeature(tf.int64),
             "rating": tf.io.FixedLenFeature([], tf.int64),
             "time": tf.io.FixedLenFeature([], tf.int64, default_value=0),
+            "lexicon": tf.io.FixedLenFeature([LEXICON_SIZE], tf.float32, default_value=[0.0] * LEXICON_SIZE),
         },
     )
-    return tf.sparse.to_dense(parsed["ids"]), parsed["rating"], parsed["time"]
+    return tf.sparse.to_dense(parsed["ids"]), parsed["rating"], parsed["time"], parsed["lexicon"]
 
 
 def examples(paths: Sequence[str | Path]):
-    """tf.data.Dataset of (ids, rating, time) in shard order (an example's shards interleave by time)."""
+    """tf.data.Dataset of (ids, rating, time, lexicon) in shard order (an example's shards interleave by time)."""
     import tensorflow as tf
 
     return tf.data.TFRecordDataset([str(p) for p in paths]).map(_parse, num_parallel_calls=tf.data.AUTOTUNE)
@@ -78,7 +85,7 @@ def examples(paths: Sequence[str | Path]):
 
 def read_examples(paths: Sequence[str | Path]) -> list[tuple[list[int], int, int]]:
     """Every example as Python values: [(ids, rating, time), ...] (shard by shard)."""
-    return [(ids.numpy().tolist(), int(r), int(t)) for ids, r, t in examples(paths)]
+    return [(ids.numpy().tolist(), int(r), int(t)) for ids, r, t, _ in examples(paths)]
 
 
 def length_buckets(max_len: int) -> list[int]:
@@ -93,29 +100,40 @@ def batches(
     batch_size: int,
     keep=None,
     shuffle_seed: int | None = None,
+    lexicon: bool = False,
 ):
     """Training batches: (ids, class index = rating - 1), ids truncated to max_len.
 
     Reviews are grouped by length and a batch is padded (with PAD_ID) to its bucket's length
     (length_buckets), not to max_len: most reviews are short, and this cuts training time ~3x.
     keep: an optional predicate on the time (a tf scalar) choosing the examples, e.g. the
-    validation side. shuffle_seed: reshuffle every epoch, reproducibly.
+    validation side. shuffle_seed: reshuffle every epoch, reproducibly. lexicon: the inputs are
+    {"ids": ids, "lexicon": the review's lexicon features} (a model with the lexicon input).
     """
     import tensorflow as tf
 
     data = examples(paths)
     if keep is not None:
-        data = data.filter(lambda ids, rating, time: keep(time))
-    data = data.map(lambda ids, rating, time: (ids[:max_len], rating - 1)).cache()
+        data = data.filter(lambda ids, rating, time, lex: keep(time))
+    if lexicon:
+        data = data.map(lambda ids, rating, time, lex: ({"ids": ids[:max_len], "lexicon": lex}, rating - 1)).cache()
+        length = lambda inputs, label: tf.shape(inputs["ids"])[0]  # noqa: E731
+        shapes = ({"ids": [None], "lexicon": [LEXICON_SIZE]}, [])
+        values = ({"ids": tf.constant(PAD_ID, tf.int64), "lexicon": tf.constant(0.0, tf.float32)}, tf.constant(0, tf.int64))
+    else:
+        data = data.map(lambda ids, rating, time, lex: (ids[:max_len], rating - 1)).cache()
+        length = lambda ids, label: tf.shape(ids)[0]  # noqa: E731
+        shapes = ([None], [])
+        values = (tf.constant(PAD_ID, tf.int64), tf.constant(0, tf.int64))
     if shuffle_seed is not None:
         data = data.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
     buckets = length_buckets(max_len)
     return data.bucket_by_sequence_length(
-        element_length_func=lambda ids, label: tf.shape(ids)[0],
+        element_length_func=length,
         bucket_boundaries=[b + 1 for b in buckets],
         bucket_batch_sizes=[batch_size] * (len(buckets) + 1),
-        padded_shapes=([None], []),
-        padding_values=(tf.constant(PAD_ID, tf.int64), tf.constant(0, tf.int64)),
+        padded_shapes=shapes,
+        padding_values=values,
         pad_to_bucket_boundary=True,
     ).prefetch(tf.data.AUTOTUNE)
 

@@ -83,7 +83,12 @@ def train_rating_model(
         raise ValueError(f"{len(train)} training reviews: too few to train a model")
     keras.utils.set_random_seed(config.seed)
     ids = tokenizer.encode(train.texts, config.max_len)
-    paths = records.write_shards(records_dir, ids, train.ratings, train.times, num_shards=config.num_shards)
+    lexicon = None
+    if config.lexicon_features:
+        from amzn_assets.ml.lexicon import lexicon_features
+
+        lexicon = lexicon_features(train.texts)
+    paths = records.write_shards(records_dir, ids, train.ratings, train.times, lexicon=lexicon, num_shards=config.num_shards)
 
     validation_cutoff = None
     if config.validation_fraction > 0 and len(train) * config.validation_fraction >= _MIN_VALIDATION:
@@ -92,7 +97,7 @@ def train_rating_model(
         except ValueError:
             validation_cutoff = None
     fit_examples = int(np.sum(train.times < validation_cutoff)) if validation_cutoff else len(train)
-    shape = {"max_len": config.max_len, "batch_size": config.batch_size}
+    shape = {"max_len": config.max_len, "batch_size": config.batch_size, "lexicon": config.lexicon_features}
     if validation_cutoff:
         cut = tf.constant(validation_cutoff, tf.int64)
         fit_data = records.batches(paths, keep=lambda t: t < cut, shuffle_seed=config.seed, **shape)
@@ -105,7 +110,7 @@ def train_rating_model(
     if validation_data is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor="val_rating_mae", mode="min", patience=config.epochs, restore_best_weights=True
+                monitor="val_rating_mae", mode="min", patience=max(1, config.patience), restore_best_weights=True
             )
         )
     if log is not None:

@@ -111,19 +111,52 @@ def test_prune_removes_all_but_the_kept_shards(tmp_path):
     assert prune(result.kept, 0.0).kept == [] and not any(tmp_path.iterdir())
 
 
-def test_mae_check_warns_only_when_the_model_is_worse_than_tfidf():
+def test_mae_check_fails_unless_the_model_beats_both_baselines():
     from dagster import AssetCheckSeverity
 
-    from amzn_assets.assets.ml import mae_check_result
+    from amzn_assets.assets.ml import mae_check_result, sanity_check_result
 
-    def metrics(model, tfidf):
-        return {"model": {"mae": model}, "tfidf_logreg": {"mae": tfidf}, "majority": {"mae": 1.2}}
+    def metrics(model, tfidf, majority=1.2):
+        return {"model": {"mae": model}, "tfidf_lr": {"mae": tfidf}, "majority": {"mae": majority}, "lexicon": {"mae": 0.1}}
 
     worse = mae_check_result(metrics(0.9, 0.8))
-    assert worse.passed is False and worse.severity == AssetCheckSeverity.WARN
-    assert "worse than the TF-IDF baseline" in worse.description
-    assert mae_check_result(metrics(0.7, 0.8)).passed is True
-    assert mae_check_result(metrics(0.8, 0.8)).passed is True
+    assert worse.passed is False and worse.severity == AssetCheckSeverity.ERROR
+    assert "does not beat" in worse.description
+    assert mae_check_result(metrics(0.7, 0.8)).passed is True  # the lexicon baseline is reported, not a bar
+    assert mae_check_result(metrics(0.8, 0.8)).passed is False  # a tie does not beat
+    assert mae_check_result(metrics(0.7, 1.0, majority=0.69)).passed is False  # the majority class counts too
+    assert sanity_check_result({"sanity": {"within_one_star_share": 0.79}}).passed is False
+    assert sanity_check_result({"sanity": {"within_one_star_share": 0.8}}).severity == AssetCheckSeverity.WARN
+
+
+def test_distinct_text_split_never_scores_a_training_text():
+    import numpy as np
+
+    from amzn_assets.ml.data import Reviews, distinct_cutoff, distinct_texts, split_distinct
+
+    texts = ["a", "a", "b", "c", "c", "c", "d", "a", "e"]
+    reviews = Reviews(texts, np.array([5, 5, 1, 4, 4, 3, 2, 5, 5]), np.arange(len(texts), dtype=np.int64))
+    distinct = distinct_texts(reviews)
+    assert distinct.texts == ["a", "b", "c", "d", "e"] and distinct.ratings.tolist() == [5, 1, 4, 2, 5]
+    split = split_distinct(reviews, distinct_cutoff(reviews, 0.4))
+    assert split.train.texts == ["a", "b", "c"] and split.test_distinct.texts == ["d", "e"]
+    assert split.test.texts == ["d", "e"]  # the late repeat of "a" is a training text: never scored
+
+
+def test_lexicon_features_and_the_sanity_report():
+    import numpy as np
+
+    from amzn_assets.ml.evaluate import sanity_report, sanity_set
+    from amzn_assets.ml.lexicon import lexicon_features
+
+    features = lexicon_features(["Terrible quality, it broke.", "I love it, wonderful!"])
+    assert features.shape == (2, 4) and features[0, 3] < 0 < features[1, 3]
+    items = sanity_set()
+    assert len(items) >= 25 and {i["kind"] for i in items} == {"complaint", "praise", "lukewarm"}
+    p = np.zeros((len(items), 5))
+    p[np.arange(len(items)), [i["rating"] - 1 for i in items]] = 1.0
+    report = sanity_report(p, items)
+    assert report["within_one_star"] == report["items"] and report["complaints_at_most_2"] == report["complaints"]
 
 
 def test_training_window_maps_a_month_to_its_trailing_days():
@@ -276,12 +309,16 @@ def test_albert_model_shares_its_layers_and_saves_and_loads(tmp_path):
     assert embedding.project.kernel.shape == (config.embedding_size, config.hidden_size)
     x = np.random.RandomState(0).randint(4, 500, size=(8, 16)).astype("int32")
     x[:, 10:] = 0
-    p = np.asarray(model.predict_on_batch(x))
+    lexicon = np.random.RandomState(1).uniform(-1, 1, size=(8, 4)).astype("float32")
+    p = np.asarray(model.predict_on_batch({"ids": x, "lexicon": lexicon}))
     assert p.shape == (8, 5) and np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
     model.save(str(tmp_path / "model.keras"))
-    assert np.allclose(np.asarray(load_model(tmp_path / "model.keras").predict_on_batch(x)), p, atol=1e-6)
+    assert np.allclose(np.asarray(load_model(tmp_path / "model.keras").predict_on_batch({"ids": x, "lexicon": lexicon})), p, atol=1e-6)
     # Padding does not change a review's prediction.
-    assert np.allclose(np.asarray(model.predict_on_batch(x[:, :10])), p, atol=1e-5)
+    assert np.allclose(np.asarray(model.predict_on_batch({"ids": x[:, :10], "lexicon": lexicon})), p, atol=1e-5)
+    # Without the lexicon input (lexicon_features=False): ids alone.
+    plain = build_model(config.replace(lexicon_features=False), vocab_size=500)
+    assert np.asarray(plain.predict_on_batch(x)).shape == (8, 5)
 
 
 @pytest.mark.parametrize(
