@@ -362,6 +362,7 @@ def test_instance_yaml_is_postgres_from_the_environment():
     embedded = yaml.safe_load((REPO / "dagster.yaml").read_text())
     assert config["concurrency"] == embedded["concurrency"]
     assert config["run_queue"] == embedded["run_queue"] == {"dequeue_interval_seconds": 1}
+    assert config["run_monitoring"] == embedded["run_monitoring"] and embedded["run_monitoring"]["enabled"]
     assert config["run_retries"] == embedded["run_retries"]
     limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
     assert {"key": "amzn/serial", "limit": 1} in limits

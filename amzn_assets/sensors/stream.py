@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from dagster import (
     AssetKey,
     AssetMaterialization,
+    DagsterEventType,
     DagsterRunStatus,
     DefaultSensorStatus,
     OpExecutionContext,
@@ -41,6 +42,7 @@ STAGING_TABLES = {"landed_reviews", "landed_climate"}  # on staging_io_manager, 
 NOT_BEGUN = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING]
 IN_PROGRESS = [DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 WORKER_TAG = "amzn/worker"
+UNTAGGED_GRACE_S = 60
 
 
 def worker_id(pid: int | None = None) -> str:
@@ -57,6 +59,25 @@ def worker_is_gone(worker: str | None) -> bool:
     if host != socket.gethostname():
         return False  # another machine's process: not ours to judge
     return _start_time(int(pid)) != started
+
+
+def started_worker(instance, run_id: str) -> str | None:
+    """The worker of a run killed before it tagged itself: the process that logged RUN_START, if it
+    started long enough ago (a live run tags itself within seconds)."""
+    starts = instance.all_logs(run_id, of_type=DagsterEventType.RUN_START)
+    if not starts or time.time() - starts[0].timestamp < UNTAGGED_GRACE_S or not starts[0].pid:
+        return None
+    return f"{socket.gethostname()}:{starts[0].pid}:{_start_time(starts[0].pid) if _started_before(starts[0].pid, starts[0].timestamp) else 'gone'}"
+
+
+def _started_before(pid: int, timestamp: float) -> bool:
+    """Whether the process with this pid started before the time given (else the pid was reused)."""
+    ticks = _start_time(pid)
+    if not ticks:
+        return False
+    with open("/proc/uptime") as handle:
+        booted = time.time() - float(handle.read().split()[0])
+    return booted + int(ticks) / os.sysconf("SC_CLK_TCK") <= timestamp + 1
 
 
 def _start_time(pid: int) -> str:
@@ -133,7 +154,7 @@ def stream_sensor(context: SensorEvaluationContext, landing: LandingZone):
     # Landed files leave the upload area, so a listing costs O(files waiting), not O(all files ever).
     lander = landing.lander()
     for run in context.instance.get_runs(RunsFilter(job_name=stream_job.name, statuses=IN_PROGRESS), limit=10):
-        if worker_is_gone(run.tags.get(WORKER_TAG)):
+        if worker_is_gone(run.tags.get(WORKER_TAG) or started_worker(context.instance, run.run_id)):
             # Its process was killed: nothing else will end the run, and its amzn/serial slot would
             # block every later stream run. A failed run is retried (dagster.yaml run_retries).
             context.instance.report_run_failed(run, f"stream_job worker {run.tags[WORKER_TAG]} is gone (killed?)")
