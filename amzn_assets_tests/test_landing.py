@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timezone
 
 import pytest
 
 from amzn_assets.landing.intake import Lander
+from amzn_assets.landing.kinds import REVIEWS
 from amzn_assets.landing.readers import LandedReader
+from amzn_assets.landing.segments import DAY_SEGMENTS_MAX, SPAN_FOLDER, batch_of
 from amzn_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_REVIEWS, gz_review, upload
 
 ALL_DAYS = [f"2018-01-{d:02d}" for d in range(1, SAMPLE_DAYS + 1)]
@@ -77,7 +80,7 @@ def test_crash_between_segment_write_and_ledger_commit_is_rolled_back(dirs, samp
     Lander(dirs).land_pending()
     assert landed_rows(dirs) == SAMPLE_REVIEWS
     segment_files = list((dirs.landed / "reviews").rglob("*.parquet"))
-    batches = {p.stem for p in segment_files}
+    batches = {batch_of(p) for p in segment_files}
     assert batches <= Lander(dirs).ledger.committed_batches("reviews"), "orphan segments were left behind"
     assert uploaded_files(dirs) == []
 
@@ -128,3 +131,107 @@ def test_a_new_file_under_an_old_name_lands_and_keeps_both_archive_copies(dirs):
     assert archived[0] == "same-name.json.gz" and archived[1].startswith("same-name.json.gz.")
     rows, _ = LandedReader(Lander(dirs).ledger, Lander(dirs).segments).reviews(["2018-01-02"])
     assert sorted(rows["reviewer_id"].to_pylist()) == ["AFIRST", "ASECOND"]
+
+
+# -- segment layout: per-day segments for a trickle, one span segment for a batch over many days --
+
+def day_time(day: str, second: int = 0) -> int:
+    return int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp()) + second
+
+
+def upload_reviews(dirs, days: list[str], prefix: str = "r") -> None:
+    for n, day in enumerate(days):
+        upload(dirs, f"reviews/toys/{prefix}{n:05d}.json.gz", gz_review(reviewerID=f"A{prefix}{n}", unixReviewTime=day_time(day, n)))
+
+
+def review_segments(dirs) -> list:
+    return sorted((dirs.landed / "reviews").rglob("*.parquet"))
+
+
+def reviews_of(dirs, days: list[str]):
+    lander = Lander(dirs)
+    rows, _ = LandedReader(lander.ledger, lander.segments).reviews(days)
+    return rows
+
+
+MANY_DAYS = [f"2017-{month:02d}-{day:02d}" for month in (1, 2, 3) for day in (1, 15)]
+
+
+def test_a_batch_over_many_days_writes_one_segment_that_reads_back_by_day(dirs):
+    assert len(MANY_DAYS) > DAY_SEGMENTS_MAX
+    upload_reviews(dirs, MANY_DAYS * 2)
+    report = Lander(dirs).land_pending()
+    assert report.partitions["reviews"] == set(MANY_DAYS)
+    [segment] = review_segments(dirs)
+    assert segment.parent.name == SPAN_FOLDER and segment.name.endswith(".2017-01-01.2017-03-15.parquet")
+    for day in MANY_DAYS:
+        rows = reviews_of(dirs, [day])
+        assert rows.num_rows == 2 and {d.isoformat() for d in rows["review_date"].to_pylist()} == {day}
+    assert reviews_of(dirs, ["2017-01-02", "2016-12-31"]).num_rows == 0  # inside and outside the span
+    assert reviews_of(dirs, MANY_DAYS).num_rows == len(MANY_DAYS) * 2
+    lander = Lander(dirs)
+    asin_days = LandedReader(lander.ledger, lander.segments).days_with(REVIEWS, "asin", ["B000TEST01"])
+    assert asin_days == set(MANY_DAYS)
+
+
+def test_a_trickle_of_current_days_keeps_one_segment_per_day(dirs):
+    for landing in range(3):  # three sensor ticks, each a few reviews of the same days
+        upload_reviews(dirs, ["2018-01-02", "2018-01-02", "2018-01-03"], prefix=f"t{landing}-")
+        Lander(dirs).land_pending()
+    folders = [p.parent.name for p in review_segments(dirs)]
+    assert sorted(folders) == ["review_date=2018-01-02"] * 3 + ["review_date=2018-01-03"] * 3
+    assert reviews_of(dirs, ["2018-01-02"]).num_rows == 6
+    # A later catch-up batch over many days adds a span; a day it covers reads both.
+    upload_reviews(dirs, MANY_DAYS + ["2018-01-02"], prefix="c")
+    Lander(dirs).land_pending()
+    assert sum(p.parent.name == SPAN_FOLDER for p in review_segments(dirs)) == 1
+    assert reviews_of(dirs, ["2018-01-02"]).num_rows == 7
+    assert reviews_of(dirs, ["2018-01-03"]).num_rows == 3
+
+
+def test_crash_after_a_span_segment_is_written_is_rolled_back(dirs):
+    upload_reviews(dirs, MANY_DAYS)
+    with pytest.raises(Crash):
+        Lander(dirs, on_stage=crash_at("segments_written")).land_pending()
+    assert [p.parent.name for p in review_segments(dirs)] == [SPAN_FOLDER]
+    assert reviews_of(dirs, MANY_DAYS).num_rows == 0, "an open batch's span must not be read"
+
+    Lander(dirs).land_pending()
+    [segment] = review_segments(dirs)
+    assert batch_of(segment) in Lander(dirs).ledger.committed_batches("reviews")
+    assert reviews_of(dirs, MANY_DAYS).num_rows == len(MANY_DAYS)
+    assert uploaded_files(dirs) == []
+
+
+def crash_at_nth(stage_name: str, nth: int):
+    seen = []
+
+    def hook(stage: str) -> None:
+        if stage == stage_name:
+            seen.append(stage)
+            if len(seen) == nth:
+                raise Crash(stage)
+
+    return hook
+
+
+@pytest.mark.parametrize("stage", ["segments_written", "committed"])
+def test_a_crash_in_a_later_batch_recovers_with_span_segments(dirs, stage):
+    days = [MANY_DAYS[n % len(MANY_DAYS)] for n in range(2_500)]
+    upload_reviews(dirs, days)
+    with pytest.raises(Crash):  # batches of 1,000 + 1,000 + 500 files, each one span segment
+        Lander(dirs, batch_files=1_000, on_stage=crash_at_nth(stage, 2)).land_pending()
+    ledger = Lander(dirs).ledger
+    assert len(ledger.committed_batches("reviews")) == (1 if stage == "segments_written" else 2)
+    assert len(list((dirs.raw / "reviews").rglob("*.json.gz"))) == 1_000
+    assert len(uploaded_files(dirs)) == 1_500
+    assert reviews_of(dirs, MANY_DAYS).num_rows == (1_000 if stage == "segments_written" else 2_000)
+
+    report = Lander(dirs).land_pending()
+    assert report.files_duplicate == 0
+    assert report.files_landed == (1_500 if stage == "segments_written" else 500)
+    assert reviews_of(dirs, MANY_DAYS).num_rows == 2_500
+    assert uploaded_files(dirs) == []
+    assert len(list((dirs.raw / "reviews").rglob("*.json.gz"))) == 2_500
+    assert Lander(dirs).ledger.file_status_counts() == {"landed": 2_500}
+    assert {batch_of(p) for p in review_segments(dirs)} == Lander(dirs).ledger.committed_batches("reviews")

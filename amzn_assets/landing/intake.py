@@ -10,7 +10,6 @@ after (3) leaves files the ledger knows, which the next run only finishes archiv
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -92,7 +91,7 @@ class Lander:
     def _land_batch(
         self, kind: SourceKind, candidates: Sequence[tuple[str, str | None]], today: date | None, report: LandingReport
     ) -> None:
-        files = [f for f in (self._load(rel, category) for rel, category in candidates) if f is not None]
+        files = self._load_all(candidates)
         live = self.ledger.live_files(kind.name, {f.sha256 for f in files})
         fresh, duplicates, unfinished = [], [], []
         seen: set[str] = set()
@@ -150,16 +149,13 @@ class Lander:
     ) -> tuple[list[dict], list[tuple[str, str]]]:
         rows, moves = [], []
         for f in fresh:
-            error = parsed.file_errors.get(f.rel_path)
             landed_rows = parsed.rows_by_file.get(f.rel_path, 0)
-            if error is None and landed_rows == 0:
-                error = "no valid record in file"
-            status = "landed" if landed_rows else "quarantined"
+            if landed_rows:
+                status, error = "landed", None
+            else:
+                status, error = "quarantined", parsed.file_errors.get(f.rel_path) or "no valid record in file"
             dest = self._archive_path("raw" if landed_rows else "quarantine", f.rel_path, batch_id, f.rel_path in seen)
-            partitions = parsed.partitions_by_file.get(f.rel_path)
-            rows.append(
-                _file_row(f, kind, status, dest, json.dumps(partitions) if partitions else None, None if landed_rows else error)
-            )
+            rows.append(_file_row(f, kind, status, dest, parsed.partitions_by_file.get(f.rel_path), error))
             moves.append((f.rel_path, dest))
         for f in duplicates:
             dest = self._archive_path(f"raw/duplicates/{batch_id}", f.rel_path, batch_id, False)
@@ -178,22 +174,18 @@ class Lander:
         return f"{dest}.{batch_id}" if seen_before else dest
 
     def _move_all(self, moves: Sequence[tuple[str, str]]) -> None:
-        for source, dest in moves:
-            self.store.move(source, dest)
+        if moves:
+            self.store.move_many(moves)
 
-    def _load(self, rel_path: str, category: str | None) -> LoadedFile | None:
-        found = self.store.read(rel_path)
-        if found is None:  # taken away between the listing and now: not ours to land
-            return None
-        data, mtime_ns = found
-        return LoadedFile(
-            rel_path=rel_path,
-            size_bytes=len(data),
-            mtime_ns=mtime_ns,
-            sha256=hashlib.sha256(data).hexdigest(),
-            data=data,
-            category=category,
-        )
+    def _load_all(self, candidates: Sequence[tuple[str, str | None]]) -> list[LoadedFile]:
+        """Read and hash each file; one taken away since the listing is not ours to land."""
+        contents = self.store.read_many([rel for rel, _ in candidates])
+        sha256 = hashlib.sha256
+        return [
+            LoadedFile(rel, len(found[0]), found[1], sha256(found[0]).hexdigest(), found[0], category)
+            for (rel, category), found in zip(candidates, contents)
+            if found is not None
+        ]
 
 
 def is_complete(name: str) -> bool:

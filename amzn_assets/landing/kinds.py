@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from amzn_assets import tables
 from amzn_assets.sources.common import ParseResult, Rejected, SourceFileError, decompress, split_lines
 
 
-@dataclass(frozen=True)
-class LoadedFile:
+class LoadedFile(NamedTuple):  # a tuple: built once per uploaded file, thousands per batch
     rel_path: str  # relative to the data directory, e.g. uploaded/reviews/all_beauty/x.json.gz
     size_bytes: int
     mtime_ns: int
@@ -29,7 +29,7 @@ class ParsedBatch:
     rejected: list[Rejected]
     file_errors: dict[str, str]  # rel_path -> why the whole file was refused
     rows_by_file: dict[str, int]
-    partitions_by_file: dict[str, list[str]]
+    partitions_by_file: dict[str, str]  # rel_path -> the partition days it fed, as a JSON list
 
 
 @dataclass(frozen=True)
@@ -83,19 +83,32 @@ def _per_file(parser: Callable[[bytes, str], ParseResult], partition_column: str
 def _with_file_stats(
     result: ParseResult, file_errors: dict[str, str], row_sources: list[str], partition_column: str | None
 ) -> ParsedBatch:
-    rows_by_file: dict[str, int] = defaultdict(int)
-    for source in row_sources:
-        rows_by_file[source] += 1
-    partitions: dict[str, set[str]] = defaultdict(set)
-    if partition_column is not None and result.table is not None:
-        for source, value in zip(row_sources, result.table[partition_column].to_pylist()):
-            partitions[source].add(value.isoformat())
+    """Rows and partition days per source file, grouped in Arrow (one row per review per file)."""
+    rows_by_file: dict[str, int] = {}
+    partitions: dict[str, str] = {}
+    days = pc.cast(result.table[partition_column], pa.string()) if partition_column and row_sources else None
+    if row_sources and len(set(row_sources)) == len(row_sources):  # one row per file: nothing to group
+        rows_by_file = dict.fromkeys(row_sources, 1)
+        if days is not None:
+            partitions = dict(zip(row_sources, pc.binary_join_element_wise('["', days, '"]', "").to_pylist()))
+    elif row_sources:
+        sources = pa.array(row_sources, pa.string())
+        counts = pa.table({"source": sources}).group_by("source").aggregate([("source", "count")])
+        rows_by_file = dict(zip(counts["source"].to_pylist(), counts["source_count"].to_pylist()))
+        if days is not None:
+            pairs = pa.table({"source": sources, "day": days}).group_by(["source", "day"]).aggregate([])
+            pairs = pairs.sort_by([("source", "ascending"), ("day", "ascending")])
+            listed = pairs.group_by("source", use_threads=False).aggregate([("day", "list")])
+            # The JSON list as json.dumps writes it: ["2018-01-02", "2018-01-03"]
+            joined = pc.binary_join(listed["day_list"], '", "')
+            texts = pc.binary_join_element_wise('["', joined, '"]', "")
+            partitions = dict(zip(listed["source"].to_pylist(), texts.to_pylist()))
     return ParsedBatch(
         table=result.table,
         rejected=list(result.rejected),
         file_errors=file_errors,
-        rows_by_file=dict(rows_by_file),
-        partitions_by_file={k: sorted(v) for k, v in partitions.items()},
+        rows_by_file=rows_by_file,
+        partitions_by_file=partitions,
     )
 
 

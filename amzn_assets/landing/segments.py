@@ -1,18 +1,28 @@
-"""Landed segments: parquet files named by their batch, grouped by partition day or month.
+"""Landed segments: parquet files named by their batch, grouped by partition day, month or span.
 
-    data/landed/reviews/review_date=2018-01-05/<batch_id>.parquet     streaming landings (per day)
+    data/landed/reviews/review_date=2018-01-05/<batch_id>.parquet       a batch touching few days
+                                                                        (the trickle of current days)
+    data/landed/reviews/spans/<batch_id>.<first>.<last>.parquet         a batch touching more days: one
+                                                                        segment, sorted by day
     data/landed/reviews/review_month=2018-01/<batch_id>.<part>.parquet  bulk imports (per month,
                                                                         sorted by day)
 
-Bulk imports group by month so that a dump spanning fifteen years writes a few hundred files, not
-thousands of tiny ones. A segment is written to a temporary name, fsynced, then renamed, so it is
-whole or absent. Readers take only segments whose batch the ledger shows as committed.
+A batch of 5,000 historical one-review files spans some 900 days: one segment per day made it
+write and fsync 900 files, most of the time of landing it. Per-day segments stay for batches of a
+few days, so that a reader of one day does not open every batch of a month. Bulk imports group by
+month so that a dump spanning fifteen years writes a few hundred files, not thousands of tiny ones.
+
+A segment is written to a temporary name and fsynced, then renamed, and the folders holding the
+new names are fsynced before `write` returns: a segment is whole or absent, and present once the
+ledger commit that follows says so. Readers take only segments whose batch the ledger shows as
+committed.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,6 +32,9 @@ import pyarrow.parquet as pq
 from amzn_assets.slicing import slices_by_value
 
 MONTH_PREFIX = "review_month"  # folder prefix of month segments, whatever the kind's column
+SPAN_FOLDER = "spans"  # segments of batches touching more than DAY_SEGMENTS_MAX days
+DAY_SEGMENTS_MAX = 4  # a batch touching at most this many days writes one segment per day
+SPAN_ROW_GROUP = 4096  # rows sorted by day: a reader of a few days reads a few row groups
 
 
 class SegmentStore:
@@ -42,25 +55,36 @@ class SegmentStore:
         if table.num_rows == 0:
             return []
         name = f"{batch_id}.parquet" if part is None else f"{batch_id}.{part:06d}.parquet"
+        folder = self.root / kind
         if partition_column is None:
-            _write_atomically(table, self.root / kind / name)
+            _write_durably([(table, folder / name, None)])
             return []
-        if not by_month:
-            keys = []
-            for value, rows in slices_by_value(table, partition_column):
-                keys.append(value.isoformat())
-                _write_atomically(rows, self.root / kind / f"{partition_column}={value.isoformat()}" / name)
-            return keys
+        if by_month:
+            return self._write_months(table, partition_column, folder, name)
+        days = pc.unique(table[partition_column])
+        if len(days) > DAY_SEGMENTS_MAX:
+            ordered = table.take(pc.sort_indices(table[partition_column]))  # stable: file order kept per day
+            first, last = pc.min_max(days).values()
+            span = f"{batch_id}.{first.as_py().isoformat()}.{last.as_py().isoformat()}.parquet"
+            _write_durably([(ordered, folder / SPAN_FOLDER / span, SPAN_ROW_GROUP)])
+        else:
+            _write_durably(
+                [(rows, folder / f"{partition_column}={day.isoformat()}" / name, None)
+                 for day, rows in slices_by_value(table, partition_column)]
+            )
+        return sorted(d.isoformat() for d in days.to_pylist())
+
+    def _write_months(self, table: pa.Table, partition_column: str, folder: Path, name: str) -> list[str]:
         # One sort by day (which also groups months; one take of the text columns, not two), then
         # each month is a contiguous slice.
         ordered = table.take(pc.sort_indices(table[partition_column]))
         months = pc.strftime(pc.cast(ordered[partition_column], pa.timestamp("s")), format="%Y-%m")
         runs = pc.run_end_encode(months.combine_chunks())
-        start = 0
+        segments, start = [], 0
         for end, month in zip(runs.run_ends.to_pylist(), runs.values.to_pylist()):
-            rows = ordered.slice(start, end - start)
-            _write_atomically(rows, self.root / kind / f"{MONTH_PREFIX}={month}" / name, row_group_size=16_384)
+            segments.append((ordered.slice(start, end - start), folder / f"{MONTH_PREFIX}={month}" / name, 16_384))
             start = end
+        _write_durably(segments)
         return sorted(d.isoformat() for d in pc.unique(table[partition_column]).to_pylist())
 
     def delete_batch(self, kind: str, batch_id: str) -> int:
@@ -91,18 +115,39 @@ class SegmentStore:
         for folder in folders:
             if folder.is_dir():
                 paths.extend(p for p in folder.iterdir() if p.suffix == ".parquet" and batch_of(p) in committed)
+        if partition_column is not None:
+            paths.extend(self._spans_covering(kind, keys, committed))
         if not paths:
             return schema.empty_table()
         # Batch ids sort by creation time, so the concatenation follows landing order.
         paths.sort(key=lambda p: (p.name, p.parent.name))
         wanted = pa.array(keys, pa.string())
+        days = [date.fromisoformat(k) for k in keys]
         tables = []
         for path in paths:
-            table = pq.read_table(path, schema=schema)
-            if path.parent.name.startswith(MONTH_PREFIX):  # a month holds other days too
-                table = table.filter(pc.is_in(pc.cast(table[partition_column], pa.string()), wanted))
+            if path.parent.name == SPAN_FOLDER:  # row groups of other days are skipped by their statistics
+                table = pq.read_table(path, schema=schema, filters=[(partition_column, "in", days)])
+            else:
+                table = pq.read_table(path, schema=schema)
+                if path.parent.name.startswith(MONTH_PREFIX):  # a month holds other days too
+                    table = table.filter(pc.is_in(pc.cast(table[partition_column], pa.string()), wanted))
             tables.append(table)
         return pa.concat_tables(tables)
+
+    def _spans_covering(self, kind: str, keys: list[str], committed: set[str]) -> list[Path]:
+        """Committed span segments whose day range holds one of the keys (ISO days sort as text)."""
+        folder = self.root / kind / SPAN_FOLDER
+        if not keys or not folder.is_dir():
+            return []
+        found = []
+        for path in folder.iterdir():
+            parts = path.name.split(".")
+            if len(parts) != 4 or parts[3] != "parquet" or parts[0] not in committed:
+                continue
+            first, last = parts[1], parts[2]
+            if any(first <= k <= last for k in keys):
+                found.append(path)
+        return found
 
     def read_all_partitions(
         self, kind: str, partition_column: str, columns: list[str], committed: set[str]
@@ -118,17 +163,38 @@ class SegmentStore:
 
 
 def batch_of(path: Path) -> str:
-    """The batch a segment belongs to: <batch_id>.parquet or <batch_id>.<part>.parquet."""
+    """The batch a segment belongs to: <batch_id>.parquet, <batch_id>.<part>.parquet or a span."""
     return path.name.split(".", 1)[0]
 
 
-def _write_atomically(table: pa.Table, path: Path, row_group_size: int | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        # lz4: landed segments are intermediate data, written once and read a few times; it writes
-        # ~15% faster than zstd here for ~40% more bytes.
-        pq.write_table(table, handle, compression="lz4", row_group_size=row_group_size)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def _write_durably(segments: list[tuple[pa.Table, Path, int | None]]) -> None:
+    """Write each (rows, path, row group size) to a temporary name, fsync and rename it, then fsync
+    the folders that gained a name (and the parents of folders created here), once each."""
+    touched: set[Path] = set()
+    for table, path, row_group_size in segments:
+        missing, folder = [], path.parent
+        while not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        for folder in reversed(missing):
+            folder.mkdir(exist_ok=True)
+            touched.add(folder.parent)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "wb") as handle:
+            # lz4: landed segments are intermediate data, written once and read a few times; it
+            # writes ~15% faster than zstd here for ~40% more bytes.
+            pq.write_table(table, handle, compression="lz4", row_group_size=row_group_size)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        touched.add(path.parent)
+    for folder in sorted(touched, key=lambda p: len(p.parts), reverse=True):
+        _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -7,7 +7,7 @@ so the ledger reads the same whichever store holds the files.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 
@@ -20,9 +20,15 @@ class SourceStore(Protocol):
     def read(self, path: str) -> tuple[bytes, int] | None:
         """(content, mtime in ns), or None when the file has gone."""
 
+    def read_many(self, paths: Sequence[str]) -> list[tuple[bytes, int] | None]:
+        """read() of each path, in order."""
+
     def exists(self, path: str) -> bool: ...
 
     def move(self, source: str, dest: str) -> None: ...
+
+    def move_many(self, moves: Sequence[tuple[str, str]]) -> None:
+        """move() of each (source, dest), in order."""
 
 
 class LocalStore:
@@ -49,16 +55,67 @@ class LocalStore:
         except FileNotFoundError:
             return None
 
+    def read_many(self, paths: Sequence[str]) -> list[tuple[bytes, int] | None]:
+        # Opened relative to the folder's descriptor: one path walk per folder, not per file
+        # (reading 5,000 one-review files took half the time through open()).
+        with _Folders(self.root) as folders:
+            return [_read_at(folders.fd(folder), name) for folder, _, name in (p.rpartition("/") for p in paths)]
+
     def exists(self, path: str) -> bool:
         return os.path.exists(self._abs(path))
 
     def move(self, source: str, dest: str) -> None:
-        target = self._abs(dest)
-        parent = os.path.dirname(target)
-        if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
-        os.replace(self._abs(source), target)
+        self.move_many([(source, dest)])
+
+    def move_many(self, moves: Sequence[tuple[str, str]]) -> None:
+        with _Folders(self.root) as folders:
+            for source, dest in moves:
+                source_folder, _, source_name = source.rpartition("/")
+                dest_folder, _, dest_name = dest.rpartition("/")
+                if dest_folder not in self._made:
+                    os.makedirs(self._abs(dest_folder), exist_ok=True)
+                    self._made.add(dest_folder)
+                os.replace(source_name, dest_name, src_dir_fd=folders.fd(source_folder), dst_dir_fd=folders.fd(dest_folder))
+
+
+class _Folders:
+    """Descriptors of the folders under a root, opened once each and closed together."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.fds: dict[str, int] = {}
+
+    def fd(self, folder: str) -> int:
+        fd = self.fds.get(folder)
+        if fd is None:
+            fd = self.fds[folder] = os.open(os.path.join(self.root, folder), os.O_RDONLY | os.O_DIRECTORY)
+        return fd
+
+    def __enter__(self) -> "_Folders":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+
+
+def _read_at(folder_fd: int, name: str) -> tuple[bytes, int] | None:
+    """(content, mtime in ns) of a file in an open folder, or None when it has gone."""
+    try:
+        fd = os.open(name, os.O_RDONLY, dir_fd=folder_fd)
+    except FileNotFoundError:
+        return None
+    try:
+        stat = os.fstat(fd)
+        data = os.read(fd, stat.st_size + 1)  # a shorter read is the end of a regular file
+        if len(data) > stat.st_size:  # it grew since: read to the end
+            rest = [data]
+            while chunk := os.read(fd, 1 << 20):
+                rest.append(chunk)
+            data = b"".join(rest)
+        return data, stat.st_mtime_ns
+    finally:
+        os.close(fd)
 
 
 class S3Store:
@@ -96,6 +153,9 @@ class S3Store:
             return None
         return reply["Body"].read(), int(reply["LastModified"].timestamp() * 1e9)
 
+    def read_many(self, paths: Sequence[str]) -> list[tuple[bytes, int] | None]:
+        return [self.read(p) for p in paths]
+
     def exists(self, path: str) -> bool:
         from botocore.exceptions import ClientError
 
@@ -110,6 +170,10 @@ class S3Store:
             Bucket=self.bucket, Key=self._key(dest), CopySource={"Bucket": self.bucket, "Key": self._key(source)}
         )
         self.client.delete_object(Bucket=self.bucket, Key=self._key(source))
+
+    def move_many(self, moves: Sequence[tuple[str, str]]) -> None:
+        for source, dest in moves:
+            self.move(source, dest)
 
 
 def open_store(url: str, s3_client=None) -> SourceStore:

@@ -60,7 +60,7 @@ def decompress(raw: bytes, source: str) -> bytes:
         raise SourceFileError("empty file")
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
+            raw = _gunzip_whole(raw)
         except (EOFError, OSError, zlib.error) as exc:
             raise SourceFileError(f"corrupt or truncated gzip: {exc}") from exc
         if not raw.strip():
@@ -68,6 +68,18 @@ def decompress(raw: bytes, source: str) -> bytes:
     elif not raw.strip():
         raise SourceFileError("empty file")
     return raw
+
+
+def _gunzip_whole(raw: bytes) -> bytes:
+    """One zlib call for the usual single-member file (gzip.decompress parses the header in Python);
+    anything else (several members, trailing bytes, truncated, corrupt) goes through gzip, which
+    reads or refuses it with its own message."""
+    inflater = zlib.decompressobj(31)
+    try:
+        data = inflater.decompress(raw)
+    except zlib.error:
+        return gzip.decompress(raw)
+    return data if inflater.eof and not inflater.unused_data else gzip.decompress(raw)
 
 
 def split_lines(data: bytes, source: str, category: str | None = None) -> list[RawLine]:
