@@ -238,8 +238,7 @@ class _ReferenceKeys:
             sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} AS SELECT {} AS value FROM {} WITH NO DATA").format(
                 self.keys, sql.Identifier(own), target
             )
-        )
-        cur.execute(sql.SQL("TRUNCATE {}").format(self.keys))
+        )  # empty: verify() empties it, and a rolled-back load takes its rows along
 
     def add(self, table: pa.Table) -> None:
         copy_tables(self.cur, self.keys, [pa.table({"value": pc.unique(table[self.own])})])
