@@ -235,3 +235,21 @@ def test_a_crash_in_a_later_batch_recovers_with_span_segments(dirs, stage):
     assert len(list((dirs.raw / "reviews").rglob("*.json.gz"))) == 2_500
     assert Lander(dirs).ledger.file_status_counts() == {"landed": 2_500}
     assert {batch_of(p) for p in review_segments(dirs)} == Lander(dirs).ledger.committed_batches("reviews")
+
+
+def test_a_file_that_may_not_be_read_without_access_time_still_lands(dirs, monkeypatch):
+    """O_NOATIME is refused on files of another owner (without CAP_FOWNER): read them plainly."""
+    import os
+
+    from amzn_assets.landing import stores
+
+    real_open = os.open
+
+    def refusing_noatime(path, flags, *args, **kwargs):
+        if flags & getattr(os, "O_NOATIME", 0):
+            raise PermissionError(1, "Operation not permitted")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(stores.os, "open", refusing_noatime)
+    upload_reviews(dirs, ["2018-01-02"])
+    assert Lander(dirs).land_pending().files_landed == 1

@@ -99,10 +99,18 @@ class _Folders:
             os.close(fd)
 
 
+# Reading a file just uploaded would update its access time (relatime does while atime <= mtime):
+# one inode write per file, a quarter of the reading time here. Only the owner (or root) may ask.
+_NO_ATIME = getattr(os, "O_NOATIME", 0)
+
+
 def _read_at(folder_fd: int, name: str) -> tuple[bytes, int] | None:
     """(content, mtime in ns) of a file in an open folder, or None when it has gone."""
     try:
-        fd = os.open(name, os.O_RDONLY, dir_fd=folder_fd)
+        try:
+            fd = os.open(name, os.O_RDONLY | _NO_ATIME, dir_fd=folder_fd)
+        except PermissionError:
+            fd = os.open(name, os.O_RDONLY, dir_fd=folder_fd)
     except FileNotFoundError:
         return None
     try:

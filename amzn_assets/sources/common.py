@@ -84,6 +84,10 @@ def _gunzip_whole(raw: bytes) -> bytes:
 
 def split_lines(data: bytes, source: str, category: str | None = None) -> list[RawLine]:
     """Split JSON-lines bytes into RawLines, skipping blank lines."""
+    end = len(data) - 1 if data.endswith(b"\n") else len(data)
+    if data.find(b"\n", 0, end) < 0:  # one line (a one-review file): no list to build and filter
+        line = data[:end]
+        return [RawLine(line, source, 1, category)] if line.strip() else []
     return [
         RawLine(line, source, number, category)
         for number, line in enumerate(data.split(b"\n"), start=1)
