@@ -346,6 +346,9 @@ def main() -> None:
     print(f"ratios: pipeline / seed = {seed_s / pipe_s:.2f}x (run alone {seed_s / run_s:.2f}x; target >= 3x); "
           f"pipeline / keyed COPY = {keyed_s / pipe_s:.2f}x (run alone {keyed_s / run_s:.2f}x; target >= 0.7x); "
           f"pipeline / bare COPY = {bare_s / pipe_s:.2f}x")
+    for what, ratio, target in (("pipeline / seed", seed_s / pipe_s, 3.0), ("pipeline / keyed COPY", keyed_s / pipe_s, 0.7)):
+        verdict = "met" if ratio >= target else f"NOT met: {target / ratio:.1f}x short (see the per-step profile below)"
+        print(f"target {what} >= {target}x: {verdict}")
     print(f"peak RSS: {month_mb:,.0f} MB for 31 days, {full_mb:,.0f} MB for {args.days} days")
     print("table sizes (rows, MB with indexes, bytes per row): " + "; ".join(
         f"{name} {rows:,} {size / 1e6:,.0f} MB {size / max(rows, 1):,.0f} B" for name, (rows, size) in sizes.items()))
