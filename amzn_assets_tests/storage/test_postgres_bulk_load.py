@@ -327,3 +327,48 @@ def test_a_rerun_of_unchanged_dimension_rows_writes_no_row_version(postgres_url,
     pg_tables.upsert(conn, schema, "users", ["reviewer_id"], "seen_date", [renamed])
     after = versions()
     assert after[0] == first[0] and after[1][1] == "b" and after[1][2] != first[1][2]
+
+
+def test_a_first_dimension_load_keeps_each_keys_latest_row_and_a_failed_one_keeps_the_index(postgres_url, pg_schema):
+    """Into an empty table the upsert stages every chunk and inserts each key's latest row once
+    (the bulk path); a load that breaks leaves the table as it was, primary key included."""
+    schema, conn = pg_schema
+
+    def users(day: int, names: str, ids: range) -> pa.Table:
+        return pa.table(
+            {"reviewer_id": [f"R{i}" for i in ids], "reviewer_name": [f"{names}{i}" for i in ids], "seen_date": [DAY0 + dt.timedelta(days=day)] * len(ids)},
+            schema=USERS_SCHEMA,
+        )
+
+    def primary_key() -> list[tuple]:
+        with conn.cursor() as cur:
+            cur.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'", (f'"{schema}".users',))
+            found = cur.fetchall()
+        conn.rollback()
+        return found
+
+    def broken():
+        yield users(0, "x", range(10))
+        raise RuntimeError("the source broke half-way")
+
+    with pytest.raises(RuntimeError, match="broke half-way"):
+        pg_tables.upsert(conn, schema, "users", ["reviewer_id"], "seen_date", broken())
+    assert primary_key() == [("users_pkey",)]
+    chunks = [users(3, "old", range(0, 60)), users(9, "new", range(40, 100)), users(5, "mid", range(50, 70))]
+    assert pg_tables.upsert(conn, schema, "users", ["reviewer_id"], "seen_date", chunks) == {
+        (DAY0 + dt.timedelta(days=d)).isoformat(): n for d, n in ((3, 60), (9, 60), (5, 20))
+    }
+    assert primary_key() == [("users_pkey",)]
+    with conn.cursor() as cur:
+        cur.execute(f'SELECT reviewer_id, reviewer_name, seen_date FROM "{schema}".users')
+        stored = {reviewer: (name, day) for reviewer, name, day in cur.fetchall()}
+    conn.rollback()
+    assert len(stored) == 100
+    assert stored["R10"] == ("old10", DAY0 + dt.timedelta(days=3))
+    assert stored["R55"] == ("new55", DAY0 + dt.timedelta(days=9))  # day 9 beats days 3 and 5
+    # The table is no longer empty: the next upsert merges, an older day changes nothing.
+    pg_tables.upsert(conn, schema, "users", ["reviewer_id"], "seen_date", [users(1, "older", range(100))])
+    with conn.cursor() as cur:
+        cur.execute(f'SELECT count(*) FROM "{schema}".users WHERE reviewer_name LIKE %s', ("older%",))
+        assert cur.fetchone() == (0,)
+    conn.rollback()
