@@ -1,9 +1,10 @@
 """Arrow tables into PostgreSQL with binary COPY, streamed (no Dagster import).
 
 pgpq encodes Arrow record batches into PostgreSQL's binary COPY format in Rust, so the server
-neither parses text nor converts timestamps, and no CSV is built. The stream is lazy: the next
-chunk is produced (read, transformed, sorted, encoded) while the server ingests the previous one,
-all inside one COPY statement, so client and server work side by side on two cores.
+neither parses text nor converts timestamps, and no CSV is built. A COPY streams its batches as
+they are encoded (the server parses one while the next is encoded); prefetched() produces the next
+chunk (read, transformed, sorted) in a background thread while the server takes the current one,
+so client and server work side by side on two cores.
 
 Arrow types must match the column types byte for byte (the DDL's type map: int8/int16 -> smallint,
 int32 -> integer, int64 -> bigint, date32 -> date, timestamp[s, UTC] -> timestamptz, string ->
