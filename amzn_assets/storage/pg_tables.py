@@ -361,10 +361,11 @@ def _merge(target, staging, columns: Sequence[str], key: Sequence[str], part: st
 
 
 def read_partitions(conn, schema: str, name: str, arrow_schema: pa.Schema, column: str, keys: Sequence[str]) -> pa.Table:
-    """Rows of these partitions, as an Arrow table in the table's schema (COPY TO, CSV)."""
+    """Rows of these partitions, as an Arrow table in the table's schema (COPY TO, CSV; timestamps
+    as epoch seconds, which Arrow casts without parsing text)."""
     where, params = _partitions_predicate(column, keys)
     query = sql.SQL("SELECT {} FROM {} WHERE ").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in arrow_schema.names),
+        sql.SQL(", ").join(_selected(f) for f in arrow_schema),
         sql.Identifier(schema, name),
     ) + where
     buffer = io.BytesIO()
@@ -374,7 +375,7 @@ def read_partitions(conn, schema: str, name: str, arrow_schema: pa.Schema, colum
     conn.rollback()
     buffer.seek(0)
     options = pacsv.ConvertOptions(
-        column_types={f.name: (pa.string() if pa.types.is_timestamp(f.type) else f.type) for f in arrow_schema},
+        column_types={f.name: (pa.int64() if pa.types.is_timestamp(f.type) else f.type) for f in arrow_schema},
         strings_can_be_null=True,
         quoted_strings_can_be_null=False,
         true_values=["t", "true"],
@@ -382,7 +383,13 @@ def read_partitions(conn, schema: str, name: str, arrow_schema: pa.Schema, colum
     )
     # Review texts hold newlines: quoted values may span lines (else a block boundary inside one breaks the parse).
     table = pacsv.read_csv(buffer, parse_options=pacsv.ParseOptions(newlines_in_values=True), convert_options=options)
-    return _fix_timestamps(table, arrow_schema).cast(arrow_schema)
+    return table.cast(arrow_schema)  # int64 epoch seconds -> timestamp[s, UTC]
+
+
+def _selected(field: pa.Field) -> sql.Composable:
+    if pa.types.is_timestamp(field.type):
+        return sql.SQL("CAST(EXTRACT(EPOCH FROM {c}) AS bigint) AS {c}").format(c=sql.Identifier(field.name))
+    return sql.Identifier(field.name)
 
 
 def existing_values(conn, schema: str, name: str, column: str, values: pa.Array) -> pa.Array:
@@ -413,14 +420,3 @@ def existing_values(conn, schema: str, name: str, column: str, values: pa.Array)
     finally:
         conn.rollback()
     return wanted.filter(pc.invert(pc.is_in(wanted, missing))).cast(values.type)
-
-
-def _fix_timestamps(table: pa.Table, arrow_schema: pa.Schema) -> pa.Table:
-    """PostgreSQL prints timestamptz as '2018-01-01 00:00:00+00'."""
-    for field in arrow_schema:
-        if pa.types.is_timestamp(field.type):
-            text = pc.utf8_slice_codeunits(table[field.name], start=0, stop=-3)  # drop "+00"
-            parsed = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s")
-            index = table.schema.get_field_index(field.name)
-            table = table.set_column(index, field.name, pc.assume_timezone(parsed, "UTC"))
-    return table
