@@ -92,13 +92,15 @@ class Lander:
         self, kind: SourceKind, candidates: Sequence[tuple[str, str | None]], today: date | None, report: LandingReport
     ) -> None:
         files = self._load_all(candidates)
-        live = self.ledger.live_files(kind.name, {f.sha256 for f in files})
+        live, recorded = self.ledger.files_with_hashes(kind.name, {f.sha256 for f in files})
         fresh, duplicates, unfinished = [], [], []
         seen: set[str] = set()
         for f in files:
             known = live.get(f.sha256)
-            if known and known.path == f.rel_path and known.archived_path and not self.store.exists(known.archived_path):
-                unfinished.append((f, known.archived_path))  # crashed after commit, before the move
+            archived_at = recorded.get((f.rel_path, f.sha256))
+            if archived_at and not self.store.exists(archived_at):
+                # Committed (landed, duplicate or quarantined) but killed before the move: finish it.
+                unfinished.append((f, archived_at))
             elif known or f.sha256 in seen:
                 duplicates.append(f)
             else:

@@ -151,7 +151,17 @@ class Ledger:
     # -- files -------------------------------------------------------------------------------
     def live_files(self, kind: str, hashes: Iterable[str]) -> dict[str, LiveFile]:
         """The landed file for each of these content hashes, where there is one."""
-        found: dict[str, LiveFile] = {}
+        return self.files_with_hashes(kind, hashes)[0]
+
+    def files_with_hashes(
+        self, kind: str, hashes: Iterable[str]
+    ) -> tuple[dict[str, LiveFile], dict[tuple[str, str], str]]:
+        """One lookup of these content hashes: (the landed file of each hash, where there is one;
+        (path, sha256) -> archived_path of every row whatever its status). A file found again at a
+        recorded path with recorded content, whose archive copy is missing, is one whose move a
+        crash interrupted after the commit, not a new upload."""
+        live: dict[str, LiveFile] = {}
+        archived: dict[tuple[str, str], str] = {}
         with self.engine.connect() as conn:
             for among_hashes in _in_list(conn, landing_files.c.sha256, list(hashes)):
                 # Only the hash in the WHERE clause: given "status = ?" too, SQLite picks the status
@@ -162,10 +172,14 @@ class Ledger:
                         landing_files.c.path, landing_files.c.archived_path,
                     ).where(among_hashes)
                 )
-                found.update(
-                    {r.sha256: LiveFile(r.path, r.archived_path) for r in rows if r.kind == kind and r.status == "landed"}
-                )
-        return found
+                for r in rows:
+                    if r.kind != kind:
+                        continue
+                    if r.status == "landed":
+                        live[r.sha256] = LiveFile(r.path, r.archived_path)
+                    if r.archived_path:
+                        archived[(r.path, r.sha256)] = r.archived_path
+        return live, archived
 
     def known_paths(self, paths: Iterable[str]) -> set[str]:
         """Which of these paths already have a ledger row (any status)."""
