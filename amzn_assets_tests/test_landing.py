@@ -253,3 +253,34 @@ def test_a_file_that_may_not_be_read_without_access_time_still_lands(dirs, monke
     monkeypatch.setattr(stores.os, "open", refusing_noatime)
     upload_reviews(dirs, ["2018-01-02"])
     assert Lander(dirs).land_pending().files_landed == 1
+
+
+@pytest.mark.parametrize("kind", ["reviews", "products"])
+def test_a_file_the_parser_crashes_on_is_quarantined_and_the_rest_lands(dirs, monkeypatch, kind):
+    """A parser bug (an exception no rule expected) must not fail the landing, nor every later one
+    while the file waits in the upload area: that file is quarantined with the reason, the rest lands."""
+    import amzn_assets.sources.products as products
+    import amzn_assets.sources.reviews as reviews
+
+    module, name = (reviews, "parse_reviews") if kind == "reviews" else (products, "parse_products")
+    real = getattr(module, name)
+
+    def crashing(data, *args, **kwargs):
+        text = b"".join(line.data for line in data) if kind == "reviews" else data
+        if b"POISON" in text:
+            raise ZeroDivisionError("a parser bug")
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, crashing)
+    if kind == "reviews":
+        for i, who in enumerate(["A1", "POISON", "A3"]):
+            upload(dirs, f"reviews/toys/r{i}.json.gz", gz_review(reviewerID=who))
+    else:
+        for i, asin in enumerate(["B01", "POISON", "B03"]):
+            upload(dirs, f"metadata/products/p{i}.json", f'{{"asin": "{asin}", "title": "t"}}\n'.encode())
+    report = Lander(dirs).land_pending()
+    assert (report.files_landed, report.files_quarantined) == (2, 1)
+    lander = Lander(dirs)
+    errors = [r["reason"] for r in lander.ledger.quarantined()]
+    assert len(errors) == 1 and "parser failed (ZeroDivisionError: a parser bug)" in errors[0]
+    assert not any(p.is_file() for p in dirs.uploaded.rglob("*"))  # nothing waits to fail again

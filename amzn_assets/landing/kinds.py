@@ -52,12 +52,40 @@ def _parse_reviews(files: Sequence[LoadedFile], today: date | None) -> ParsedBat
             lines.extend(split_lines(decompress(f.data, f.rel_path), f.rel_path, f.category))
         except SourceFileError as exc:
             file_errors[f.rel_path] = str(exc)
-    result = parse_reviews(lines, today=today)
+    try:
+        result = parse_reviews(lines, today=today)
+    except Exception:  # noqa: BLE001 - a parser bug: quarantine the file(s) it fails on, land the rest
+        result, lines = _reviews_file_by_file(lines, today, file_errors)
     refused = {(r.source, r.line) for r in result.rejected}
     # The parser keeps input order, one output row per accepted line: map rows back to files.
     row_sources = [line.source for line in lines if (line.source, line.line) not in refused]
     assert len(row_sources) == result.table.num_rows, "parser dropped a line without a reason"
     return _with_file_stats(result, file_errors, row_sources, "review_date")
+
+
+def parser_failure(exc: Exception) -> str:
+    return f"parser failed ({type(exc).__name__}: {exc}); the file is kept in quarantine/ for a fix and a re-upload"
+
+
+def _reviews_file_by_file(lines: list, today: date | None, file_errors: dict[str, str]) -> tuple[ParseResult, list]:
+    """Parse each file's lines on their own, so that a file the parser fails on is quarantined (with
+    the reason) instead of failing the batch, and every other file lands."""
+    from amzn_assets.sources.reviews import parse_reviews
+
+    by_file: dict[str, list] = {}
+    for line in lines:
+        by_file.setdefault(line.source, []).append(line)
+    results, kept = [], []
+    for source, own in by_file.items():
+        try:
+            results.append(parse_reviews(own, today=today))
+        except Exception as exc:  # noqa: BLE001 - see parser_failure
+            file_errors[source] = parser_failure(exc)
+            continue
+        kept.extend(own)
+    if not results:
+        return parse_reviews([], today=today), []
+    return ParseResult(pa.concat_tables([r.table for r in results]), [rej for r in results for rej in r.rejected]), kept
 
 
 def _per_file(parser: Callable[[bytes, str], ParseResult], partition_column: str | None):
@@ -68,6 +96,9 @@ def _per_file(parser: Callable[[bytes, str], ParseResult], partition_column: str
                 result = parser(decompress(f.data, f.rel_path), f.rel_path)
             except SourceFileError as exc:
                 file_errors[f.rel_path] = str(exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a parser bug must not fail every later landing
+                file_errors[f.rel_path] = parser_failure(exc)
                 continue
             results.append(result)
             row_sources.extend([f.rel_path] * result.table.num_rows)
