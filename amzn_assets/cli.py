@@ -519,7 +519,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - bad SQL, a bad argument, a missing file: one line, no traceback
+        if os.environ.get("AMZN_DEBUG"):
+            raise
+        print(f"amzn-assets {args.command}: {first_line(exc)} (AMZN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 if __name__ == "__main__":
