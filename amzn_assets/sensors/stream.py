@@ -61,13 +61,16 @@ def worker_is_gone(worker: str | None) -> bool:
     return _start_time(int(pid)) != started
 
 
-def started_worker(instance, run_id: str) -> str | None:
-    """The worker of a run killed before it tagged itself: the process that logged RUN_START, if it
-    started long enough ago (a live run tags itself within seconds)."""
-    starts = instance.all_logs(run_id, of_type=DagsterEventType.RUN_START)
-    if not starts or time.time() - starts[0].timestamp < UNTAGGED_GRACE_S or not starts[0].pid:
-        return None
-    return f"{socket.gethostname()}:{starts[0].pid}:{_start_time(starts[0].pid) if _started_before(starts[0].pid, starts[0].timestamp) else 'gone'}"
+def run_worker_is_gone(instance, run) -> bool:
+    """Whether a STARTED stream run's worker died: its tagged worker, or, for a run killed before it
+    tagged itself, the process that logged RUN_START (once it had time to tag: a live run does so
+    within seconds)."""
+    if run.tags.get(WORKER_TAG):
+        return worker_is_gone(run.tags[WORKER_TAG])
+    starts = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_START)
+    if not starts or not starts[0].pid or time.time() - starts[0].timestamp < UNTAGGED_GRACE_S:
+        return False
+    return not _started_before(starts[0].pid, starts[0].timestamp)
 
 
 def _started_before(pid: int, timestamp: float) -> bool:
@@ -154,10 +157,10 @@ def stream_sensor(context: SensorEvaluationContext, landing: LandingZone):
     # Landed files leave the upload area, so a listing costs O(files waiting), not O(all files ever).
     lander = landing.lander()
     for run in context.instance.get_runs(RunsFilter(job_name=stream_job.name, statuses=IN_PROGRESS), limit=10):
-        if worker_is_gone(run.tags.get(WORKER_TAG) or started_worker(context.instance, run.run_id)):
+        if run_worker_is_gone(context.instance, run):
             # Its process was killed: nothing else will end the run, and its amzn/serial slot would
             # block every later stream run. A failed run is retried (dagster.yaml run_retries).
-            context.instance.report_run_failed(run, f"stream_job worker {run.tags[WORKER_TAG]} is gone (killed?)")
+            context.instance.report_run_failed(run, f"stream_job worker {run.tags.get(WORKER_TAG, 'of RUN_START')} is gone (killed?)")
     pending = [path for kind in KINDS for path, _ in lander.discover(kind)]
     applied = lander.ledger.applied_through(WAREHOUSE)
     unapplied = lander.ledger.committed_after(applied, limit=1)
