@@ -229,8 +229,10 @@ def replace_range(
     iam_role: str,
     first,
     last,
+    keys: Sequence[str] = (),
 ) -> list[Statement]:
-    """Replace the partitions [first, last] whole: DELETE them and COPY the staged rows, one transaction.
+    """Replace the partitions [first, last] (or exactly `keys`) whole: DELETE them and COPY the staged
+    rows, one transaction.
 
     staged_s3_url None: the range has no rows, only the DELETE runs. `columns` is checked (the
     parquet must hold exactly them, in the table's order) but COPY from parquet takes no column list.
@@ -238,13 +240,8 @@ def replace_range(
     target = qualified(schema, table)
     for column in columns:
         ident(column)
-    statements = [
-        Statement("BEGIN"),
-        Statement(
-            f"DELETE FROM {target} WHERE {ident(partition_column)} BETWEEN %s AND %s",
-            (_partition_value(first), _partition_value(last)),
-        ),
-    ]
+    where, params = _partitions_predicate(partition_column, keys) if keys else _range_predicate(partition_column, first, last)
+    statements = [Statement("BEGIN"), Statement(f"DELETE FROM {target} WHERE {where}", params)]
     if staged_s3_url is not None:
         statements.append(copy_parquet(target, staged_s3_url, iam_role))
     return statements + [Statement("COMMIT")]
@@ -253,6 +250,18 @@ def replace_range(
 def is_contiguous(keys: Sequence[str]) -> bool:
     days = sorted(set(keys))
     return (dt.date.fromisoformat(days[-1]) - dt.date.fromisoformat(days[0])).days + 1 == len(days)
+
+
+def _range_predicate(partition_column: str, first, last) -> tuple[str, tuple]:
+    return f"{ident(partition_column)} BETWEEN %s AND %s", (_partition_value(first), _partition_value(last))
+
+
+def _partitions_predicate(partition_column: str, keys: Sequence[str]) -> tuple[str, tuple]:
+    """`col BETWEEN %s AND %s` for a contiguous set of days, else `col IN (%s, ...)`."""
+    days = sorted(set(keys))
+    if is_contiguous(days):
+        return _range_predicate(partition_column, days[0], days[-1])
+    return f"{ident(partition_column)} IN ({', '.join(['%s'] * len(days))})", tuple(_partition_value(d) for d in days)
 
 
 def replace_partitions(
@@ -266,14 +275,7 @@ def replace_partitions(
 ) -> list[Statement]:
     """replace_range for any set of days: a contiguous set is a range, scattered days an IN list."""
     days = sorted(set(keys))
-    statements = replace_range(schema, table, columns, partition_column, staged_s3_url, iam_role, days[0], days[-1])
-    if not is_contiguous(days):
-        marks = ", ".join(["%s"] * len(days))
-        statements[1] = Statement(
-            f"DELETE FROM {qualified(schema, table)} WHERE {ident(partition_column)} IN ({marks})",
-            tuple(_partition_value(d) for d in days),
-        )
-    return statements
+    return replace_range(schema, table, columns, partition_column, staged_s3_url, iam_role, days[0], days[-1], keys=days)
 
 
 def upsert(
@@ -337,22 +339,13 @@ def upsert(
 
 def select_range(schema: str, table: str, columns: Sequence[str], partition_column: str, first, last) -> Statement:
     """The rows of the partitions [first, last] (load_input; UNLOAD would be the way for big ranges)."""
-    return Statement(
-        f"SELECT {', '.join(ident(c) for c in columns)} FROM {qualified(schema, table)} "
-        f"WHERE {ident(partition_column)} BETWEEN %s AND %s",
-        (_partition_value(first), _partition_value(last)),
-    )
+    where, params = _range_predicate(partition_column, first, last)
+    return Statement(f"SELECT {', '.join(ident(c) for c in columns)} FROM {qualified(schema, table)} WHERE {where}", params)
 
 
 def select_partitions(schema: str, table: str, columns: Sequence[str], partition_column: str, keys: Sequence[str]) -> Statement:
-    days = sorted(set(keys))
-    if is_contiguous(days):
-        return select_range(schema, table, columns, partition_column, days[0], days[-1])
-    return Statement(
-        f"SELECT {', '.join(ident(c) for c in columns)} FROM {qualified(schema, table)} "
-        f"WHERE {ident(partition_column)} IN ({', '.join(['%s'] * len(days))})",
-        tuple(_partition_value(d) for d in days),
-    )
+    where, params = _partitions_predicate(partition_column, keys)
+    return Statement(f"SELECT {', '.join(ident(c) for c in columns)} FROM {qualified(schema, table)} WHERE {where}", params)
 
 
 def select_existing(schema: str, table: str, column: str, values: Sequence) -> Statement:
