@@ -176,7 +176,7 @@ def restart_during(command, env, server, mode: str, *, after: float, cwd=None) -
 # -- the daemon killed while the sensors stream ------------------------------------------------------
 
 
-@pytest.mark.timeout(360)
+@pytest.mark.timeout(480)
 def test_daemon_killed_while_streaming_then_restarted_equals_a_clean_stream(tmp_path):
     from dagster import RunsFilter
     from dagster._core.instance.ref import InstanceRef
@@ -216,7 +216,7 @@ def test_daemon_killed_while_streaming_then_restarted_equals_a_clean_stream(tmp_
             except Exception:  # noqa: BLE001 - not materialized yet
                 return False
 
-        wait_for(caught_up, 240, "the restarted daemon to finish the stream", log)
+        wait_for(caught_up, 360, "the restarted daemon to finish the stream", log)
         os.environ["DAGSTER_HOME"] = str(home)
         try:
             instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
