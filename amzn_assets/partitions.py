@@ -1,15 +1,15 @@
 """Time partitions: one per review (or observation) day, UTC."""
 
-import os
 from datetime import date
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition
+
+from amzn_assets.settings import BACKFILL_DAYS_ENV, Settings
 
 # The Amazon 2018 data set starts in May 1996; end_offset=1 includes today's (open) day.
 FIRST_REVIEW_DAY = "1996-05-01"
 daily_partitions = DailyPartitionsDefinition(start_date=FIRST_REVIEW_DAY, end_offset=1)
 
-BACKFILL_DAYS_ENV = "AMZN_BACKFILL_DAYS_PER_RUN"
 
 
 def daily_backfill_policy() -> BackfillPolicy:
@@ -21,7 +21,7 @@ def daily_backfill_policy() -> BackfillPolicy:
     workers (docs/scaling.md). Read when the code location loads: give every process of a
     deployment the same value.
     """
-    days = os.environ.get(BACKFILL_DAYS_ENV, "").strip()
+    days = Settings.from_env().backfill_days_per_run
     if not days:
         return BackfillPolicy.single_run()
     if not days.isdigit() or int(days) < 1:

@@ -7,10 +7,8 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 
-from amzn_assets.landing.intake import Lander
-from amzn_assets.landing.ledger import Ledger
+from amzn_assets.landing.intake import Lander, lander_for
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.landing.stores import LocalStore, S3Store, SourceStore
 from amzn_assets.settings import DataDirs
 
 
@@ -26,16 +24,9 @@ class LandingZone(ConfigurableResource):
     def dirs(self) -> DataDirs:
         return DataDirs(Path(self.data_dir).resolve())
 
-    def store(self) -> SourceStore:
-        if self.upload_url.startswith("s3://"):
-            client = (self.s3 or S3Resource()).get_client()
-            return S3Store(self.upload_url, client)
-        return LocalStore(self.upload_url or self.dirs().root)
-
     def lander(self) -> Lander:
-        dirs = self.dirs()
-        ledger = Ledger(self.ledger_url, lock_path=dirs.landed / ".landing.lock") if self.ledger_url else None
-        return Lander(dirs, ledger=ledger, store=self.store())
+        client = (self.s3 or S3Resource()).get_client() if self.upload_url.startswith("s3://") else None
+        return lander_for(self.dirs(), upload_url=self.upload_url, ledger_url=self.ledger_url, s3_client=client)
 
     def reader(self) -> LandedReader:
         lander = self.lander()

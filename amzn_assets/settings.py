@@ -1,10 +1,15 @@
-"""Where the data lives, from the environment, so the CLI, the assets and the tests agree."""
+"""Every setting of a deployment, read from the environment in one place (Settings.from_env), so the
+CLI, the Dagster resources and the tests agree. Nothing else in the package reads os.environ."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+BACKFILL_DAYS_ENV = "AMZN_BACKFILL_DAYS_PER_RUN"
+_TRUE = ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -35,48 +40,204 @@ class DataDirs:
     def warehouse(self) -> Path:
         return self.root / "warehouse"
 
+    @property
+    def models(self) -> Path:
+        """Local rating-model artifacts (storage.artifacts.MODELS_DIR)."""
+        return self.root / "models"
+
+    @property
+    def ledger_lock(self) -> Path:
+        return self.landed / ".landing.lock"
+
     def ledger_url(self) -> str:
-        """AMZN_LEDGER_URL; else the Postgres warehouse when AMZN_BACKEND=postgres; else SQLite here."""
-        if os.environ.get("AMZN_LEDGER_URL"):
-            return os.environ["AMZN_LEDGER_URL"]
-        if os.environ.get("AMZN_BACKEND") == "postgres" and os.environ.get("AMZN_POSTGRES_URL"):
-            return os.environ["AMZN_POSTGRES_URL"]
-        return f"sqlite:///{self.landed / 'ledger.sqlite'}"
+        """The ledger of this data directory under the current environment (Settings.ledger_url)."""
+        return Settings.from_env().with_data_dir(self.root).ledger_url
 
 
-def data_dir_from_env() -> Path:
-    return Path(os.environ.get("AMZN_DATA_DIR", "data")).resolve()
+@dataclass(frozen=True)
+class RedshiftSettings:
+    host: str = ""
+    port: int = 5439
+    user: str = ""
+    password: str = ""
+    database: str = ""
+    schema: str = "public"
+    staging: str = ""
+    iam_role: str = ""
 
 
-def dirs_from_env() -> DataDirs:
-    return DataDirs(data_dir_from_env())
+@dataclass(frozen=True)
+class Settings:
+    """One deployment's settings. Build it with from_env (once per process entry point: the CLI's
+    main, the code location) and pass it down; with_overrides gives the explicit values of tests."""
+
+    data_dir: Path
+    backend: str = "local"
+    upload_url: str = ""  # default: the data directory; s3://bucket/prefix for an S3 upload area
+    ledger_url_override: str = ""  # AMZN_LEDGER_URL
+    postgres_url: str = ""
+    postgres_schema: str = "public"
+    s3_prefix_url: str = ""  # AMZN_S3_PREFIX, the S3 backend's root
+    aws_endpoint_url: str = ""  # a local S3 API (moto, MinIO); boto3 reads it too
+    redshift: RedshiftSettings = field(default_factory=RedshiftSettings)
+    sql_dir_override: str = ""
+    sensors_running: bool = False
+    model_sensor_running: bool = False
+    sensor_interval_s: int = 30
+    backfill_days_per_run: str = ""
+    model_window_months: int = 0  # 0: the rating model trains on all history up to its month; N: the N months ending with it
+    model_preset: str = "full"
+    debug: bool = False
+    dagster_home: str = ""
+    # Secrets read from the environment: Dagster resources get them as EnvVar, so the UI shows the
+    # variable's name rather than its value.
+    secrets_from_env: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        get = lambda name, default="": env.get(name, "") or default  # noqa: E731
+        return cls(
+            data_dir=Path(get("AMZN_DATA_DIR", "data")).resolve(),
+            backend=get("AMZN_BACKEND", "local"),
+            upload_url=get("AMZN_UPLOAD_URL"),
+            ledger_url_override=get("AMZN_LEDGER_URL"),
+            postgres_url=get("AMZN_POSTGRES_URL"),
+            postgres_schema=get("AMZN_POSTGRES_SCHEMA", "public"),
+            s3_prefix_url=get("AMZN_S3_PREFIX"),
+            aws_endpoint_url=get("AWS_ENDPOINT_URL"),
+            redshift=RedshiftSettings(
+                host=get("AMZN_REDSHIFT_HOST"),
+                port=_whole_number("AMZN_REDSHIFT_PORT", get("AMZN_REDSHIFT_PORT", "5439")),
+                user=get("AMZN_REDSHIFT_USER"),
+                password=get("AMZN_REDSHIFT_PASSWORD"),
+                database=get("AMZN_REDSHIFT_DB"),
+                schema=get("AMZN_REDSHIFT_SCHEMA", "public"),
+                staging=get("AMZN_REDSHIFT_STAGING"),
+                iam_role=get("AMZN_REDSHIFT_IAM_ROLE"),
+            ),
+            sql_dir_override=get("AMZN_SQL_DIR"),
+            sensors_running=get("AMZN_SENSORS_RUNNING") in _TRUE,
+            model_sensor_running=get("AMZN_MODEL_SENSOR_RUNNING") in _TRUE,
+            sensor_interval_s=_whole_number("AMZN_SENSOR_INTERVAL_S", get("AMZN_SENSOR_INTERVAL_S", "30")),
+            backfill_days_per_run=get(BACKFILL_DAYS_ENV).strip(),
+            model_window_months=_whole_number("AMZN_MODEL_WINDOW_MONTHS", get("AMZN_MODEL_WINDOW_MONTHS", "0")),
+            model_preset=get("AMZN_MODEL_PRESET", "full"),
+            debug=bool(get("AMZN_DEBUG")),
+            dagster_home=get("DAGSTER_HOME"),
+            secrets_from_env=frozenset(
+                n for n in ("AMZN_POSTGRES_URL", "AMZN_REDSHIFT_PASSWORD", "AMZN_LEDGER_URL") if get(n)
+            ),
+        )
+
+    def with_data_dir(self, data_dir: str | Path | None) -> Settings:
+        """The --data-dir flag: the same settings over another data directory."""
+        return self if data_dir is None else replace(self, data_dir=Path(data_dir).resolve())
+
+    def with_overrides(
+        self,
+        *,
+        backend: str | None = None,
+        data_dir: str | Path | None = None,
+        upload_url: str | None = None,
+        postgres_url: str | None = None,
+        s3_prefix: str | None = None,
+        ledger_url: str | None = None,
+    ) -> Settings:
+        """Explicit values (tests, benchmarks) over these settings; None keeps a value."""
+        changes: dict = {}
+        secrets = set(self.secrets_from_env)
+        if backend is not None:
+            changes["backend"] = backend
+        if upload_url is not None:
+            changes["upload_url"] = upload_url
+        if postgres_url is not None:
+            changes["postgres_url"] = postgres_url
+            secrets.discard("AMZN_POSTGRES_URL")
+        if s3_prefix is not None:
+            changes["s3_prefix_url"] = s3_prefix
+        if ledger_url is not None:
+            changes["ledger_url_override"] = ledger_url
+            secrets.discard("AMZN_LEDGER_URL")
+        return replace(self.with_data_dir(data_dir), secrets_from_env=frozenset(secrets), **changes)
+
+    @property
+    def dirs(self) -> DataDirs:
+        return DataDirs(self.data_dir)
+
+    @property
+    def ledger_url(self) -> str:
+        """AMZN_LEDGER_URL; else the backend's default (the Postgres warehouse; SQLite under landed/)."""
+        if self.ledger_url_override:
+            return self.ledger_url_override
+        from amzn_assets.backends import backend_for
+
+        return backend_for(self).default_ledger_url()
+
+    @property
+    def upload_root(self) -> str:
+        """Where uploaded/, raw/ and quarantine/ live: AMZN_UPLOAD_URL, else the data directory."""
+        return self.upload_url or str(self.data_dir)
+
+    @property
+    def uploads_to_s3(self) -> bool:
+        return self.upload_url.startswith("s3://")
+
+    def s3_prefix(self) -> str:
+        """The S3 backend's root, s3://bucket/prefix without a trailing slash. The warehouse lives
+        under <prefix>/warehouse, model artifacts under <prefix>/models."""
+        return s3_prefix(self.s3_prefix_url)
+
+    def secret(self, name: str, value: str):
+        """A secret for a Dagster resource's config: EnvVar(name) when it came from the environment."""
+        if name in self.secrets_from_env:
+            from dagster import EnvVar
+
+            return EnvVar(name)
+        return value
+
+    def sql_dir(self) -> Path:
+        """The repository's sql/ folder (AMZN_SQL_DIR overrides it, e.g. in an image)."""
+        if self.sql_dir_override:
+            return Path(self.sql_dir_override)
+        beside_package = Path(__file__).resolve().parents[1] / "sql"
+        return beside_package if beside_package.is_dir() else Path.cwd() / "sql"
 
 
-def sensors_default_running() -> bool:
-    """AMZN_SENSORS_RUNNING=1 starts the sensors on (for compose and tests); else turn them on in the UI."""
-    return os.environ.get("AMZN_SENSORS_RUNNING", "") in ("1", "true", "yes")
+def _whole_number(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number (got {text!r})") from None
 
 
-def s3_prefix(explicit: str | None = None) -> str:
-    """The S3 backend's root, s3://bucket/prefix without a trailing slash: the explicit value (tests),
-    else AMZN_S3_PREFIX. The warehouse lives under <prefix>/warehouse, model artifacts under <prefix>/models."""
-    prefix = explicit if explicit is not None else os.environ.get("AMZN_S3_PREFIX", "")
-    if not prefix.startswith("s3://"):
+def s3_prefix(prefix: str | None) -> str:
+    """s3://bucket/prefix without a trailing slash, or a clear error."""
+    if not (prefix or "").startswith("s3://"):
         raise ValueError("AMZN_BACKEND=s3 needs AMZN_S3_PREFIX=s3://bucket/prefix")
     return prefix.rstrip("/")
 
 
+def data_dir_from_env() -> Path:
+    return Settings.from_env().data_dir
+
+
+def dirs_from_env() -> DataDirs:
+    return Settings.from_env().dirs
+
+
+def sensors_default_running() -> bool:
+    """AMZN_SENSORS_RUNNING=1 starts the sensors on (for compose and tests); else turn them on in the UI."""
+    return Settings.from_env().sensors_running
+
+
 def model_sensor_default_running() -> bool:
     """AMZN_MODEL_SENSOR_RUNNING=1 starts rating_model_sensor on; else turn it on in the UI."""
-    return os.environ.get("AMZN_MODEL_SENSOR_RUNNING", "") in ("1", "true", "yes")
+    return Settings.from_env().model_sensor_running
 
 
 def sql_dir() -> Path:
-    """The repository's sql/ folder (AMZN_SQL_DIR overrides it, e.g. in an image)."""
-    if os.environ.get("AMZN_SQL_DIR"):
-        return Path(os.environ["AMZN_SQL_DIR"])
-    beside_package = Path(__file__).resolve().parents[1] / "sql"
-    return beside_package if beside_package.is_dir() else Path.cwd() / "sql"
+    return Settings.from_env().sql_dir()
 
 
 def sqlalchemy_url(url: str) -> str:

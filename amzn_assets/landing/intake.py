@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
-from amzn_assets.landing.ledger import Ledger
+from amzn_assets.landing.ledger import Ledger, open_ledger
 from amzn_assets.landing.segments import SegmentStore
-from amzn_assets.landing.stores import LocalStore, SourceStore
+from amzn_assets.landing.stores import LocalStore, S3Store, SourceStore
 from amzn_assets.settings import DataDirs
 
 IN_FLIGHT_SUFFIXES = (".tmp", ".part", ".partial")
@@ -52,7 +52,7 @@ class Lander:
     ):
         self.dirs = dirs
         self.store = store or LocalStore(dirs.root)  # where uploaded/, raw/ and quarantine/ live
-        self.ledger = ledger or Ledger(dirs.ledger_url(), lock_path=dirs.landed / ".landing.lock")
+        self.ledger = ledger or open_ledger(dirs)
         self.segments = SegmentStore(dirs.landed)
         self.batch_files = batch_files
         # Test hook: called with "segments_written" and "committed" to inject crashes.
@@ -188,6 +188,20 @@ class Lander:
             for (rel, category), found in zip(candidates, contents)
             if found is not None
         ]
+
+
+def lander_for(dirs: DataDirs, *, upload_url: str = "", ledger_url: str = "", s3_client=None) -> Lander:
+    """The lander of a deployment: uploaded/, raw/ and quarantine/ under upload_url (a folder or
+    s3://bucket/prefix; default: the data directory), the ledger at ledger_url (default: open_ledger's)."""
+    if upload_url.startswith("s3://"):
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")  # boto3 reads AWS_ENDPOINT_URL and the other AWS_* variables
+        store: SourceStore = S3Store(upload_url, s3_client)
+    else:
+        store = LocalStore(upload_url or dirs.root)
+    return Lander(dirs, ledger=open_ledger(dirs, ledger_url), store=store)
 
 
 def is_complete(name: str) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from amzn_assets.landing.ledger_schema import landing_applied, landing_batches, landing_files, metadata, quarantine
-from amzn_assets.settings import sqlalchemy_url
+from amzn_assets.settings import DataDirs, sqlalchemy_url
 
 
 _LOCK_KEYS = {"landing": 7_411_002, "apply": 7_411_003}  # pg_advisory_lock keys: the lander, the stream job
@@ -280,3 +280,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=FULL")  # a committed batch must survive a power cut
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def open_ledger(dirs: DataDirs, url: str = "") -> Ledger:
+    """The landing ledger of a data directory (the one constructor the CLI, the lander and the
+    resources use): at url, else where the environment's settings put it (Settings.ledger_url)."""
+    return Ledger(url or dirs.ledger_url(), lock_path=dirs.ledger_lock)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
+
+from amzn_assets.settings import Settings
 
 # Runs that write the warehouse share this tag; dagster.yaml lets one such run at a time, oldest
 # first, so a later run (which sees more landed data) always writes last.
@@ -17,7 +18,7 @@ def listing_digest(paths: Iterable[str]) -> str:
 
 
 def sensor_interval_seconds() -> int:
-    return int(os.environ.get("AMZN_SENSOR_INTERVAL_S", "30"))
+    return Settings.from_env().sensor_interval_s
 
 
 def month_of(day: str) -> str:

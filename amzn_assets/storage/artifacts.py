@@ -28,7 +28,7 @@ from dagster import (
 )
 from dagster_aws.s3 import S3Resource
 
-from amzn_assets import settings
+from amzn_assets import settings as settings_module
 
 MODELS_DIR = "models"
 
@@ -236,17 +236,23 @@ class ArtifactIOManager(ConfigurableIOManagerFactory):
 
 def models_base_path(backend: str, data_dir: str, s3_prefix: str | None = None) -> str:
     """<s3 prefix>/models with the S3 backend, else <data_dir>/models (Postgres and Redshift hold
-    tables, not files: their artifacts stay beside the data)."""
-    if backend == "s3":
-        return settings.s3_prefix(s3_prefix) + "/" + MODELS_DIR
-    return os.path.join(data_dir, MODELS_DIR)
+    tables, not files: their artifacts stay beside the data). Explicit values over the environment's."""
+    from amzn_assets.backends import backend_for
+
+    settings = settings_module.Settings.from_env().with_overrides(backend=backend, data_dir=data_dir, s3_prefix=s3_prefix)
+    return backend_for(settings).models_base_path()
 
 
 def artifact_io_manager(backend: str, data_dir: str, s3_prefix: str | None = None) -> ArtifactIOManager:
-    base = models_base_path(backend, data_dir, s3_prefix)
+    return artifact_io_manager_at(models_base_path(backend, data_dir, s3_prefix))
+
+
+def artifact_io_manager_at(base: str) -> ArtifactIOManager:
     return ArtifactIOManager(base_path=base, s3=S3Resource() if base.startswith("s3://") else None)
 
 
-def artifact_store_from_env(data_dir: str) -> ArtifactStore:
-    """The store the code location uses, from AMZN_BACKEND / AMZN_S3_PREFIX (for the CLI)."""
-    return artifact_io_manager(os.environ.get("AMZN_BACKEND", "local"), data_dir).store()
+def artifact_store(settings: settings_module.Settings) -> ArtifactStore:
+    """The store the code location uses under these settings (for the CLI)."""
+    from amzn_assets.backends import backend_for
+
+    return artifact_io_manager_at(backend_for(settings).models_base_path()).store()

@@ -1,7 +1,7 @@
-"""A tiny progress line on stderr: `label done/total rate/s ETA h:mm:ss`, no dependencies.
+"""A progress line on stderr (tqdm): `label done/total rate/s ETA h:mm:ss` while it runs.
 
-On a terminal the line is redrawn in place at most `interval` seconds apart; elsewhere (logs, CI,
-pytest) only the final line is written, once, on close.
+On a terminal tqdm redraws the line in place at most `interval` seconds apart; elsewhere (logs, CI,
+pytest) only the final line is written, once, on close: `label done/total in h:mm:ss (rate/s)`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,25 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Self, TextIO
+
+from tqdm import tqdm
+
+_LINE = "{desc} {n}/{total_fmt} {rate_noinv_fmt} ETA {remaining}"
+
+
+class _Bar(tqdm):
+    """tqdm whose ETA, when the total is unknown, comes from `fraction` (e.g. compressed bytes read)."""
+
+    fraction: Callable[[], float] | None = None
+
+    @property
+    def format_dict(self) -> dict:
+        found = super().format_dict
+        if found["total"] is None:
+            share = self.fraction() if self.fraction is not None else 0
+            eta = tqdm.format_interval(found["elapsed"] * (1 - share) / share) if share > 0 else "?"
+            found["bar_format"] = found["bar_format"].replace("{remaining}", eta)
+        return found
 
 
 class Progress:
@@ -29,14 +48,15 @@ class Progress:
         self.total = total
         self.done = 0
         self.stream = stream if stream is not None else sys.stderr
-        self.interval = interval
-        # Share of the work done, for an ETA when the total is unknown (e.g. compressed bytes read).
-        self.fraction = fraction
         self.enabled = enabled
         self.live = enabled and _is_tty(self.stream)
         self.started = time.monotonic()
-        self._next_draw = self.started + interval
         self._closed = False
+        self._bar = _Bar(
+            total=total, desc=label, file=self.stream, mininterval=interval, miniters=1, unit="",
+            bar_format=_LINE, leave=False, disable=not self.live, dynamic_ncols=False,
+        )
+        self._bar.fraction = fraction
 
     def __enter__(self) -> Self:
         return self
@@ -47,39 +67,26 @@ class Progress:
     def update(self, n: int = 1) -> None:
         self.done += n
         if self.live:
-            now = time.monotonic()
-            if now >= self._next_draw:
-                self._next_draw = now + self.interval
-                self._write("\r" + self.line(now) + "\x1b[K")
+            self._bar.update(n)
 
-    def line(self, now: float | None = None) -> str:
-        elapsed = max((now or time.monotonic()) - self.started, 1e-9)
-        rate = self.done / elapsed
-        share = None
-        if self.total:
-            share = self.done / self.total
-        elif self.fraction is not None:
-            share = self.fraction()
-        eta = _clock(elapsed * (1 - share) / share) if share and share > 0 else "?"
-        total = self.total if self.total is not None else "?"
-        return f"{self.label} {self.done}/{total} {rate:,.0f}/s ETA {eta}"
+    def update_to(self, done: int) -> None:
+        """Progress given as the running total (a callback's `rows so far`)."""
+        self.update(done - self.done)
 
     def close(self) -> None:
         """Write the final line (also when not a terminal) and end it with a newline."""
         if self._closed or not self.enabled:
             return
         self._closed = True
+        self._bar.close()  # leave=False: the live line is cleared for the final one
         elapsed = max(time.monotonic() - self.started, 1e-9)
         done = f"{self.done}/{self.total}" if self.total is not None else str(self.done)
-        text = f"{self.label} {done} in {_clock(elapsed)} ({self.done / elapsed:,.0f}/s)"
-        self._write(f"\r{text}\x1b[K\n" if self.live else text + "\n")
-
-    def _write(self, text: str) -> None:
+        text = f"{self.label} {done} in {tqdm.format_interval(elapsed)} ({self.done / elapsed:,.0f}/s)\n"
         try:
             self.stream.write(text)
             self.stream.flush()
         except (OSError, ValueError):  # a closed or broken stderr must not stop the work
-            self.enabled = self.live = False
+            self.enabled = False
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -87,8 +94,3 @@ def _is_tty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

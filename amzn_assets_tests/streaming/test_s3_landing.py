@@ -68,3 +68,31 @@ def test_uploader_sensor_and_landing_on_s3(s3, dirs, tmp_path):
     again = lander.land_pending()
     assert (again.files_landed, again.files_duplicate, again.rows) == (0, 1, 0)
     assert keys(s3, "data/uploaded/") == []
+
+
+def test_cli_upload_and_land_use_the_s3_upload_area_of_amzn_upload_url(s3, dirs, tmp_path, monkeypatch, capsys):
+    """AMZN_UPLOAD_URL=s3://... is the upload area of every command, not only of the Dagster resource:
+    `upload` without --target writes there and `land` lands from there."""
+    from amzn_assets.cli import main
+
+    monkeypatch.setenv("AMZN_UPLOAD_URL", ROOT)
+    monkeypatch.delenv("AMZN_LEDGER_URL", raising=False)
+    monkeypatch.setenv("AMZN_BACKEND", "local")
+    source = tmp_path / "split"
+    (source / "toys").mkdir(parents=True)
+    for i in range(30):
+        (source / "toys" / f"toys-{i:09d}.json.gz").write_bytes(gz_review(reviewerID=f"ACLI{i:04d}"))
+    cli = ["--data-dir", str(dirs.root)]
+
+    assert main([*cli, "upload", "--categories", "toys", "--rate", "max", "--source-dir", str(source)]) == 0
+    assert f"to {ROOT}/uploaded" in capsys.readouterr().out
+    assert len(keys(s3, "data/uploaded/reviews/toys/")) == 30
+    assert not dirs.uploaded.exists(), "the local upload area was written"
+
+    assert main([*cli, "land"]) == 0
+    assert "landed 30 files (30 rows)" in capsys.readouterr().out
+    assert keys(s3, "data/uploaded/") == []
+    assert len(keys(s3, "data/raw/reviews/toys/")) == 30
+    # The CLI's ledger is the one the Dagster resource of the same settings reads.
+    reader = resources_for("local", str(dirs.root), upload_url=ROOT)["landing"].reader()
+    assert reader.reviews(["2018-01-02"])[0].num_rows == 30

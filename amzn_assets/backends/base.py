@@ -1,0 +1,41 @@
+"""What every backend provides; the defaults suit a backend whose files live in the data directory."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from amzn_assets.settings import Settings
+
+if TYPE_CHECKING:
+    from dagster import IOManagerDefinition
+
+    from amzn_assets.warehouse.query import QueryResult
+
+
+class Backend:
+    name = ""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def warehouse_io_manager(self) -> IOManagerDefinition:
+        """The IO manager that holds the star tables."""
+        raise NotImplementedError
+
+    def query(self, sql: str) -> QueryResult:
+        """Run SQL over the warehouse (tables under their asset names)."""
+        raise NotImplementedError
+
+    def location(self) -> str:
+        """Where the warehouse is, for `amzn-assets summary`."""
+        raise NotImplementedError
+
+    def models_base_path(self) -> str:
+        """Where model artifacts live: beside the data unless the backend stores files elsewhere."""
+        from amzn_assets.storage.artifacts import MODELS_DIR
+
+        return str(self.settings.data_dir / MODELS_DIR)
+
+    def default_ledger_url(self) -> str:
+        """The landing ledger when AMZN_LEDGER_URL is unset: SQLite under landed/."""
+        return f"sqlite:///{self.settings.dirs.landed / 'ledger.sqlite'}"

@@ -1,0 +1,31 @@
+"""The star tables in a PostgreSQL schema; the landing ledger lives there too unless AMZN_LEDGER_URL says otherwise."""
+
+from __future__ import annotations
+
+from amzn_assets.backends.base import Backend
+
+
+class PostgresBackend(Backend):
+    name = "postgres"
+
+    def warehouse_io_manager(self):
+        from amzn_assets.storage.postgres import PostgresIOManager
+
+        s = self.settings
+        return PostgresIOManager(url=s.secret("AMZN_POSTGRES_URL", s.postgres_url), db_schema=s.postgres_schema)
+
+    def query(self, sql: str):
+        from amzn_assets.warehouse.query import run_postgres_query
+
+        if not self.settings.postgres_url:
+            raise ValueError("AMZN_BACKEND=postgres needs AMZN_POSTGRES_URL")
+        return run_postgres_query(self.settings.postgres_url, self.settings.postgres_schema, sql)
+
+    def location(self) -> str:
+        return f"schema {self.settings.postgres_schema}"
+
+    def default_ledger_url(self) -> str:
+        return self.settings.postgres_url or super().default_ledger_url()
+
+
+BACKEND = PostgresBackend

@@ -1,0 +1,37 @@
+"""Parquet files under <AMZN_S3_PREFIX>/warehouse, model artifacts under <AMZN_S3_PREFIX>/models."""
+
+from __future__ import annotations
+
+from amzn_assets.backends.base import Backend
+
+
+class S3Backend(Backend):
+    name = "s3"
+
+    @property
+    def warehouse_url(self) -> str:
+        return self.settings.s3_prefix() + "/warehouse"
+
+    def warehouse_io_manager(self):
+        from dagster_aws.s3 import S3Resource
+
+        from amzn_assets.storage.parquet import ParquetIOManager
+
+        # S3Resource() without arguments: boto3 reads AWS_ENDPOINT_URL and the other AWS_* variables.
+        return ParquetIOManager(base_path=self.warehouse_url, s3=S3Resource())
+
+    def query(self, sql: str):
+        from amzn_assets.warehouse.query import run_query
+
+        return run_query(self.warehouse_url, sql, endpoint_url=self.settings.aws_endpoint_url or None)
+
+    def location(self) -> str:
+        return self.warehouse_url
+
+    def models_base_path(self) -> str:
+        from amzn_assets.storage.artifacts import MODELS_DIR
+
+        return self.settings.s3_prefix() + "/" + MODELS_DIR
+
+
+BACKEND = S3Backend

@@ -1,0 +1,34 @@
+"""What several commands share: the lander and ledger of the settings, and an error line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from amzn_assets.settings import Settings
+
+pass_settings = click.pass_obj
+
+
+def failed(command: str, reason: object, code: int = 1) -> int:
+    print(f"amzn-assets {command}: {reason}", file=sys.stderr)
+    return code
+
+
+def lander(settings: Settings):
+    """The lander of these settings: the upload area of AMZN_UPLOAD_URL (local or S3), the ledger of
+    Settings.ledger_url; the same one LandingZone gives the assets."""
+    from amzn_assets.landing.intake import lander_for
+
+    return lander_for(settings.dirs, upload_url=settings.upload_url, ledger_url=settings.ledger_url)
+
+
+def ledger(settings: Settings):
+    from amzn_assets.landing.ledger import open_ledger
+
+    return open_ledger(settings.dirs, settings.ledger_url)
+
+
+def comma_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]

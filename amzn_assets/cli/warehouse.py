@@ -1,0 +1,95 @@
+"""query and summary: the warehouse of the chosen backend, the ledger, the asset checks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from amzn_assets.cli.common import ledger, pass_settings
+from amzn_assets.settings import Settings
+
+
+@click.command(help="run SQL over the warehouse (tables under their asset names)")
+@click.argument("sql", required=False)
+@click.option("--file", "sql_file", help="read the SQL from a file, e.g. sql/analysis/top_products.sql")
+@click.option("--csv", "as_csv", is_flag=True, help="print CSV instead of a table")
+@pass_settings
+def query(settings: Settings, sql: str | None, sql_file: str | None, as_csv: bool) -> int:
+    from amzn_assets.backends import backend_for
+    from amzn_assets.warehouse.query import format_table
+
+    sql = Path(sql_file).read_text() if sql_file else sql
+    if not sql:
+        print("give a SQL string or --file", file=sys.stderr)
+        return 2
+    try:
+        result = backend_for(settings).query(sql)
+    except LookupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if as_csv:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    else:
+        print(format_table(result))
+    return 0
+
+
+@click.command(help="rows and partitions per table, ledger and quarantine counts")
+@pass_settings
+def summary(settings: Settings) -> int:
+    from amzn_assets.backends import backend_for
+    from amzn_assets.warehouse.query import counts_with
+
+    backend = backend_for(settings)
+    counts = counts_with(backend.query)
+    if not counts:
+        print(f"nothing materialized yet (AMZN_BACKEND={backend.name})")
+        return 1
+    print(f"warehouse ({backend.name}): {backend.location()}")
+    print(f"  {'table':<16}{'rows':>10}{'partitions':>12}")
+    for name, (rows, partitions) in counts.items():
+        print(f"  {name:<16}{rows:>10}{partitions:>12}")
+    landing_ledger = ledger(settings)
+    files = landing_ledger.file_status_counts()
+    print("  landing ledger: " + (", ".join(f"{n} files {s}" for s, n in sorted(files.items())) or "empty"))
+    print(f"  quarantined records: {len(landing_ledger.quarantined())}")
+    print_checks(settings, backend.query)
+    return 0
+
+
+def print_checks(settings: Settings, query) -> None:
+    """The asset checks: the latest evaluations in the Dagster instance of DAGSTER_HOME, else the
+    checks run now over the warehouse."""
+    from amzn_assets.checks.summary import summary_lines
+
+    if settings.dagster_home:
+        from dagster import DagsterInstance
+
+        from amzn_assets.assets.check_records import latest_evaluations
+
+        with DagsterInstance.get() as instance:
+            summaries = latest_evaluations(instance)
+        print(f"  asset checks (latest evaluation of each day, from the Dagster instance in {settings.dagster_home}):")
+    else:
+        from amzn_assets.assets.check_records import evaluate_now
+        from amzn_assets.definitions import resources_from
+
+        days = {}
+        for table, column in (("reviews_fact", "review_date"), ("climate", "date")):
+            try:
+                days[table] = [str(row[0]) for row in query(f'SELECT DISTINCT "{column}" FROM "{table}"').rows]
+            except Exception:  # noqa: BLE001 - the table is not materialized
+                days[table] = []
+        summaries = evaluate_now(resources_from(settings), days)
+        print("  asset checks (DAGSTER_HOME is not set: run now over every day of the warehouse; freshness counts "
+              "only the stream's watermark):")
+    print("\n".join(summary_lines(summaries)))
+
+
+COMMANDS = (query, summary)
