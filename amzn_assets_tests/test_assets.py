@@ -117,8 +117,12 @@ def test_unmatched_rows_are_counted_across_chunks():
     from amzn_assets.transforms.star import counting_unmatched
     from amzn_assets.chunks import TableChunks
 
-    days = {"d1": pa.table({"k": [1, 2, 3], "found": [True, False, True]}), "d2": pa.table({"k": [4, 5], "found": [False, False]})}
+    days = {
+        "d1": pa.table({"day": ["d1"] * 3, "found": [True, False, True]}),
+        "d2": pa.table({"day": ["d2"] * 2, "found": [False, False]}),
+    }
     chunks = TableChunks.by_days(list(days), days["d1"].schema, lambda keys: pa.concat_tables([days[k] for k in keys]), days=1)
-    mapped = counting_unmatched(chunks, lambda t: t, days["d1"].schema, "found", "not_found")
+    mapped = counting_unmatched(chunks, lambda t: t, days["d1"].schema, "found", "not_found", column="day")
     assert mapped.read_all().num_rows == 5
-    assert mapped.summary() == {"rows": 5, "not_found": 3}
+    per_day = mapped.summary()["per_day"]
+    assert (per_day.of_day("d1"), per_day.of_day("d2")) == ({"rows": 3, "not_found": 1}, {"rows": 2, "not_found": 2})

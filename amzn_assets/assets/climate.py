@@ -4,7 +4,7 @@ from dagster import AssetExecutionContext, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.assets.checks import check_specs, checked_output
-from amzn_assets.assets.reporting import landing_metadata
+from amzn_assets.assets.reporting import record_landing
 from amzn_assets.assets.reviews import datetime
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, single_run_backfill
@@ -22,7 +22,7 @@ COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfi
     kinds={"parquet"},
 )
 def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
-    context.add_output_metadata(landing_metadata(landing.lander().land_pending()))
+    record_landing(context, landing)
     return star.landed_climate(landing.reader(), context.partition_keys)
 
 

@@ -1,12 +1,18 @@
-"""Materialization metadata shared by the assets."""
+"""Materialization metadata shared by the assets, the IO managers and the stream job.
+
+Each partition's materialization describes that partition: its row count and the builder's
+counts of that day (amzn_assets.day_stats). What only the run knows (its rate, how many
+partitions it wrote, what its landing did) is recorded once, on the first partition it wrote,
+under names that say so (run_*, *_this_run).
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from dagster import MetadataValue
 
-from amzn_assets.chunks import TableChunks
+from amzn_assets.day_stats import per_day_of, run_level_of
+
+RATING_STATS = tuple(f"rating_{r}" for r in range(1, 6))
 
 
 def rate(rows: int, seconds: float) -> float:
@@ -14,15 +20,28 @@ def rate(rows: int, seconds: float) -> float:
 
 
 def summary_metadata(summary: dict) -> dict:
-    """A builder's summary (amzn_assets.transforms.star) as materialization metadata."""
-    out = dict(summary)
-    if "ratings" in out:
-        out["rating_histogram"] = histogram_markdown(out.pop("ratings"))
+    """A builder's summary (amzn_assets.transforms.star) in a log line: the run's totals."""
+    per_day = per_day_of(summary)
+    return {s: per_day.totals(s) for s in per_day.stats if s not in RATING_STATS} | run_level_of(summary)
+
+
+def partition_metadata(rows: dict[str, int], summary: dict) -> dict[str, dict]:
+    """Materialization metadata per partition written: `dagster/row_count` (the rows the write
+    stored for the day) and the builder's counts of that day; the run-level figures (run_*) on the
+    first partition only."""
+    per_day = per_day_of(summary)
+    out: dict[str, dict] = {}
+    for key, count in rows.items():
+        counts = per_day.of_day(key)
+        meta: dict = {"dagster/row_count": count}
+        if any(s in counts for s in RATING_STATS):
+            meta["rating_histogram"] = histogram_markdown({r: counts.pop(s) for r, s in enumerate(RATING_STATS, 1)})
+        out[key] = meta | counts
+    if rows:
+        first = min(rows)
+        out[first] |= {"run_partitions_written": len(rows), "run_rows_written": sum(rows.values())}
+        out[first] |= {f"run_{k}": v for k, v in run_level_of(summary).items()}
     return out
-
-
-def with_metadata_summary(chunks: TableChunks) -> TableChunks:
-    return replace(chunks, summary=lambda: summary_metadata(chunks.summary()))
 
 
 def landing_metadata(report) -> dict:
@@ -34,6 +53,13 @@ def landing_metadata(report) -> dict:
         "records_quarantined_this_run": report.rejected_records,
         "landing_rows_per_s": rate(report.rows, report.seconds),
     }
+
+
+def record_landing(context, landing) -> None:
+    """Land what waits in the upload area; what the landing did is the run's, recorded once (on
+    the run's first partition)."""
+    report = landing.lander().land_pending()
+    context.add_asset_metadata(landing_metadata(report), partition_key=min(context.partition_keys))
 
 
 def histogram_markdown(counts: dict[int, int]) -> MetadataValue:

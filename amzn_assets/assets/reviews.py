@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.assets.checks import check_specs, checked_output
-from amzn_assets.assets.reporting import landing_metadata, with_metadata_summary
+from amzn_assets.assets.reporting import record_landing
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, single_run_backfill
 from amzn_assets.resources import LandingZone
@@ -27,7 +27,7 @@ COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfi
     kinds={"parquet"},
 )
 def landed_reviews(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
-    context.add_output_metadata(landing_metadata(landing.lander().land_pending()))
+    record_landing(context, landing)
     return star.landed_reviews(landing.reader(), context.partition_keys)
 
 
@@ -55,5 +55,5 @@ def datetime(context: AssetExecutionContext) -> TableChunks:
     description="One row per review: the fact table of the star schema.",
 )
 def reviews_fact(context: AssetExecutionContext, landed_reviews: TableChunks):
-    facts = with_metadata_summary(star.reviews_fact(landed_reviews, len(context.partition_keys)))
+    facts = star.reviews_fact(landed_reviews, len(context.partition_keys))
     yield from checked_output(context, "reviews_fact", Output(facts))

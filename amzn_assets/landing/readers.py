@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amzn_assets import tables
+from amzn_assets.day_stats import counts_by_day
 from amzn_assets.landing.kinds import CLIMATE, PRODUCTS, REVIEWS, STATIONS, SourceKind
 from amzn_assets.landing.ledger import Ledger
 from amzn_assets.landing.segments import SegmentStore
@@ -27,9 +28,15 @@ class LandedReader:
     def reviews(self, keys: Sequence[str]) -> tuple[pa.Table, int]:
         """Reviews of these days, one row per review_id (every path reads reviews here); a later
         landed copy of a review wins. Returns (rows, duplicates merged)."""
+        unique, merged = self.reviews_by_day(keys)
+        return unique, sum(merged.values())
+
+    def reviews_by_day(self, keys: Sequence[str]) -> tuple[pa.Table, dict[str, int]]:
+        """reviews(), with the duplicates merged counted per review day."""
         records = self._read(REVIEWS, keys)
         unique = distinct_reviews(records)
-        return unique, records.num_rows - unique.num_rows
+        landed, kept = counts_by_day(records["review_date"]), counts_by_day(unique["review_date"])
+        return unique, {day: n - kept.get(day, 0) for day, n in landed.items() if n > kept.get(day, 0)}
 
     def climate(self, keys: Sequence[str]) -> pa.Table:
         """Observations of these days; a later landed file corrects an earlier one."""

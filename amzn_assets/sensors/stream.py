@@ -31,7 +31,7 @@ from dagster import (
 )
 
 from amzn_assets.assets.checks import evaluation_event, freshness_evaluation
-from amzn_assets.assets.reporting import landing_metadata, summary_metadata
+from amzn_assets.assets.reporting import landing_metadata, partition_metadata, summary_metadata
 from amzn_assets.landing.kinds import KINDS
 from amzn_assets.resources import LandingZone
 from amzn_assets.sensors.apply import WAREHOUSE, apply_days, take_batches
@@ -118,12 +118,9 @@ def land_and_materialize(context: OpExecutionContext):
         started = time.perf_counter()
         failed = []
         for written in apply_days(reader, store_for, days):
-            for day, rows in sorted(written.rows_by_day.items()):
-                context.log_event(
-                    AssetMaterialization(
-                        AssetKey(written.table), partition=day, metadata={"dagster/row_count": rows, "amzn/batches": f"{batches[0][0]}..{batches[-1][0]}"}
-                    )
-                )
+            applied = {"amzn/batches": f"{batches[0][0]}..{batches[-1][0]}"}
+            for day, metadata in sorted(partition_metadata(written.rows_by_day, written.summary).items()):
+                context.log_event(AssetMaterialization(AssetKey(written.table), partition=day, metadata=metadata | applied))
             # The asset checks of the days written, recorded as evaluations of the assets' own checks. A
             # failure does not fail the run (writing the same days again would not mend them): it is
             # recorded, and the rating model refuses a month with a failed blocking check on a day.

@@ -15,9 +15,10 @@ from dagster import ConfigurableIOManagerFactory, InputContext, MetadataValue, O
 from dagster_aws.s3 import S3Resource
 from upath import UPath
 
-from amzn_assets.chunks import TableChunks, chunks_of, summary_of
+from amzn_assets.chunks import TableChunks, chunks_of
 from amzn_assets.slicing import slices_by_value
 from amzn_assets.storage.contract import StorageSpec
+from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
 
 
@@ -51,10 +52,27 @@ class PartitionedParquetIOManager(UPathIOManager):
                     )
                 _write_table(part, paths[key])
                 rows[key] = part.num_rows
-        for key in sorted(set(paths) - set(rows)):  # days with no rows are written empty: a re-run replaces
-            _write_table(obj.schema.empty_table(), paths[key])
-            rows[key] = 0
+        empty = sorted(set(paths) - set(rows))
+        if empty:
+            # A day with no rows is stored as no file (a backfill over years of mostly empty days
+            # writes no file for them); one written before is removed, so a re-run replaces.
+            present = self._file_names(name)
+            for key in empty:
+                if paths[key].name in present:
+                    paths[key].unlink(missing_ok=True)
+                rows[key] = 0
         return rows
+
+    def _file_names(self, name: str) -> set[str]:
+        """The names of the table's partition files, from one listing (not one stat per day)."""
+        folder = self._base_path / name
+        if folder.protocol in ("", "file", "local"):
+            local = str(folder.path if hasattr(folder, "path") else folder)
+            return {entry.name for entry in os.scandir(local)} if os.path.isdir(local) else set()
+        try:  # refresh: another process may have written since this filesystem cached the listing
+            return {entry.rsplit("/", 1)[-1] for entry in folder.fs.ls(folder.path, detail=False, refresh=True)}
+        except FileNotFoundError:
+            return set()
 
     def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
         schema = TABLES_BY_NAME[name].schema
@@ -100,20 +118,19 @@ class PartitionedParquetIOManager(UPathIOManager):
             return super().handle_output(context, obj)
         name = context.asset_key.path[-1]
         rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)
-        context.add_output_metadata(
-            {
-                "path": MetadataValue.path(str(self._base_path / name)),
-                "dagster/row_count": sum(rows.values()),
-                "partitions_written": len(rows),
-            }
-            | summary_of(obj)
-        )
+        record_partition_metadata(context, rows, obj, {"path": MetadataValue.path(str(self._base_path / name))})
 
     def load_input(self, context: InputContext) -> TableChunks:
         if not context.has_asset_partitions:
             return super().load_input(context)
         paths = self._get_paths_for_partitions(context)
-        missing = [key for key, path in paths.items() if not path.exists()]
+        present = self._file_names(context.asset_key.path[-1])
+        missing = [key for key, path in paths.items() if path.name not in present]
+        if missing:  # a materialized day without rows has no file: it reads as no rows
+            materialized = context.instance.get_materialized_partitions(context.asset_key)
+            empty = {key for key in missing if key in materialized}
+            paths = {key: path for key, path in paths.items() if key not in empty}
+            missing = [key for key in missing if key not in empty]
         if missing and context.definition_metadata.get("allow_missing_partitions"):
             # Dagster's UPathIOManager convention: the input reads an unmaterialized day as no rows.
             context.log.warning(f"{context.asset_key.to_user_string()}: {len(missing)} of {len(paths)} partitions "

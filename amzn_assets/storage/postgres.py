@@ -7,9 +7,10 @@ from contextlib import contextmanager
 
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
-from amzn_assets.chunks import TableChunks, chunks_of, summary_of
+from amzn_assets.chunks import TableChunks, chunks_of
 from amzn_assets.storage import pg_tables
 from amzn_assets.storage.contract import StorageSpec
+from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
 
 
@@ -62,10 +63,7 @@ class PostgresIOManager(ConfigurableIOManager):
     def handle_output(self, context: OutputContext, obj) -> None:
         name = context.asset_key.path[-1]
         rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)
-        context.add_output_metadata(
-            {"dagster/row_count": sum(rows.values()), "table": f"{self.db_schema}.{name}", "partitions_written": len(rows)}
-            | summary_of(obj)
-        )
+        record_partition_metadata(context, rows, obj, {"table": f"{self.db_schema}.{name}"})
 
     def load_input(self, context: InputContext) -> TableChunks:
         return self.read_partitions(context.asset_key.path[-1], StorageSpec.of_input(context), context.asset_partition_keys)

@@ -2,13 +2,13 @@
 
 Shared by the assets (a run's partition range) and the stream job (the scattered days a landing
 fed), so both paths build the same rows. Plain Python: no Dagster here. Each builder's summary()
-gives the metadata gathered while its chunks were produced.
+gives the counts gathered while its chunks were produced, per day (amzn_assets.day_stats), plus a
+few run-level figures (a rate).
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -16,26 +16,29 @@ import pyarrow.compute as pc
 
 from amzn_assets import tables
 from amzn_assets.chunks import TableChunks
+from amzn_assets.day_stats import PER_DAY, DayStats, counts_by_day
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.partitions import partition_days
 from amzn_assets.transforms import climate as climate_transform
 from amzn_assets.transforms import reviews as reviews_transform
 
+RATING_STATS = tuple(f"rating_{r}" for r in range(1, 6))
+
 
 def landed_reviews(reader: LandedReader, days: Sequence[str]) -> TableChunks:
-    stats = Counter()
+    stats = DayStats("rows", "duplicate_reviews_merged")
 
     def read(chunk_days: list[str]) -> pa.Table:
-        rows, duplicates = reader.reviews(chunk_days)
-        stats["rows"] += rows.num_rows
-        stats["duplicate_reviews_merged"] += duplicates
+        rows, duplicates = reader.reviews_by_day(chunk_days)
+        stats.count("rows", rows, "review_date")
+        stats.add("duplicate_reviews_merged", duplicates)
         return rows
 
-    return TableChunks.by_days(days, tables.LANDED_REVIEW_SCHEMA, read, summary=lambda: dict(stats))
+    return TableChunks.by_days(days, tables.LANDED_REVIEW_SCHEMA, read, summary=lambda: {PER_DAY: stats})
 
 
 def users(landed: TableChunks) -> TableChunks:
-    return landed.map(reviews_transform.users, tables.USERS_SCHEMA)
+    return counting(landed, reviews_transform.users, tables.USERS_SCHEMA, tables.USERS.partition_column)
 
 
 def products(landed: TableChunks, metadata: pa.Table) -> TableChunks:
@@ -51,36 +54,31 @@ def datetime(days: Sequence[str]) -> TableChunks:
 
 def reviews_fact(landed: TableChunks, partitions: int) -> TableChunks:
     started = time.perf_counter()
-    ratings: Counter = Counter()
+    stats = DayStats("rows", *RATING_STATS)
 
     def fact(chunk: pa.Table) -> pa.Table:
         result = reviews_transform.reviews_fact(chunk)
-        for rating, count in reviews_transform.rating_histogram(result).items():
-            ratings[rating] += count
+        stats.count("rows", result, "review_date")
+        for rating, stat in zip(range(1, 6), RATING_STATS):
+            stats.count(stat, result, "review_date", pc.equal(result["rating"], rating))
         return result
 
     def summary() -> dict:
-        rows = sum(ratings.values())
         seconds = time.perf_counter() - started
-        return {
-            "rows": rows,
-            "partitions": partitions,
-            "ratings": {r: ratings[r] for r in range(1, 6)},
-            "rows_per_s": round(rows / seconds, 1) if seconds > 0 else 0.0,
-        }
+        return {PER_DAY: stats, "rows_per_s": round(stats.totals("rows") / seconds, 1) if seconds > 0 else 0.0}
 
     return landed.map(fact, tables.REVIEWS_FACT_SCHEMA, summary=summary)
 
 
 def landed_climate(reader: LandedReader, days: Sequence[str]) -> TableChunks:
-    stats = Counter()
+    stats = DayStats("rows")
 
     def read(chunk_days: list[str]) -> pa.Table:
         rows = reader.climate(chunk_days)
-        stats["rows"] += rows.num_rows
+        stats.count("rows", rows, "date")
         return rows
 
-    return TableChunks.by_days(days, tables.LANDED_CLIMATE_SCHEMA, read, summary=lambda: dict(stats))
+    return TableChunks.by_days(days, tables.LANDED_CLIMATE_SCHEMA, read, summary=lambda: {PER_DAY: stats})
 
 
 def stations(landed: TableChunks, station_list: pa.Table) -> TableChunks:
@@ -91,27 +89,33 @@ def stations(landed: TableChunks, station_list: pa.Table) -> TableChunks:
 
 
 def climate(landed: TableChunks) -> TableChunks:
-    stats = Counter()
-
-    def facts(chunk: pa.Table) -> pa.Table:
-        result = climate_transform.climate(chunk)
-        stats["rows"] += result.num_rows
-        return result
-
-    return landed.map(facts, tables.CLIMATE_SCHEMA, summary=lambda: dict(stats))
+    return counting(landed, climate_transform.climate, tables.CLIMATE_SCHEMA, tables.CLIMATE.partition_column)
 
 
-def counting_unmatched(
-    chunks: TableChunks, transform, schema: pa.Schema, matched_column: str, unmatched_stat: str
-) -> TableChunks:
-    """chunks.map(transform), with summary metadata `rows` and `unmatched_stat`: the rows whose
-    boolean `matched_column` (found in a lookup: product metadata, the station list) is false."""
-    stats = Counter()
+def counting(chunks: TableChunks, transform, schema: pa.Schema, column: str) -> TableChunks:
+    """chunks.map(transform), with summary per day (of `column`) `rows`."""
+    stats = DayStats("rows")
 
     def one(chunk: pa.Table) -> pa.Table:
         result = transform(chunk)
-        stats["rows"] += result.num_rows
-        stats[unmatched_stat] += result.num_rows - (pc.sum(result[matched_column]).as_py() or 0)
+        stats.add("rows", counts_by_day(result[column]))
         return result
 
-    return chunks.map(one, schema, summary=lambda: dict(stats))
+    return chunks.map(one, schema, summary=lambda: {PER_DAY: stats})
+
+
+def counting_unmatched(
+    chunks: TableChunks, transform, schema: pa.Schema, matched_column: str, unmatched_stat: str, column: str = "seen_date"
+) -> TableChunks:
+    """chunks.map(transform), with summary per day (of `column`) `rows` and `unmatched_stat`: the
+    rows whose boolean `matched_column` (found in a lookup: product metadata, the station list) is false."""
+    stats = DayStats("rows", unmatched_stat)
+
+    def one(chunk: pa.Table) -> pa.Table:
+        result = transform(chunk)
+        stats.count("rows", result, column)
+        stats.count(unmatched_stat, result, column, pc.invert(pc.fill_null(result[matched_column], False)))
+        return result
+
+    return chunks.map(one, schema, summary=lambda: {PER_DAY: stats})
+
