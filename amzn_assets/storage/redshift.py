@@ -21,19 +21,19 @@ What has not been run against a live Redshift cluster: see docs/redshift.md.
 from __future__ import annotations
 
 import io
-import os
 import uuid
 from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from dagster import ConfigurableIOManager, EnvVar, InputContext, OutputContext
+from dagster import ConfigurableIOManager, InputContext, OutputContext
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
 from amzn_assets.chunks import TableChunks, chunks_of
+from amzn_assets.settings import Settings
 from amzn_assets.storage import redshift_sql
 from amzn_assets.storage.contract import StorageSpec, count_by_key
 from amzn_assets.storage.metadata import record_partition_metadata
@@ -278,19 +278,23 @@ def _counted(chunks, column: str, counts: dict[str, int]):
 
 
 def redshift_io_manager_from_env() -> RedshiftIOManager:
-    """AMZN_BACKEND=redshift: connection, staging and role from AMZN_REDSHIFT_* (resolved at run time)."""
-    port = EnvVar.int("AMZN_REDSHIFT_PORT") if os.environ.get("AMZN_REDSHIFT_PORT") else 5439
+    """AMZN_BACKEND=redshift: connection, staging and role from AMZN_REDSHIFT_*."""
+    return redshift_io_manager(Settings.from_env())
+
+
+def redshift_io_manager(settings: Settings) -> RedshiftIOManager:
+    r = settings.redshift
     return RedshiftIOManager(
         redshift=RedshiftClientResource(
-            host=EnvVar("AMZN_REDSHIFT_HOST"),
-            port=port,
-            user=EnvVar("AMZN_REDSHIFT_USER"),
-            password=EnvVar("AMZN_REDSHIFT_PASSWORD"),
-            database=EnvVar("AMZN_REDSHIFT_DB"),
+            host=r.host,
+            port=r.port,
+            user=r.user,
+            password=settings.secret("AMZN_REDSHIFT_PASSWORD", r.password),
+            database=r.database,
         ),
         # endpoint_url None: boto3 reads AWS_ENDPOINT_URL and the other AWS_* variables.
         s3=S3Resource(),
-        staging_prefix=EnvVar("AMZN_REDSHIFT_STAGING"),
-        iam_role_arn=EnvVar("AMZN_REDSHIFT_IAM_ROLE"),
-        db_schema=os.environ.get("AMZN_REDSHIFT_SCHEMA", "public"),
+        staging_prefix=r.staging,
+        iam_role_arn=r.iam_role,
+        db_schema=r.schema,
     )

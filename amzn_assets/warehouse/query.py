@@ -11,8 +11,16 @@ from pathlib import Path
 
 import duckdb
 
-from amzn_assets import settings
 from amzn_assets.tables import ALL_TABLES, TableSpec
+
+
+def _pipe_table():
+    from tabulate import DataRow, Line, TableFormat
+
+    return TableFormat(
+        lineabove=None, linebelowheader=Line("", "-", "-+-", ""), linebetweenrows=None, linebelow=None,
+        headerrow=DataRow("", " | ", ""), datarow=DataRow("", " | ", ""), padding=0, with_header_hide=None,
+    )
 
 
 @dataclass
@@ -40,10 +48,11 @@ def view_sql(spec: TableSpec, folder: Path | None, source: str | None = None) ->
     )
 
 
-def connect(warehouse: Path | str) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with one view per materialized table asset (a folder or s3://...)."""
+def connect(warehouse: Path | str, endpoint_url: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one view per materialized table asset (a folder or s3://...;
+    endpoint_url: a local S3 API)."""
     if str(warehouse).startswith("s3://"):
-        return _connect_s3(str(warehouse))
+        return _connect_s3(str(warehouse), endpoint_url)
     warehouse = Path(warehouse)
     conn = duckdb.connect()
     for spec in ALL_TABLES:
@@ -53,17 +62,18 @@ def connect(warehouse: Path | str) -> duckdb.DuckDBPyConnection:
         elif folder.is_dir():  # written, every partition empty: an empty day is stored as no file
             conn.register(f"__{spec.name}", spec.schema.empty_table())
             conn.execute(f"CREATE VIEW {_quote(spec.name)} AS SELECT * FROM {_quote('__' + spec.name)}")
+        elif folder.is_dir():  # written, every partition empty: an empty day is stored as no file
+            conn.register(f"__{spec.name}", spec.schema.empty_table())
+            conn.execute(f"CREATE VIEW {_quote(spec.name)} AS SELECT * FROM {_quote('__' + spec.name)}")
     return conn
 
 
-def _connect_s3(url: str) -> duckdb.DuckDBPyConnection:
+def _connect_s3(url: str, endpoint_url: str | None) -> duckdb.DuckDBPyConnection:
     """Arrow datasets over S3 (pyarrow's S3 client: DuckDB's httpfs extension is a download away)."""
-    import os
-
     import pyarrow.dataset as ds
     from pyarrow import fs
 
-    s3 = fs.S3FileSystem(endpoint_override=os.environ.get("AWS_ENDPOINT_URL") or None)
+    s3 = fs.S3FileSystem(endpoint_override=endpoint_url)
     root = url[len("s3://") :].rstrip("/")
     conn = duckdb.connect()
     for spec in ALL_TABLES:
@@ -75,8 +85,8 @@ def _connect_s3(url: str) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def run_query(warehouse: Path | str, sql: str) -> QueryResult:
-    conn = connect(warehouse)
+def run_query(warehouse: Path | str, sql: str, endpoint_url: str | None = None) -> QueryResult:
+    conn = connect(warehouse, endpoint_url)
     try:
         cursor = conn.execute(sql)
         columns = [d[0] for d in cursor.description] if cursor.description else []
@@ -112,37 +122,27 @@ def run_postgres_query(url: str, schema: str, sql: str) -> QueryResult:
 
 
 def format_table(result: QueryResult, max_width: int = 60) -> str:
+    """Columns separated by " | ", a rule under the header, NULL for None, cells cut at max_width,
+    and the row count."""
+    import tabulate
+
     def cell(value) -> str:
         text = "NULL" if value is None else str(value)
         return text if len(text) <= max_width else text[: max_width - 1] + "…"
 
     cells = [[cell(v) for v in row] for row in result.rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
-    line = lambda values: " | ".join(v.ljust(w) for v, w in zip(values, widths))  # noqa: E731
-    out = [line(result.columns), "-+-".join("-" * w for w in widths)] + [line(r) for r in cells]
-    out.append(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
-    return "\n".join(out)
+    tabulate.MIN_PADDING = 0  # columns exactly as wide as their widest cell (tabulate pads headers by 2)
+    table = tabulate.tabulate(cells, headers=result.columns, tablefmt=_pipe_table(), disable_numparse=True)
+    return table + f"\n({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})"
 
 
 def query_from_env(local_warehouse: Path):
-    """The `amzn-assets query` target for AMZN_BACKEND: a function from SQL to QueryResult."""
-    import os
+    """The `amzn-assets query` target under the environment's settings, over this local warehouse
+    folder: a function from SQL to QueryResult."""
+    from amzn_assets.backends import backend_for
+    from amzn_assets.settings import Settings
 
-    backend = os.environ.get("AMZN_BACKEND", "local")
-    if backend == "postgres":
-        return lambda sql: run_postgres_query(
-            os.environ["AMZN_POSTGRES_URL"], os.environ.get("AMZN_POSTGRES_SCHEMA", "public"), sql
-        )
-    if backend == "redshift":  # Redshift speaks PostgreSQL's protocol
-        url = (
-            f"postgresql://{os.environ['AMZN_REDSHIFT_USER']}:{os.environ['AMZN_REDSHIFT_PASSWORD']}"
-            f"@{os.environ['AMZN_REDSHIFT_HOST']}:{os.environ.get('AMZN_REDSHIFT_PORT', '5439')}/{os.environ['AMZN_REDSHIFT_DB']}"
-        )
-        return lambda sql: run_postgres_query(url, os.environ.get("AMZN_REDSHIFT_SCHEMA", "public"), sql)
-    if backend == "s3":
-        location = settings.s3_prefix() + "/warehouse"
-        return lambda sql: run_query(location, sql)
-    return lambda sql: run_query(local_warehouse, sql)
+    return backend_for(Settings.from_env().with_data_dir(Path(local_warehouse).parent)).query
 
 
 def counts_with(query) -> dict[str, tuple[int, int]]:
