@@ -62,9 +62,6 @@ def connect(warehouse: Path | str, endpoint_url: str | None = None) -> duckdb.Du
         elif folder.is_dir():  # written, every partition empty: an empty day is stored as no file
             conn.register(f"__{spec.name}", spec.schema.empty_table())
             conn.execute(f"CREATE VIEW {_quote(spec.name)} AS SELECT * FROM {_quote('__' + spec.name)}")
-        elif folder.is_dir():  # written, every partition empty: an empty day is stored as no file
-            conn.register(f"__{spec.name}", spec.schema.empty_table())
-            conn.execute(f"CREATE VIEW {_quote(spec.name)} AS SELECT * FROM {_quote('__' + spec.name)}")
     return conn
 
 
