@@ -284,3 +284,26 @@ def test_a_file_the_parser_crashes_on_is_quarantined_and_the_rest_lands(dirs, mo
     errors = [r["reason"] for r in lander.ledger.quarantined()]
     assert len(errors) == 1 and "parser failed (ZeroDivisionError: a parser bug)" in errors[0]
     assert not any(p.is_file() for p in dirs.uploaded.rglob("*"))  # nothing waits to fail again
+
+
+def test_review_keys_follow_every_new_batch_and_forget_the_oldest_reads(dirs, sample, monkeypatch):
+    from amzn_assets.landing import readers
+
+    Lander(dirs).land_pending()
+    lander = Lander(dirs)
+    reader = LandedReader(lander.ledger, lander.segments)
+    day = ["2018-01-02"]
+    rows, _ = reader.reviews(day)
+    assert sorted(reader.review_keys(day)["review_id"].to_pylist()) == sorted(rows["review_id"].to_pylist())
+
+    upload(dirs, "reviews/all_beauty/late.json.gz", gz_review(reviewerID="ALATEREVIEWER", unixReviewTime=1514851200))
+    Lander(dirs).land_pending()  # a new committed batch for the same day: the memo must not answer
+    keys = LandedReader(lander.ledger, lander.segments).review_keys(day)
+    assert keys.num_rows == rows.num_rows + 1
+    assert keys.column_names == ["review_date", "review_id"]
+
+    both = [reader.reviews(d)[0].num_rows for d in (day, ["2018-01-03"])]
+    monkeypatch.setattr(readers, "_review_keys", readers._KeyMemo(max_rows=max(both)))
+    reader.reviews(day)
+    reader.reviews(["2018-01-03"])  # over the bound together: the first read is forgotten
+    assert [key[1] for key in readers._review_keys.entries] == [("2018-01-03",)]

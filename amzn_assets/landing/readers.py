@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -14,6 +15,31 @@ from amzn_assets.landing.ledger import Ledger
 from amzn_assets.landing.segments import SegmentStore
 from amzn_assets.transforms.dedupe import keep_last
 from amzn_assets.transforms.review_identity import distinct_reviews
+
+
+_KEY = ("review_date", "review_id")  # a review's day and identity: the key reviews_fact has
+
+
+class _KeyMemo:
+    """The review keys of the latest reads, up to max_rows in all (oldest dropped first): memory
+    stays bounded however long the range. An entry is keyed by the committed batches it was read
+    from, so a batch landed since is never answered from memory."""
+
+    def __init__(self, max_rows: int = 2_000_000):
+        self.max_rows = max_rows
+        self.entries: OrderedDict[tuple, pa.Table] = OrderedDict()
+
+    def put(self, key: tuple, rows: pa.Table) -> None:
+        self.entries[key] = rows.select(list(_KEY))
+        self.entries.move_to_end(key)
+        while sum(t.num_rows for t in self.entries.values()) > self.max_rows:
+            self.entries.popitem(last=False)
+
+    def get(self, key: tuple) -> pa.Table | None:
+        return self.entries.get(key)
+
+
+_review_keys = _KeyMemo()
 
 
 class LandedReader:
@@ -33,10 +59,21 @@ class LandedReader:
 
     def reviews_by_day(self, keys: Sequence[str]) -> tuple[pa.Table, dict[str, int]]:
         """reviews(), with the duplicates merged counted per review day."""
-        records = self._read(REVIEWS, keys)
+        committed = self.ledger.committed_batches(REVIEWS.name)
+        records = self.segments.read(REVIEWS.name, REVIEWS.schema, committed, REVIEWS.partition_column, keys)
         unique = distinct_reviews(records)
+        _review_keys.put((str(self.segments.root), tuple(sorted(set(keys))), frozenset(committed)), unique)
         landed, kept = counts_by_day(records["review_date"]), counts_by_day(unique["review_date"])
         return unique, {day: n - kept.get(day, 0) for day, n in landed.items() if n > kept.get(day, 0)}
+
+    def review_keys(self, keys: Sequence[str]) -> pa.Table:
+        """(review_date, review_id) of the reviews of these days: what reviews() gives, without
+        reading and hashing the landed rows again when this process just read the same days of the
+        same committed batches (a run's checks after its write)."""
+        committed = self.ledger.committed_batches(REVIEWS.name)
+        memo_key = (str(self.segments.root), tuple(sorted(set(keys))), frozenset(committed))
+        found = _review_keys.get(memo_key)
+        return found if found is not None else self.reviews(keys)[0].select(list(_KEY))
 
     def climate(self, keys: Sequence[str]) -> pa.Table:
         """Observations of these days; a later landed file corrects an earlier one."""

@@ -65,8 +65,11 @@ class PartitionStore(Protocol):
     ) -> dict[str, int]:
         """Write exactly these partitions (each replaced whole, or upserted); return rows per key."""
 
-    def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
-        """The rows of these partitions; a partition never written reads as no rows."""
+    def read_partitions(
+        self, name: str, spec: StorageSpec, keys: Sequence[str], columns: Sequence[str] | None = None
+    ) -> TableChunks:
+        """The rows of these partitions (only `columns`, when given); a partition never written
+        reads as no rows."""
 
     def existing_keys(
         self, name: str, spec: StorageSpec, column: str, values: pa.Array, near: Sequence[str] = ()
@@ -74,6 +77,16 @@ class PartitionStore(Protocol):
         """The distinct values of `values` that occur in the table's `column`, in any partition (a
         dimension's upsert view). `near`: partitions where they are expected, which a store that
         scans files reads first."""
+
+
+def projected(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
+    """The schema of a read of `columns` (all when None), in the table's column order."""
+    if columns is None:
+        return schema
+    unknown = set(columns) - set(schema.names)
+    if unknown:
+        raise ValueError(f"no such columns: {sorted(unknown)}")
+    return pa.schema([f for f in schema if f.name in set(columns)])
 
 
 def count_by_key(table: pa.Table, column: str, counts: dict[str, int]) -> None:

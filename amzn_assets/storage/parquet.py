@@ -17,7 +17,7 @@ from upath import UPath
 
 from amzn_assets.chunks import TableChunks, chunks_of
 from amzn_assets.slicing import slices_by_value
-from amzn_assets.storage.contract import StorageSpec
+from amzn_assets.storage.contract import StorageSpec, projected
 from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
 
@@ -29,8 +29,7 @@ class PartitionedParquetIOManager(UPathIOManager):
         _write_table(obj, path)
 
     def load_from_path(self, context: InputContext, path: UPath) -> pa.Table:
-        with path.open("rb") as handle:
-            return pq.read_table(handle)
+        return _read_table(path, None)
 
     # -- the PartitionStore contract: any set of partition keys --------------------------------------
 
@@ -74,8 +73,10 @@ class PartitionedParquetIOManager(UPathIOManager):
         except FileNotFoundError:
             return set()
 
-    def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
-        schema = TABLES_BY_NAME[name].schema
+    def read_partitions(
+        self, name: str, spec: StorageSpec, keys: Sequence[str], columns: Sequence[str] | None = None
+    ) -> TableChunks:
+        schema = projected(TABLES_BY_NAME[name].schema, columns)
         return self._chunks(schema, {key: self.partition_path(name, key) for key in keys if self.partition_path(name, key).exists()})
 
     def existing_keys(
@@ -107,7 +108,7 @@ class PartitionedParquetIOManager(UPathIOManager):
 
     def _chunks(self, schema: pa.Schema, paths: dict[str, UPath]) -> TableChunks:
         def read(keys: list[str]) -> pa.Table:
-            return pa.concat_tables([self.load_from_path(None, paths[k]).cast(schema) for k in keys] or [schema.empty_table()])
+            return pa.concat_tables([_read_table(paths[k], schema.names).cast(schema) for k in keys] or [schema.empty_table()])
 
         return TableChunks.by_days(list(paths), schema, read)
 
@@ -167,6 +168,11 @@ class ParquetIOManager(ConfigurableIOManagerFactory):
 
 def _key(value: object) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _read_table(path: UPath, columns: list[str] | None) -> pa.Table:
+    with path.open("rb") as handle:
+        return pq.read_table(handle, columns=columns)
 
 
 def _write_table(table: pa.Table, path: UPath) -> None:

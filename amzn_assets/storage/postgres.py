@@ -9,7 +9,7 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from amzn_assets.chunks import TableChunks, chunks_of
 from amzn_assets.storage import pg_tables
-from amzn_assets.storage.contract import StorageSpec
+from amzn_assets.storage.contract import StorageSpec, projected
 from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
 
@@ -47,8 +47,10 @@ class PostgresIOManager(ConfigurableIOManager):
             rows = pg_tables.upsert(conn, self.db_schema, name, spec.primary_key, spec.partition_column, chunks_of(obj))
             return {key: rows.get(key, 0) for key in keys}
 
-    def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
-        schema = TABLES_BY_NAME[name].schema
+    def read_partitions(
+        self, name: str, spec: StorageSpec, keys: Sequence[str], columns: Sequence[str] | None = None
+    ) -> TableChunks:
+        schema = projected(TABLES_BY_NAME[name].schema, columns)
 
         def read(chunk_keys: list[str]):
             with self._connection() as conn:

@@ -35,7 +35,7 @@ from pydantic import PrivateAttr
 from amzn_assets.chunks import TableChunks, chunks_of
 from amzn_assets.settings import Settings
 from amzn_assets.storage import redshift_sql
-from amzn_assets.storage.contract import StorageSpec, count_by_key
+from amzn_assets.storage.contract import StorageSpec, count_by_key, projected
 from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
 
@@ -242,8 +242,10 @@ class RedshiftIOManager(ConfigurableIOManager):
         self._staged_objects = len(staged_keys)
         return {key: counts.get(key, 0) for key in keys}
 
-    def read_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str]) -> TableChunks:
-        schema = TABLES_BY_NAME[name].schema
+    def read_partitions(
+        self, name: str, spec: StorageSpec, keys: Sequence[str], columns: Sequence[str] | None = None
+    ) -> TableChunks:
+        schema = projected(TABLES_BY_NAME[name].schema, columns)
 
         def read(chunk_keys: list[str]) -> pa.Table:
             query = redshift_sql.select_partitions(self.db_schema, name, schema.names, spec.partition_column, chunk_keys)
