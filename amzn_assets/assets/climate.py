@@ -4,7 +4,7 @@ from dagster import AssetExecutionContext, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.assets.checks import check_specs, checked_output
-from amzn_assets.assets.reporting import record_landing
+from amzn_assets.assets.reporting import record_landing, tag_read_through
 from amzn_assets.assets.reviews import datetime
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, single_run_backfill
@@ -23,12 +23,16 @@ COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfi
 )
 def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
     record_landing(context, landing)
-    return star.landed_climate(landing.reader(), context.partition_keys)
+    reader = landing.reader()
+    tag_read_through(context, reader, "climate")
+    return star.landed_climate(reader, context.partition_keys)
 
 
 @asset(**COMMON, metadata=tables.STATIONS.as_metadata(), description="Stations reporting each day, from the GHCN station list; upserted by station_id.")
-def stations(landed_climate: TableChunks, landing: LandingZone) -> TableChunks:
-    return star.stations(landed_climate, landing.reader().station_list())
+def stations(context: AssetExecutionContext, landed_climate: TableChunks, landing: LandingZone) -> TableChunks:
+    reader = landing.reader()
+    tag_read_through(context, reader, "stations")
+    return star.stations(landed_climate, reader.station_list())
 
 
 @asset(

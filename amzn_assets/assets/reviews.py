@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.assets.checks import check_specs, checked_output
-from amzn_assets.assets.reporting import record_landing
+from amzn_assets.assets.reporting import record_landing, tag_read_through
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, single_run_backfill
 from amzn_assets.resources import LandingZone
@@ -28,7 +28,9 @@ COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfi
 )
 def landed_reviews(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
     record_landing(context, landing)
-    return star.landed_reviews(landing.reader(), context.partition_keys)
+    reader = landing.reader()
+    tag_read_through(context, reader, "reviews")
+    return star.landed_reviews(reader, context.partition_keys)
 
 
 @asset(**COMMON, metadata=tables.USERS.as_metadata(), description="Reviewers seen each day; the table is their upsert by reviewer_id.")
@@ -37,8 +39,10 @@ def users(landed_reviews: TableChunks) -> TableChunks:
 
 
 @asset(**COMMON, metadata=tables.PRODUCTS.as_metadata(), description="Products reviewed each day, with their landed metadata; upserted by asin.")
-def products(landed_reviews: TableChunks, landing: LandingZone) -> TableChunks:
-    return star.products(landed_reviews, landing.reader().product_metadata())
+def products(context: AssetExecutionContext, landed_reviews: TableChunks, landing: LandingZone) -> TableChunks:
+    reader = landing.reader()
+    tag_read_through(context, reader, "products")
+    return star.products(landed_reviews, reader.product_metadata())
 
 
 @asset(**COMMON, metadata=tables.DATETIME.as_metadata(), description="The calendar: one row per day.")

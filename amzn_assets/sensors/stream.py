@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from dagster import (
     AssetKey,
     AssetMaterialization,
+    AssetRecordsFilter,
     DagsterEventType,
     DagsterRunStatus,
     DefaultSensorStatus,
@@ -33,6 +34,7 @@ from dagster import (
 from amzn_assets.assets.checks import evaluation_event, freshness_evaluation
 from amzn_assets.assets.reporting import landing_metadata, partition_metadata, summary_metadata
 from amzn_assets.landing.kinds import KINDS
+from amzn_assets.read_through import NewestBatches, days_already_written
 from amzn_assets.resources import LandingZone
 from amzn_assets.sensors.apply import WAREHOUSE, apply_days, take_batches
 from amzn_assets.sensors.planning import SERIAL_TAG, listing_digest, sensor_interval_seconds
@@ -115,6 +117,11 @@ def land_and_materialize(context: OpExecutionContext):
         if not batches:
             context.log.info("no landed batch waits to be materialized")
             return
+        newest = NewestBatches(batches, lambda batch_id: lander.ledger.partitions_of_batches([batch_id]))
+        written = days_already_written(days, newest, lambda t, d: latest_runs(context.instance, t, d), lambda r: run_tags(context.instance, r))
+        if any(written.values()):
+            context.log.info("already written by asset runs that read these batches: " + ", ".join(f"{g} {len(d)} days" for g, d in written.items() if d))
+            days = {group: group_days - written.get(group, set()) for group, group_days in days.items()}
         started = time.perf_counter()
         failed = []
         for written in apply_days(reader, store_for, days):
@@ -137,6 +144,29 @@ def land_and_materialize(context: OpExecutionContext):
         + ", ".join(f"{group} {len(d)} days" for group, d in days.items() if d)
         + f" in {time.perf_counter() - started:.1f}s"
     )
+
+
+def run_tags(instance, run_id: str) -> dict[str, str]:
+    run = instance.get_run_by_id(run_id)
+    return dict(run.tags) if run else {}
+
+
+def latest_runs(instance, table: str, days: list[str], page: int = 1_000) -> dict[str, str]:
+    """The run of each day's latest materialization of the table (absent: never materialized)."""
+    found: dict[str, str] = {}
+    wanted, cursor = set(days), None
+    while wanted:
+        result = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey(table), asset_partitions=sorted(wanted)), limit=page, cursor=cursor
+        )
+        for record in result.records:  # newest first
+            if record.partition_key in wanted:
+                found[record.partition_key] = record.run_id
+                wanted.discard(record.partition_key)
+        if not result.has_more:
+            break
+        cursor = result.cursor
+    return found
 
 
 @job(executor_def=in_process_executor, tags=SERIAL_TAG, description="Land the upload area and materialize the days it fed (requested by stream_sensor).")
