@@ -63,6 +63,8 @@ def test_one_materialization_per_day_whose_row_counts_sum_to_the_table(warehouse
     per_day = {day: e[0]["dagster/row_count"].value for day, e in events[table].items()}
     assert sum(per_day.values()) == stored(dirs, table) > 0
     assert per_day[DAYS[-1]] == (1 if table == "datetime" else 0)  # a day without data says so
+    # ... and is stored as no file; every day with rows has its file.
+    assert {p.stem for p in (dirs.warehouse / table).glob("*.parquet")} == {d for d, n in per_day.items() if n}
     if "rows" in events[table][DAYS[0]][0]:
         assert all(e[0]["rows"].value == per_day[day] for day, e in events[table].items())
     # The run's own figures once, on its first partition, and named as the run's.
