@@ -6,6 +6,7 @@ from dagster import Definitions, load_assets_from_modules
 from dagster_aws.s3 import S3Resource
 
 from amzn_assets.assets import climate, reviews
+from amzn_assets.assets.station_checks import stations_known_and_named_once
 from amzn_assets.assets.ml import ml_asset_checks, ml_assets, ml_resources, rating_model_job
 from amzn_assets.celery_jobs import celery_jobs
 from amzn_assets.resources import LandingZone
@@ -67,7 +68,7 @@ def _ledger_url_config(settings: Settings):
 def defs_for(settings: Settings) -> Definitions:
     return Definitions(
         assets=[*all_assets, *ml_assets],
-        asset_checks=ml_asset_checks,
+        asset_checks=[*ml_asset_checks, stations_known_and_named_once],
         jobs=[stream_job, rating_model_job, *celery_jobs(ml_assets)],
         sensors=[stream_sensor, rating_model_sensor],
         resources=resources_from(settings),

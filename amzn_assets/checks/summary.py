@@ -54,3 +54,18 @@ def summary_lines(summaries: Sequence[CheckSummary]) -> list[str]:
         if s.shown and (s.days_failed or not c.per_day):
             lines.append(f"      {s.shown}")
     return lines
+
+
+def station_lines(reader) -> list[str]:
+    """`amzn-assets summary`'s station lines: climate stations missing from the station list and
+    stations renamed between climate files (amzn_assets.checks.stations), over everything landed."""
+    from amzn_assets.checks.stations import landed_station_findings  # reads landed segments: imported when asked
+
+    f = landed_station_findings(reader)
+    lines = [
+        f"  stations in climate data: {f.stations_observed}, not in the station list: {f.unknown_stations} "
+        f"({f.unknown_station_days} station-days), renamed between files: {f.renamed_stations}"
+    ]
+    if not f.passed:
+        lines.append(f"      {f.description()}")
+    return lines

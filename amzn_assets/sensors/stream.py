@@ -32,6 +32,8 @@ from dagster import (
 )
 
 from amzn_assets.assets.checks import evaluation_event, freshness_evaluation
+from amzn_assets.assets.station_checks import station_check_evaluation
+from amzn_assets.checks.stations import landed_station_findings
 from amzn_assets.assets.reporting import landing_metadata, partition_metadata, summary_metadata
 from amzn_assets.landing.kinds import KINDS
 from amzn_assets.read_through import NewestBatches, days_already_written
@@ -135,6 +137,8 @@ def land_and_materialize(context: OpExecutionContext):
                 context.log_event(evaluation_event(evaluation))
             failed += [e for e in written.checks if not e.outcome.passed]
             context.log.info(f"{written.table}: {len(written.rows_by_day)} days, {sum(written.rows_by_day.values())} rows, {summary_metadata(written.summary)}")
+        if days.get("climate") or days.get("stations"):  # stations written: unknown and renamed stations counted
+            context.log_event(station_check_evaluation(landed_station_findings(reader)))
         lander.ledger.set_applied_through(WAREHOUSE, batches[-1][0])
         context.log_event(evaluation_event(freshness_evaluation(lander.ledger, context.instance, sorted(days.get("reviews", ())), read_at)))
     if failed:
