@@ -5,8 +5,9 @@
   primary_key, write_mode), produced a chunk of whole days at a time. Write chunk by chunk, never
   the whole range at once, so memory stays flat however long the range; record summary_of(obj)
   as output metadata after writing.
-- Every partition key asked for is written, even the keys with no rows, so re-materializing a
-  partition replaces what was there and never appends.
+- Every partition key asked for is written, so re-materializing a partition replaces what was
+  there and never appends; a key with no rows is stored as absence (no file, no rows), removing
+  what the partition held before. Per-partition metadata: amzn_assets.storage.metadata.
   write_mode "replace": the partition's rows are replaced whole.
   write_mode "upsert": the partition holds the entities seen that day; the table seen by queries
   is their upsert by primary key, the latest partition winning.
