@@ -6,7 +6,7 @@ memory does not grow with its length. Metadata gathered along the way reaches th
 through the chunks' summary.
 """
 
-from dagster import AssetExecutionContext, Output, asset
+from dagster import AssetExecutionContext, AssetIn, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.assets.checks import check_specs, checked_output
@@ -14,6 +14,7 @@ from amzn_assets.assets.reporting import record_landing, tag_read_through
 from amzn_assets.chunks import TableChunks
 from amzn_assets.partitions import daily_partitions, single_run_backfill
 from amzn_assets.resources import LandingZone
+from amzn_assets.transforms import reviews as reviews_transform
 from amzn_assets.transforms import star
 
 COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name="reviews")
@@ -33,12 +34,22 @@ def landed_reviews(context: AssetExecutionContext, landing: LandingZone) -> Tabl
     return star.landed_reviews(reader, context.partition_keys)
 
 
-@asset(**COMMON, metadata=tables.USERS.as_metadata(), description="Reviewers seen each day; the table is their upsert by reviewer_id.")
+@asset(
+    **COMMON,
+    metadata=tables.USERS.as_metadata(),
+    ins={"landed_reviews": AssetIn(metadata={"columns": list(reviews_transform.USERS_FROM)})},
+    description="Reviewers seen each day; the table is their upsert by reviewer_id.",
+)
 def users(landed_reviews: TableChunks) -> TableChunks:
     return star.users(landed_reviews)
 
 
-@asset(**COMMON, metadata=tables.PRODUCTS.as_metadata(), description="Products reviewed each day, with their landed metadata; upserted by asin.")
+@asset(
+    **COMMON,
+    metadata=tables.PRODUCTS.as_metadata(),
+    ins={"landed_reviews": AssetIn(metadata={"columns": list(reviews_transform.PRODUCTS_FROM)})},
+    description="Products reviewed each day, with their landed metadata; upserted by asin.",
+)
 def products(context: AssetExecutionContext, landed_reviews: TableChunks, landing: LandingZone) -> TableChunks:
     reader = landing.reader()
     tag_read_through(context, reader, "products")

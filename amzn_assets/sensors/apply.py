@@ -9,7 +9,7 @@ before the move only means the next run writes those days again: every write rep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from amzn_assets import tables
@@ -19,6 +19,7 @@ from amzn_assets.landing.kinds import CLIMATE, PRODUCTS, REVIEWS, STATIONS
 from amzn_assets.landing.ledger import Ledger
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.storage.contract import PartitionStore, StorageSpec
+from amzn_assets.transforms import reviews as reviews_transform
 from amzn_assets.transforms import star
 
 WAREHOUSE = "warehouse"  # the ledger consumer the stream job applies for
@@ -91,15 +92,15 @@ def apply_days(
         rows = store_for(name).write_partitions(name, StorageSpec(spec.partition_column, spec.primary_key, spec.mode), keys, chunks)
         return Written(name, rows, summary_of(chunks))
 
-    def landed(name: str, keys: list[str]) -> TableChunks:
+    def landed(name: str, keys: list[str], columns: Sequence[str] | None = None) -> TableChunks:
         spec = tables.TABLES_BY_NAME[name]
-        return store_for(name).read_partitions(name, StorageSpec(spec.partition_column, spec.primary_key, spec.mode), keys)
+        return store_for(name).read_partitions(name, StorageSpec(spec.partition_column, spec.primary_key, spec.mode), keys, columns)
 
     if review_days:
         yield write("landed_reviews", review_days, star.landed_reviews(reader, review_days))
-        landed_reviews = landed("landed_reviews", review_days)
-        yield write("users", review_days, star.users(landed_reviews))
-        yield write("products", review_days, star.products(landed_reviews, reader.product_metadata()))
+        yield write("users", review_days, star.users(landed("landed_reviews", review_days, reviews_transform.USERS_FROM)))
+        products = star.products(landed("landed_reviews", review_days, reviews_transform.PRODUCTS_FROM), reader.product_metadata())
+        yield write("products", review_days, products)
     if product_days:  # metadata arrived for products reviewed on these days
         yield write("products", product_days, star.products(star.landed_reviews(reader, product_days), reader.product_metadata()))
     if climate_days:

@@ -12,7 +12,9 @@
   write_mode "upsert": the partition holds the entities seen that day; the table seen by queries
   is their upsert by primary key, the latest partition winning.
 - load_input returns a TableChunks over the requested upstream partitions, read a chunk of days
-  at a time.
+  at a time; only the input's `columns` when its definition metadata names them
+  (AssetIn(metadata={"columns": [...]}): a dimension built from a few columns of the staged reviews
+  does not read their texts).
 
 Besides handle_output/load_input (a run's partition range, from Dagster's contexts), every IO
 manager offers the same two operations on any set of partition keys, contiguous or not, which the

@@ -143,7 +143,8 @@ class PartitionedParquetIOManager(UPathIOManager):
                 f"{context.asset_key.to_user_string()} has no materialization for partitions "
                 f"{missing[:5]}{' ...' if len(missing) > 5 else ''}: materialize them first"
             )
-        return self._chunks(TABLES_BY_NAME[context.asset_key.path[-1]].schema, paths)
+        schema = projected(TABLES_BY_NAME[context.asset_key.path[-1]].schema, context.definition_metadata.get("columns"))
+        return self._chunks(schema, paths)
 
 
 class ParquetIOManager(ConfigurableIOManagerFactory):

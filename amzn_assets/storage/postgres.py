@@ -68,4 +68,7 @@ class PostgresIOManager(ConfigurableIOManager):
         record_partition_metadata(context, rows, obj, {"table": f"{self.db_schema}.{name}"})
 
     def load_input(self, context: InputContext) -> TableChunks:
-        return self.read_partitions(context.asset_key.path[-1], StorageSpec.of_input(context), context.asset_partition_keys)
+        return self.read_partitions(
+            context.asset_key.path[-1], StorageSpec.of_input(context), context.asset_partition_keys,
+            context.definition_metadata.get("columns"),
+        )

@@ -270,7 +270,10 @@ class RedshiftIOManager(ConfigurableIOManager):
         context.log.info(f"{name}: {self._staged_objects} objects staged for COPY")
 
     def load_input(self, context: InputContext) -> TableChunks:
-        return self.read_partitions(context.asset_key.path[-1], StorageSpec.of_input(context), context.asset_partition_keys)
+        return self.read_partitions(
+            context.asset_key.path[-1], StorageSpec.of_input(context), context.asset_partition_keys,
+            context.definition_metadata.get("columns"),
+        )
 
 
 def _counted(chunks, column: str, counts: dict[str, int]):

@@ -16,6 +16,10 @@ def reviews_fact(landed: pa.Table) -> pa.Table:
     return landed.select(tables.REVIEWS_FACT_SCHEMA.names).cast(tables.REVIEWS_FACT_SCHEMA)
 
 
+USERS_FROM = ("reviewer_id", "reviewer_name", "review_date")  # the landed columns users() reads
+PRODUCTS_FROM = ("asin", "review_date")  # and products()
+
+
 def users(landed: pa.Table) -> pa.Table:
     """One row per reviewer and day seen; the reviewer's latest name that day."""
     rows = pa.table(
