@@ -146,7 +146,8 @@ def test_the_stream_job_records_the_checks_of_the_days_it_wrote_and_a_failure_re
         assert result.success  # recorded, not fatal: the next write of the day mends it
         evaluations = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
         assert {(e.asset_key.path[-1], e.check_name, e.partition) for e in evaluations} == (
-            {(c.table, c.name, day) for c in PER_DAY for day in DAYS} | {("reviews_fact", "fresh", None)})
+            {(c.table, c.name, day) for c in PER_DAY for day in DAYS}
+            | {("reviews_fact", "fresh", None), ("stations", "stations_known_and_named_once", None)})
         assert [(e.check_name, e.partition) for e in evaluations if not e.passed] == [("matches_landed_reviews", DAYS[1])]
         assert instance.event_log_storage.get_asset_check_partition_info(
             [e.asset_check_key for e in evaluations if not e.passed], partition_keys=[DAYS[1]]
