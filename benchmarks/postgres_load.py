@@ -9,7 +9,8 @@ review rows (real All Beauty lines, cycled, one reviewer each, spread over --day
                users, products, datetime, reviews_fact over the whole range (AMZN_BACKEND=postgres,
                an ephemeral Dagster instance, in a fresh spawned process: its peak RSS is measured,
                also for a run over the first 31 days only), into an empty schema; with the run's
-               per-step profile (wall time, of which the IO manager's writes)
+               per-step profile (wall time, of which the IO manager's writes); and the same run again
+               with DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=1 (docs/scaling.md)
   seed         the older project's method: psycopg2.extras.execute_values batches of the fact rows
                into a staging table without keys
   keyed COPY   one binary COPY of exactly the rows the pipeline left in each of reviews_fact, users,
@@ -46,6 +47,7 @@ FIXTURE = REPO / "amzn_assets_tests" / "fixtures" / "All_Beauty_5.json.gz"
 START = date(2018, 1, 1)
 REVIEW_ASSETS = ["landed_reviews", "users", "products", "datetime", "reviews_fact"]
 STAR = ["reviews_fact", "users", "products", "datetime"]
+SUBSET_PLANNED = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -322,6 +324,10 @@ def main() -> None:
     print(f"run over the first 31 days: {month_s:.1f}s, peak RSS {month_mb:,.0f} MB ({load()})")
     run_s, full_mb, steps, writes, events = spawned(pipeline, str(dirs.root), url, "star", first, last)
     print(f"run over all {args.days} days: {run_s:.1f}s, peak RSS {full_mb:,.0f} MB, {events:,} Dagster events ({load()})")
+    os.environ[SUBSET_PLANNED] = "1"  # docs/scaling.md: one planned event per asset instead of one per asset and day
+    subset_s, _, _, _, subset_events = spawned(pipeline, str(dirs.root), url, "subset_planned", first, last)
+    del os.environ[SUBSET_PLANNED]
+    print(f"the same run with {SUBSET_PLANNED}=1: {subset_s:.1f}s, {subset_events:,} Dagster events ({load()})")
 
     with psycopg2.connect(libpq) as conn, conn.cursor() as cur:
         sizes = {}
@@ -357,6 +363,8 @@ def main() -> None:
     for step in REVIEW_ASSETS:
         print(f"   {step:<15} {steps.get(step, 0):6.2f}   write {writes.get(step, 0):6.2f}")
     print(f"   {'(run overhead)':<15} {run_s - sum(steps.values()):6.2f}   (plan, run start/end, outside the steps)")
+    print(f"   with {SUBSET_PLANNED}=1 the run took {subset_s:.1f}s ({subset_events:,} events instead of {events:,}): "
+          f"pipeline / seed = {seed_s / (report.seconds + subset_s):.2f}x")
     print("   each table's write alone, chunks prepared in memory (no Dagster, staging, transforms, checks): "
           + ", ".join(f"{k} {v:.2f}s" for k, v in alone.items())
           + f"; total {sum(alone.values()):.2f}s = {keyed_s / sum(alone.values()):.2f}x the keyed COPY limit")
