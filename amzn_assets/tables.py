@@ -30,7 +30,8 @@ PARSED_REVIEW_SCHEMA = pa.schema(
         ("category", pa.string()),
         ("rating", pa.int8()),
         ("verified", pa.bool_()),
-        ("vote", pa.int32()),
+        ("vote", pa.int32()),  # helpful votes
+        ("total_votes", pa.int32()),  # 2014 records: all votes, helpful or not (helpful[1]); 2018: null
         ("style", pa.string()),  # JSON object text, keys without the trailing colon
         ("summary", pa.string()),
         ("review_text", pa.string()),

@@ -260,13 +260,14 @@ def test_postgres_indexes_and_idempotence():
     assert re.search(r"CREATE INDEX IF NOT EXISTS \w+ ON landing_files \(status\)", normalised)
     assert re.search(r"CREATE INDEX IF NOT EXISTS \w+ ON landing_files \(path\)", normalised)
     assert re.search(r"CREATE INDEX IF NOT EXISTS \w+ ON quarantine \(batch_id\)", normalised)
-    # every statement is idempotent: CREATE ... IF NOT EXISTS, or a migration that checks first
+    # every statement is idempotent: CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT EXISTS, or a migration that checks first
     migrations = re.findall(r"DO (\$\w*\$)(.*?)\1;", sql, re.S)
     assert [m[0] for m in migrations] == ["$migrate_review_id$"]
     assert all(" ".join(body.split()).startswith("BEGIN IF NOT EXISTS (") for _, body in migrations)
     sql = re.sub(r"DO (\$\w*\$).*?\1;", "", sql, flags=re.S)
     statements = [s.strip() for s in sql.split(";") if s.strip()]
-    assert statements and all(re.match(r"CREATE (UNIQUE )?(TABLE|INDEX) IF NOT EXISTS", s) for s in statements)
+    idempotent = r"CREATE (UNIQUE )?(TABLE|INDEX) IF NOT EXISTS|ALTER TABLE \w+ ADD COLUMN IF NOT EXISTS \w+ \w+$"
+    assert statements and all(re.match(idempotent, s) for s in statements)
 
 
 @pytest.mark.parametrize("path", [PG_SCHEMA, REDSHIFT_SCHEMA], ids=["postgres", "redshift"])

@@ -3,8 +3,12 @@
 2018: {"overall": 5.0, "verified": true, "reviewTime": "09 1, 2016", "reviewerID": ..., "asin": ...,
 "style": {"Size:": " 7.0 oz"}, "reviewerName": ..., "reviewText": ..., "summary": ...,
 "unixReviewTime": 1472688000, "vote": "1,341", "image": [...]}.
-2014: the same without verified/style/vote/image, with "helpful": [helpful_votes, total_votes].
-Only helpful_votes is kept (as `vote`, the 2018 field's meaning); docs/data-model.md says why.
+2014: the same without verified/style/vote/image, with "helpful": [helpful_votes, total_votes]:
+`vote` (the 2018 field's meaning) and `total_votes` (docs/data-model.md).
+
+The fields, their columns and which are copied through are sources/review_fields.py's table, which
+the vectorized parser of whole dumps (sources/review_arrow.py) reads too; this module is the ground
+truth it must agree with.
 
 A record longer than MAX_REVIEW_BYTES is refused unread: the longest real review line is a few KB,
 and a 50 MB one (a decompression bomb fits in 150 KB of gzip) would cost some ten times its size
@@ -24,16 +28,21 @@ import pyarrow as pa
 
 from amzn_assets.sources.common import ParseResult, RawLine, Rejected
 from amzn_assets.sources.nul import nul_rows
+from amzn_assets.sources.review_fields import (
+    COPIED_FIELDS,
+    DAY_SECONDS,
+    INT16_MAX,
+    INT32_MAX,
+    MAX_REVIEW_BYTES,
+    NUL_CHECKED_COLUMNS,
+)
 from amzn_assets.tables import PARSED_REVIEW_SCHEMA
 
-_DAY = 86_400
-_INT32_MAX = 2**31 - 1
-_INT16_MAX = 2**15 - 1
 _BOM = b"\xef\xbb\xbf"
 _BATCH = 1024
 _RATINGS = {1.0: 1, 2.0: 2, 3.0: 3, 4.0: 4, 5.0: 5}
-MAX_REVIEW_BYTES = 1 << 20
-_TEXT_COLUMNS = ("asin", "reviewer_id", "reviewer_name", "summary", "review_text")  # not style: orjson escapes a NUL
+_COPIED = tuple(f.json_name for f in COPIED_FIELDS)
+_DERIVED_COLUMNS = ("review_time", "asin", "reviewer_id", "category", "rating", "vote", "total_votes", "style", "image_count")
 
 
 class _Reject(Exception):
@@ -43,22 +52,23 @@ class _Reject(Exception):
 def parse_reviews(lines: Sequence[RawLine], today: dt.date | None = None) -> ParseResult:
     """Parse review lines; a record dated after `today` (default: today's UTC date) is refused."""
     today = today or dt.datetime.now(dt.timezone.utc).date()
-    end_ts = ((today - dt.date(1970, 1, 1)).days + 1) * _DAY  # first second after `today`
+    end_ts = ((today - dt.date(1970, 1, 1)).days + 1) * DAY_SECONDS  # first second after `today`
     style_cache: dict[Any, str | None] = {}
     rejected: list[Rejected] = []
     # Batches keep the Python objects of only ~1000 records alive at a time: much faster
     # than building whole-file lists (memory stays in cache), and memory use stays low.
     batches = [
-        _parse_batch(lines[i : i + _BATCH], end_ts, style_cache, rejected)
+        parse_review_batch(lines[i : i + _BATCH], end_ts, style_cache, rejected)
         for i in range(0, len(lines), _BATCH)
-    ] or [_parse_batch([], end_ts, style_cache, rejected)]
+    ] or [parse_review_batch([], end_ts, style_cache, rejected)]
     return ParseResult(pa.Table.from_batches(batches, PARSED_REVIEW_SCHEMA), rejected)
 
 
-def _parse_batch(
+def parse_review_batch(
     lines: Sequence[RawLine], end_ts: int, style_cache: dict[Any, str | None], rejected: list[Rejected]
 ) -> pa.RecordBatch:
-    """Parse one batch of lines; refused records are appended to `rejected`."""
+    """Parse one batch of lines (a record dated at or after end_ts is refused); refused records are
+    appended to `rejected`."""
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     rows: list[tuple] = []  # one tuple per review, transposed into columns at the end
     refused_before = len(rejected)
@@ -92,53 +102,42 @@ def _parse_batch(
             if ts >= end_ts:
                 raise _Reject(f"review date in the future: {_utc_date(ts)}")
             vote = rec.get("vote")
+            total_votes = None
             if vote is not None or "helpful" in rec:
-                vote = _vote(rec)
+                vote, total_votes = _votes(rec)
             style = rec.get("style")
             if style is not None:
                 try:
                     style = style_cache[tuple(style.items())]
                 except (KeyError, TypeError, AttributeError):
-                    style = _style(style, style_cache)
+                    style = style_text(style, style_cache)
         except _Reject as exc:
             rejected.append(Rejected.of(raw, str(exc)))
             continue
         image = rec.get("image")
-        verified = rec.get("verified")
         rows.append((
             ts,
             asin,
             reviewer,
-            rec.get("reviewerName"),
             raw.category,
             rating,
-            verified if type(verified) is bool else None,
             vote,
+            total_votes,
             style,
-            rec.get("summary"),
-            rec.get("reviewText"),
-            min(len(image), _INT16_MAX) if type(image) is list else (1 if image else 0),
+            min(len(image), INT16_MAX) if type(image) is list else (1 if image else 0),
+            *[rec.get(name) for name in _COPIED],
         ))
 
-    cols = list(zip(*rows)) if rows else [[] for _ in range(12)]
+    width = len(_DERIVED_COLUMNS) + len(_COPIED)
+    cols = list(zip(*rows)) if rows else [[] for _ in range(width)]
     times = pa.array(cols[0], pa.timestamp("s", tz="UTC"))
-    columns = [
-        times.cast(pa.date32()),
-        times,
-        pa.array(cols[1], pa.string()),
-        pa.array(cols[2], pa.string()),
-        _strings(cols[3]),
-        _strings(cols[4]),
-        pa.array(cols[5], pa.int8()),
-        pa.array(cols[6], pa.bool_()),
-        pa.array(cols[7], pa.int32()),
-        pa.array(cols[8], pa.string()),
-        _strings(cols[9]),
-        _strings(cols[10]),
-        pa.array(cols[11], pa.int16()),
-    ]
-    batch = pa.RecordBatch.from_arrays(columns, schema=PARSED_REVIEW_SCHEMA)
-    with_nul = nul_rows(batch, _TEXT_COLUMNS)
+    columns = {"review_date": times.cast(pa.date32()), "review_time": times}
+    for name, values in zip(_DERIVED_COLUMNS[1:], cols[1 : len(_DERIVED_COLUMNS)]):
+        columns[name] = _strings(values) if name == "category" else pa.array(values, PARSED_REVIEW_SCHEMA.field(name).type)
+    for field, values in zip(COPIED_FIELDS, cols[len(_DERIVED_COLUMNS) :]):
+        columns[field.columns[0]] = _copied(values, field.json_type)
+    batch = pa.RecordBatch.from_arrays([columns[n] for n in PARSED_REVIEW_SCHEMA.names], schema=PARSED_REVIEW_SCHEMA)
+    with_nul = nul_rows(batch, NUL_CHECKED_COLUMNS)
     return _refuse_nul(batch, with_nul, lines, rejected, refused_before) if with_nul else batch
 
 
@@ -162,6 +161,14 @@ def _refuse_nul(
     keep = np.ones(batch.num_rows, bool)
     keep[list(reasons)] = False
     return batch.filter(pa.array(keep))
+
+
+def _copied(values: Sequence[Any], json_type: pa.DataType) -> pa.Array:
+    """A copied field's column: text as text (a rare number kept as its text); a bool only when
+    the value is a JSON boolean, else null."""
+    if pa.types.is_boolean(json_type):
+        return pa.array([v if type(v) is bool else None for v in values], pa.bool_())
+    return _strings(values)
 
 
 def _strings(values: Sequence[Any]) -> pa.Array:
@@ -223,40 +230,47 @@ def _review_time(rec: dict) -> int:
         date = dt.date(int(year), int(month), int(day))
     except ValueError:
         raise _Reject(f"invalid review time: reviewTime={text!r}") from None
-    return (date - dt.date(1970, 1, 1)).days * _DAY
+    return (date - dt.date(1970, 1, 1)).days * DAY_SECONDS
 
 
 def _utc_date(ts: int) -> str:
     try:
-        return (dt.date(1970, 1, 1) + dt.timedelta(days=ts // _DAY)).isoformat()
+        return (dt.date(1970, 1, 1) + dt.timedelta(days=ts // DAY_SECONDS)).isoformat()
     except OverflowError:
         return f"unixReviewTime={ts}"
 
 
-def _vote(rec: dict) -> int | None:
-    """2018 "vote" (a string such as "1,341", sometimes a number) or 2014 "helpful"[0]."""
+def _votes(rec: dict) -> tuple[int | None, int | None]:
+    """(vote, total_votes): the 2018 "vote" (a string such as "1,341", sometimes a number) and no
+    total, else the 2014 "helpful": [helpful votes, total votes]."""
     given = rec.get("vote")
-    if given is None:
-        helpful = rec.get("helpful")
-        if helpful is None:
-            return None
-        if type(helpful) is not list or len(helpful) != 2:
-            raise _Reject(f"unparseable helpful: {helpful!r}")
-        given = helpful[0]
-    vote = given
+    if given is not None:
+        return _count(given, "vote"), None
+    helpful = rec.get("helpful")
+    if helpful is None:
+        return None, None
+    if type(helpful) is not list or len(helpful) != 2:
+        raise _Reject(f"unparseable helpful: {helpful!r}")
+    total = helpful[1]
+    return _count(helpful[0], "vote"), None if total is None else _count(total, "helpful total")
+
+
+def _count(given: Any, what: str) -> int | None:
+    """A vote count: a whole number 0 .. 2**31-1, as a number or digits with thousands commas."""
+    count = given
     if type(given) is str:
         digits = given.strip().replace(",", "")
         if not digits:
             return None
-        vote = int(digits) if digits.isdigit() and digits.isascii() else None
+        count = int(digits) if digits.isdigit() and digits.isascii() else None
     elif type(given) is float and given.is_integer():
-        vote = int(given)
-    if type(vote) is not int or not 0 <= vote <= _INT32_MAX:
-        raise _Reject(f"unparseable vote: {given!r}")
-    return vote
+        count = int(given)
+    if type(count) is not int or not 0 <= count <= INT32_MAX:
+        raise _Reject(f"unparseable {what}: {given!r}")
+    return count
 
 
-def _style(style: Any, cache: dict[Any, str | None]) -> str | None:
+def style_text(style: Any, cache: dict[Any, str | None]) -> str | None:
     """{"Size:": " 7.0 oz"} -> '{"Size":"7.0 oz"}' (sorted keys); null for an empty object."""
     if type(style) is not dict:
         raise _Reject(f"style not a JSON object: {style!r}")

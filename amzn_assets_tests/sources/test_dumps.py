@@ -206,8 +206,7 @@ def test_refused_chunk_sends_only_the_culprits_to_orjson(tmp_path, beauty_lines,
     assert to_orjson == [11, 2501, 4991]
 
 
-def test_without_memmem(tmp_path, beauty_lines, monkeypatch):
-    monkeypatch.setattr(dumps, "_MEMMEM", None)  # the bytearray.find fallback
+def test_a_null_inside_style_goes_to_the_orjson_path(tmp_path, beauty_lines):
     lines = list(beauty_lines[:100])
     lines[50] = orjson.dumps({**GOOD, "style": {"Size:": None}})
     data = b"\n".join(lines)
@@ -241,8 +240,17 @@ def test_fuzzed_lines_same_as_parse_reviews(tmp_path, beauty_lines):
     assert_same(stream(write(tmp_path, data), 1500), expected)
 
 
-def test_2014_format_and_crlf(tmp_path, beauty_lines):
-    """2014 records ("helpful": [helpful, total], no verified/style/vote/image), CRLF line ends."""
+def test_2014_format_and_crlf(tmp_path, beauty_lines, monkeypatch):
+    """2014 records ("helpful": [helpful, total], no verified/style/vote/image), CRLF line ends:
+    both numbers kept, on the vectorized path (none of these lines needs the orjson path)."""
+    to_orjson = []
+    original = dumps._BatchParser._orjson
+
+    def spy(self, lines, first, rejected):
+        to_orjson.extend(lines)
+        return original(self, lines, first, rejected)
+
+    monkeypatch.setattr(dumps._BatchParser, "_orjson", spy)
     lines = []
     for n, line in enumerate(beauty_lines[:2000]):
         record = orjson.loads(line)
@@ -253,6 +261,8 @@ def test_2014_format_and_crlf(tmp_path, beauty_lines):
     data = b"\r\n".join(lines) + b"\r\n"
     results = stream(write(tmp_path, data), 900)
     assert results[0].table["vote"].to_pylist()[:8] == [0, 1, 2, 3, 4, 5, 6, 0]
+    assert results[0].table["total_votes"].to_pylist()[:8] == [0, 2, 4, 3, 5, 7, 6, 1]
+    assert to_orjson == []
     assert_same(results, reference(data))
 
 

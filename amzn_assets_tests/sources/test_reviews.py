@@ -103,6 +103,7 @@ def test_2018_record_fields():
         "rating": 4,
         "verified": True,
         "vote": None,
+        "total_votes": None,  # a 2014 field
         "style": '{"Flavor":"Classic Ice Blue","Size":"7.0 oz"}',
         "summary": "Five Stars",
         "review_text": "As advertised.",
@@ -124,11 +125,26 @@ def test_2014_format_helpful_and_no_verified():
     }
     row, rejects = parse_one(record)
     assert rejects == []
-    assert row["vote"] == 3
+    assert (row["vote"], row["total_votes"]) == (3, 5)  # 3 of 5 voters found it helpful
     assert row["verified"] is None
     assert row["style"] is None
     assert row["image_count"] == 0
     assert row["review_date"] == dt.date(2009, 9, 13)
+
+
+def test_2014_helpful_total_rules():
+    """helpful is [helpful votes, total votes]: both whole numbers like vote; a null total is no total."""
+    base = {k: v for k, v in GOOD.items() if k != "vote"}
+    row, _ = parse_one({**base, "helpful": [0, "1,200"]})
+    assert (row["vote"], row["total_votes"]) == (0, 1200)
+    row, _ = parse_one({**base, "helpful": [2, None]})
+    assert (row["vote"], row["total_votes"]) == (2, None)
+    row, _ = parse_one({**base, "vote": "7", "helpful": [2, 9]})  # a 2018 vote wins; helpful is not read
+    assert (row["vote"], row["total_votes"]) == (7, None)
+    _, rejects = parse_one({**base, "helpful": [2, "many"]})
+    assert rejects == ["unparseable helpful total: 'many'"]
+    _, rejects = parse_one({**base, "helpful": [2, -1]})
+    assert rejects == ["unparseable helpful total: -1"]
 
 
 def test_review_time_falls_back_to_review_time_text():

@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS reviews_fact (
     rating       smallint,   -- 1 .. 5 stars
     verified     boolean,
     vote         integer,    -- helpful votes
+    total_votes  integer,    -- 2014 records: all votes, helpful or not ("helpful"[1]); null for 2018 ones
     style        text,       -- JSON object text
     summary      text,
     review_text  text,
@@ -127,6 +128,10 @@ BEGIN
     END IF;
 END
 $migrate_review_id$;
+
+-- A reviews_fact created before total_votes gets it (appended: the loader's COPY names its columns).
+-- Its rows keep null there until their days are re-materialized from the landed segments.
+ALTER TABLE reviews_fact ADD COLUMN IF NOT EXISTS total_votes integer;
 
 CREATE INDEX IF NOT EXISTS reviews_fact_asin_idx ON reviews_fact (asin);
 

@@ -98,7 +98,9 @@ SORTKEY (station_id);
 -- same column order as this CREATE: COPY ... FORMAT AS PARQUET maps columns by position. A table
 -- created before review_id is best dropped and re-materialized: its rows were merged by the old
 -- key (asin, reviewer_id, review_time), and Redshift cannot recompute review_id from values COPY
--- truncated to the VARCHAR widths.
+-- truncated to the VARCHAR widths. total_votes stands beside vote, as in the Arrow schema: a table
+-- created before it has one column fewer, and COPY refuses its loads (column count) until it is
+-- dropped and re-materialized (docs/redshift.md).
 CREATE TABLE IF NOT EXISTS reviews_fact (
     review_date  DATE          NOT NULL,
     review_time  TIMESTAMPTZ   NOT NULL,
@@ -108,6 +110,7 @@ CREATE TABLE IF NOT EXISTS reviews_fact (
     rating       SMALLINT,        -- 1 .. 5 stars
     verified     BOOLEAN,
     vote         INTEGER,         -- helpful votes
+    total_votes  INTEGER,         -- 2014 records: all votes ("helpful"[1]); null for 2018 ones
     style        VARCHAR(4096),   -- JSON object text
     summary      VARCHAR(4096),
     review_text  VARCHAR(65535),
