@@ -1,20 +1,22 @@
-"""Benchmark: the rating model (full-size config) on the All Beauty excerpt, next to both baselines.
+"""Benchmark: the rating model on the All Beauty excerpt, three seeds, next to the three baselines.
 
     .venv/bin/pip install -e '.[ml]'
-    .venv/bin/python benchmarks/model_all_beauty.py                      # full config, both scenarios
-    .venv/bin/python benchmarks/model_all_beauty.py --preset tiny --scenario month --seeds 1,2,3
+    .venv/bin/python benchmarks/model_all_beauty.py --seeds 42,1,2 --json /tmp/model.json   # every scenario (~5 min)
+    .venv/bin/python benchmarks/model_all_beauty.py --scenario history --preset tiny
 
-The reviews are what reviews_fact holds after `amzn-assets import` (parsed, one row per
-(asin, reviewer, time): the first copy wins), and every step is the code the assets run:
-Tokenizer.train on the training side, train_rating_model (TFRecord shards, tf.data, Keras, the
-cleanup rule), evaluate_all (model, majority class, TF-IDF + logistic regression on the test side).
+The reviews are what reviews_fact holds after `amzn-assets import` (one row per distinct review),
+and every step is the code the assets run: the distinct-text time split (data.split_distinct),
+Tokenizer.train on the training side, train_rating_model, evaluate_split (per review and per
+distinct text: model, majority class, TF-IDF + LR, VADER lexicon + LR) and the sanity set.
 
-Scenarios (time-ordered split: the earlier reviews train, the latest --test-fraction test):
-  month   the rating_model partition 2018-05: the 12 months of reviews ending 2018-05-31, as the
-          asset sees them (the latest month of the excerpt with a usable test side)
-  whole   every review of the excerpt (2004-2018), split the same way
-Prints one table per scenario and seed (model vs majority vs TF-IDF + LR: accuracy, MAE, macro-F1),
-the confusion matrix, the class counts on each side and the seconds spent.
+Scenarios (a window of reviews; its distinct texts cut by first time, the latest --test-fraction test):
+  history        the rating_model partition 2018-05 with the default, growing window (every review up to 2018-05-31)
+  month          the same month with AMZN_MODEL_WINDOW_MONTHS=12 (2017-06-01 .. 2018-05-31)
+  history_2018_02, history_2017_12   earlier months with the growing window (other time splits)
+  whole          every review of the excerpt (to 2018-09)
+Prints, per scenario, one table (per seed: the model; the baselines once: they do not depend on the
+seed), the verdict (model beats majority and TF-IDF + LR on MAE and macro-F1, per review, every seed),
+the sanity set and the timings.
 """
 
 from __future__ import annotations
@@ -43,7 +45,13 @@ from amzn_assets.transforms.review_identity import distinct_reviews
 from amzn_assets.transforms.reviews import reviews_fact
 
 DEFAULT_DUMP = Path(__file__).resolve().parents[1] / "amzn_assets_tests" / "fixtures" / "All_Beauty_5.json.gz"
-SCENARIOS = {"history": ("1990-01-01", "2018-05-31"), "month": ("2017-06-01", "2018-05-31"), "whole": (None, None)}
+SCENARIOS = {
+    "history": ("1990-01-01", "2018-05-31"),
+    "month": ("2017-06-01", "2018-05-31"),
+    "history_2018_02": ("1990-01-01", "2018-02-28"),
+    "history_2017_12": ("1990-01-01", "2017-12-31"),
+    "whole": (None, None),
+}
 
 
 def fact_rows(dump: Path) -> pa.Table:
@@ -100,41 +108,61 @@ def run(fact: pa.Table, config) -> dict:
     }
 
 
+def beats_bar(scores: dict) -> bool:
+    """The model beats majority and TF-IDF + LR on MAE and macro-F1 (per review)."""
+    per_review = scores["per_review"]
+    return all(evaluate.beats_baselines({k: per_review[k] for k in ("model", name)}, metric)
+               for name in ("majority", "tfidf_lr") for metric in ("mae", "macro_f1"))
+
+
+def table(runs: list[dict]) -> str:
+    lines = ["| scorer | per review MAE | macro-F1 | accuracy | per text MAE | macro-F1 |", "|---|---:|---:|---:|---:|---:|"]
+
+    def row(label: str, scorer: str, scores: dict) -> str:
+        r, t = scores["per_review"][scorer], scores["per_text"][scorer]
+        return f"| {label} | {r['mae']:.3f} | {r['macro_f1']:.3f} | {r['accuracy']:.3f} | {t['mae']:.3f} | {t['macro_f1']:.3f} |"
+
+    lines += [row(f"model, seed {run['seed']}", "model", run["scores"]) for run in runs]
+    names = {"majority": "majority", "tfidf_lr": "TF-IDF + LR", "lexicon": "VADER lexicon + LR"}
+    lines += [row(label, scorer, runs[0]["scores"]) for scorer, label in names.items()]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dump", type=Path, default=DEFAULT_DUMP, help="a 2018 review dump (default: the All Beauty excerpt)")
-    parser.add_argument("--preset", default="full", choices=["full", "tiny"])
+    parser.add_argument("--preset", default="full", choices=["full", "tiny", "albert", "tiny_albert"])
     parser.add_argument("--scenario", default="all", choices=["all", *SCENARIOS])
-    parser.add_argument("--seeds", default="42", help="comma-separated seeds (default 42, the config's)")
+    parser.add_argument("--seeds", default="42,1,2", help="comma-separated seeds (default 42,1,2)")
     parser.add_argument("--json", type=Path, help="also write every result here")
     args = parser.parse_args()
 
     fact = fact_rows(args.dump)
-    print(f"{args.dump.name}: {fact.num_rows} reviews after landing (first copy of each review key)")
+    print(f"{args.dump.name}: {fact.num_rows} reviews after landing (one row per distinct review)")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
     results = []
     for name in SCENARIOS if args.scenario == "all" else [args.scenario]:
         first, last = SCENARIOS[name]
+        runs = []
         for seed in [int(s) for s in args.seeds.split(",")]:
             config = preset(args.preset).replace(seed=seed)
-            out = run(window(fact, first, last), config)
-            span = f"{first}..{last}" if first else "whole excerpt"
-            print(f"\n### {name} ({span}), preset {args.preset}, seed {seed}")
-            print(
-                f"{out['reviews']} reviews, {out['distinct_texts']} distinct texts; train {out['train_reviews']} distinct texts "
-                f"{out['train_ratings']}, test {out['test_reviews']} reviews / {out['test_texts']} texts (from {out['test_cutoff_utc']}) {out['test_ratings']}"
-            )
-            print(
-                f"vocab {out['vocab_size']}, {out['parameters']:,} parameters, best epoch {out['best_epoch']} of {out['epochs_run']} run; "
-                f"tokenizer {out['tokenizer_seconds']} s, training {out['train_seconds']} s, evaluation {out['evaluate_seconds']} s\n"
-            )
-            for side in ("per_review", "per_text"):
-                print(f"{side}:\n" + evaluate.comparison_markdown(out["scores"][side]) + "\n")
-            print("model confusion matrix (per text):\n" + evaluate.confusion_markdown(out["scores"]["per_text"]["model"]))
-            sanity = out["sanity"]
-            print(f"\nsanity set: {sanity['within_one_star']}/{sanity['items']} within one star, complaints <= 2: "
-                  f"{sanity['complaints_at_most_2']}/{sanity['complaints']}, praise >= 4: {sanity['praise_at_least_4']}/{sanity['praise']}")
-            results.append({"scenario": name, "preset": args.preset, "seed": seed, "config": config.to_dict(), **out})
+            runs.append({"scenario": name, "preset": args.preset, "seed": seed, "config": config.to_dict(), **run(window(fact, first, last), config)})
+        out = runs[0]
+        print(f"\n### {name} ({f'{first}..{last}' if first else 'whole excerpt'}), preset {args.preset}")
+        print(
+            f"{out['reviews']} reviews, {out['distinct_texts']} distinct texts; train {out['train_reviews']} texts "
+            f"{out['train_ratings']}; test {out['test_reviews']} reviews / {out['test_texts']} texts from {out['test_cutoff_utc']} {out['test_ratings']}"
+        )
+        print(table(runs))
+        verdicts = [beats_bar(r["scores"]) for r in runs]
+        print(f"model beats majority and TF-IDF + LR on MAE and macro-F1 (per review): {sum(verdicts)}/{len(runs)} seeds")
+        for r in runs:
+            sanity = r["sanity"]
+            print(f"seed {r['seed']}: sanity {sanity['within_one_star']}/{sanity['items']} within one star, complaints <= 2 "
+                  f"{sanity['complaints_at_most_2']}/{sanity['complaints']}, praise >= 4 {sanity['praise_at_least_4']}/{sanity['praise']}; "
+                  f"tokenizer {r['tokenizer_seconds']} s, training {r['train_seconds']} s ({r['epochs_run']} epochs, best {r['best_epoch']}), "
+                  f"evaluation {r['evaluate_seconds']} s")
+        results += runs
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

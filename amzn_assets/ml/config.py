@@ -6,12 +6,19 @@ import dataclasses
 from dataclasses import dataclass
 
 
+ARCHITECTURES = ("bag", "albert")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     # tokenizer
     vocab_size: int = 4000  # SentencePiece pieces (a soft limit: a small corpus may give fewer)
-    max_len: int = 128  # tokens per review, the leading [CLS] included; longer reviews are truncated
+    max_len: int = 256  # tokens per review, the leading [CLS] included; longer reviews are truncated
     use_summary: bool = False  # also feed the review's summary line (see docs/model.md: "Five Stars" is a label leak)
+    # "bag": TF-IDF of the SentencePiece pieces + the lexicon scores -> one softmax layer (the default:
+    # a few thousand distinct texts cannot train an encoder); "albert": the ALBERT-style encoder below
+    architecture: str = "bag"
+    l2_c: float = 1.0  # bag: inverse L2 strength as scikit-learn's C (penalty ||W||^2 / (2 * C * training texts))
     # encoder (ALBERT-style)
     embedding_size: int = 64  # E: token embeddings, factorized (E < H) ...
     hidden_size: int = 128  # H: ... and projected to the encoder width
@@ -20,18 +27,22 @@ class ModelConfig:
     intermediate_size: int = 256  # the block's feed-forward width
     dropout: float = 0.1
     lexicon_features: bool = True  # VADER's neg/neu/pos/compound of the text as an extra input (lexicon.py)
-    lexicon_scale: float = 1.0  # the lexicon input is multiplied by this (larger: learned faster than the text)
+    lexicon_scale: float = 3.0  # the lexicon input is multiplied by this (larger: less penalized than the pieces)
     pooling: str = "mean"  # "mean": the mean over the tokens (learns faster from few reviews); "cls": the [CLS] position, as ALBERT
     # training
-    epochs: int = 8
+    epochs: int = 30
     batch_size: int = 32
-    learning_rate: float = 1e-3
+    learning_rate: float = 0.02
     validation_fraction: float = 0.1  # the latest reviews of the training split pick the best epoch
     patience: int = 3  # early stopping: epochs without a better validation MAE before training stops
     # loss = cross-entropy + mae_loss_weight * |E[rating] - rating| (the MAE the evaluation reports)
     mae_loss_weight: float = 0.0
     # rating k's examples weigh (n / (5 * n_k)) ** class_weight_power: 0 = unweighted, 1 = balanced, 0.5 = between
     class_weight_power: float = 1.0
+    # The served p(rating) is the class-weighted model's p re-weighted by (training share of k) ** this
+    # (model.with_prior_shift): 0 keeps the balanced p, 1 moves it all the way back to the ratings seen.
+    # The rating is still decided on the balanced p (model.decision_weights); the expected rating uses the shifted p.
+    prior_shift_power: float = 0.5
     # honest evaluation: train on the earlier reviews, test on the later ones
     test_fraction: float = 0.2
     # TFRecord shards: the training examples are written to num_shards files (round-robin, so each is an
@@ -47,6 +58,8 @@ class ModelConfig:
             raise ValueError(f"keep_fraction {self.keep_fraction} is not within [0, 1]")
         if not 0.0 < self.test_fraction < 1.0 or not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError("test_fraction must be within (0, 1) and validation_fraction within [0, 1)")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {self.architecture!r}; one of {', '.join(ARCHITECTURES)}")
         if self.max_len < 2 or self.vocab_size < 16 or self.num_shards < 1:
             raise ValueError("max_len >= 2, vocab_size >= 16 and num_shards >= 1 are required")
 
@@ -63,22 +76,17 @@ class ModelConfig:
         return dataclasses.replace(self, **changes)
 
 
-# Sized to train on the CPU in minutes on a few thousand reviews (benchmarks/model_all_beauty.py).
+# The bag of pieces (benchmarks/model_all_beauty.py, docs/model.md: what was tuned on which data).
 FULL = ModelConfig()
-# Sized for the test suite: seconds on 2 cores.
-TINY = ModelConfig(
-    vocab_size=500,
-    max_len=128,
-    embedding_size=32,
-    hidden_size=64,
-    num_layers=2,
-    num_heads=2,
-    intermediate_size=128,
-    epochs=8,
-    batch_size=32,
-    learning_rate=3e-3,
+# The test suite's: a smaller vocabulary, fewer epochs (seconds on 2 cores).
+TINY = ModelConfig(vocab_size=1000, epochs=15)
+# The ALBERT-style encoder (issue 11's model): for categories with tens of thousands of distinct texts.
+ALBERT = ModelConfig(architecture="albert", max_len=128, lexicon_scale=1.0, epochs=8, learning_rate=1e-3)
+# The encoder sized for tests: seconds on 2 cores.
+TINY_ALBERT = ALBERT.replace(
+    vocab_size=500, embedding_size=32, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128, learning_rate=3e-3
 )
-PRESETS = {"full": FULL, "tiny": TINY}
+PRESETS = {"full": FULL, "tiny": TINY, "albert": ALBERT, "tiny_albert": TINY_ALBERT}
 
 
 def preset(name: str) -> ModelConfig:

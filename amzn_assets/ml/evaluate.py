@@ -35,15 +35,16 @@ BASELINES = (MAJORITY, TFIDF, LEXICON)
 METRICS = ("accuracy", "mae", "macro_f1")
 
 
-def rating_metrics(ratings: Sequence[int], probabilities: np.ndarray) -> dict:
-    """accuracy, mae, macro_f1, mae_argmax, confusion matrix and per-rating precision/recall/F1/support."""
+def rating_metrics(ratings: Sequence[int], probabilities: np.ndarray, decision_weights=None) -> dict:
+    """accuracy, mae, macro_f1, mae_argmax, confusion matrix and per-rating precision/recall/F1/support
+    (the predicted rating: predict.most_likely_and_expected with the scorer's decision weights)."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     y = np.asarray(ratings, dtype=np.int64)
     p = np.asarray(probabilities, dtype=np.float64)
     if len(y) == 0:
         raise ValueError("no test reviews to evaluate on")
-    predicted, expected = most_likely_and_expected(p)
+    predicted, expected = most_likely_and_expected(p, decision_weights)
     precision, recall, f1, support = precision_recall_fscore_support(
         y, predicted, labels=list(RATINGS), zero_division=0
     )
@@ -119,7 +120,7 @@ def baselines(train: Reviews, test: Reviews, seed: int = 42) -> dict[str, dict]:
 def comparison_markdown(results: dict[str, dict]) -> str:
     """| scorer | accuracy | MAE | macro-F1 | for the scorers present."""
     lines = ["| scorer | accuracy | MAE | macro-F1 |", "|---|---:|---:|---:|"]
-    names = {MODEL: "ALBERT-style model", MAJORITY: "majority class", TFIDF: "TF-IDF + logistic regression",
+    names = {MODEL: "rating model", MAJORITY: "majority class", TFIDF: "TF-IDF + logistic regression",
              LEXICON: "VADER lexicon + logistic regression"}
     for scorer in [s for s in SCORERS if s in results] + [s for s in results if s not in SCORERS]:
         m = results[scorer]
@@ -147,23 +148,27 @@ def per_rating_markdown(metrics: dict, width: int = 20) -> str:
 
 def evaluate_all(model, tokenizer, config, train: Reviews, test: Reviews) -> dict[str, dict]:
     """The model and the baselines on one test side: {"model": ..., "majority": ..., "tfidf_lr": ..., "lexicon": ...}."""
+    from amzn_assets.ml.model import decision_weights
     from amzn_assets.ml.predict import texts_proba
 
-    return {MODEL: rating_metrics(test.ratings, texts_proba(model, tokenizer, config, test.texts))} | baselines(train, test, config.seed)
+    model_p = texts_proba(model, tokenizer, config, test.texts)
+    return {MODEL: rating_metrics(test.ratings, model_p, decision_weights(model))} | baselines(train, test, config.seed)
 
 
 def evaluate_split(model, tokenizer, config, split) -> dict:
     """Every scorer on a data.Split, scored per review and per distinct text:
     {"per_review": {scorer: metrics}, "per_text": {scorer: metrics}} (each test text is scored once)."""
+    from amzn_assets.ml.model import decision_weights
     from amzn_assets.ml.predict import texts_proba
 
     texts = split.test_distinct.texts
     probabilities = {MODEL: texts_proba(model, tokenizer, config, texts)} | baseline_probabilities(split.train, texts, config.seed)
+    weights = {MODEL: decision_weights(model)}
     row = {text: i for i, text in enumerate(texts)}
     review_rows = np.array([row[t] for t in split.test.texts], dtype=np.int64)
     return {
-        "per_review": {k: rating_metrics(split.test.ratings, p[review_rows]) for k, p in probabilities.items()},
-        "per_text": {k: rating_metrics(split.test_distinct.ratings, p) for k, p in probabilities.items()},
+        "per_review": {k: rating_metrics(split.test.ratings, p[review_rows], weights.get(k)) for k, p in probabilities.items()},
+        "per_text": {k: rating_metrics(split.test_distinct.ratings, p, weights.get(k)) for k, p in probabilities.items()},
     }
 
 
@@ -183,10 +188,10 @@ def sanity_set() -> list[dict]:
     return [json.loads(line) for line in SANITY_FILE.read_text().splitlines() if line.strip()]
 
 
-def sanity_report(probabilities: np.ndarray, items: Sequence[dict] | None = None) -> dict:
+def sanity_report(probabilities: np.ndarray, items: Sequence[dict] | None = None, decision_weights=None) -> dict:
     """How the model rates the sanity set: within one star, complaints <= 2, praise >= 4, each prediction."""
     items = sanity_set() if items is None else list(items)
-    predicted, expected = most_likely_and_expected(probabilities)
+    predicted, expected = most_likely_and_expected(probabilities, decision_weights)
     truth = np.array([it["rating"] for it in items], dtype=np.int64)
     kinds = [it.get("kind", "") for it in items]
     complaints = [i for i, k in enumerate(kinds) if k == "complaint"]
@@ -208,10 +213,11 @@ def sanity_report(probabilities: np.ndarray, items: Sequence[dict] | None = None
 
 
 def evaluate_sanity(model, tokenizer, config) -> dict:
+    from amzn_assets.ml.model import decision_weights
     from amzn_assets.ml.predict import texts_proba
 
     items = sanity_set()
-    return sanity_report(texts_proba(model, tokenizer, config, [it["text"] for it in items]), items)
+    return sanity_report(texts_proba(model, tokenizer, config, [it["text"] for it in items]), items, decision_weights(model))
 
 
 def headline(results: dict[str, dict]) -> dict[str, float]:

@@ -1,4 +1,15 @@
-"""An ALBERT-style encoder for 5-way rating classification, in Keras 3 (TensorFlow backend).
+"""The rating models, in Keras 3 (TensorFlow backend): p(1★) .. p(5★) from SentencePiece ids and the lexicon.
+
+"bag" (the default, config.architecture):
+    ids [B, T] ──▶ piece counts [B, V] ─▶ (1 + log count) × idf ─▶ L2-normalized ──────────┐
+    lexicon [B, 4] (VADER neg, neu, pos, compound) × lexicon_scale ───────────────────────────┴▶ Dense(5, softmax), L2
+
+    A multinomial logistic regression over the TF-IDF of the pieces and the lexicon scores: on a
+    few thousand distinct texts it is as strong as a network can be, and the lexicon carries what
+    the window's few negative reviews cannot teach. The idf is a non-trainable weight set from
+    the training texts, so the saved model takes the same ids as the encoder.
+
+"albert":
 
     ids [B, T] ──▶ token embedding (V × E) + position embedding (T × E) ─▶ LayerNorm ─▶ dropout
                ──▶ projection E → H                                  (factorized embedding, E < H)
@@ -15,7 +26,7 @@ from __future__ import annotations
 
 from amzn_assets.ml.config import ModelConfig
 from amzn_assets.ml.lexicon import SIZE as LEXICON_SIZE
-from amzn_assets.ml.tokenizer import PAD_ID
+from amzn_assets.ml.tokenizer import CLS_ID, EOS_ID, PAD_ID
 
 _LAYERS: dict = {}
 
@@ -127,7 +138,42 @@ def _layers() -> dict:
             weights = ops.cast(padding_mask, x.dtype)[:, :, None]
             return ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
 
+    @keras.saving.register_keras_serializable(package="amzn_assets")
+    class PieceTfidf(layers.Layer):
+        """ids [B, T] -> L2-normalized TF-IDF of the pieces [B, V]: (1 + log count) * idf (idf 0: ignored)."""
+
+        def __init__(self, vocab_size, **kwargs):
+            super().__init__(**kwargs)
+            self.vocab_size = vocab_size
+            self.counts = layers.CategoryEncoding(num_tokens=vocab_size, output_mode="count")
+
+        def build(self, input_shape):
+            self.idf = self.add_weight(name="idf", shape=(self.vocab_size,), initializer="ones", trainable=False)
+            self.built = True
+
+        def call(self, ids):
+            counts = self.counts(ids)
+            x = ops.where(counts > 0, 1.0 + ops.log(ops.maximum(counts, 1.0)), 0.0) * self.idf
+            return x / ops.maximum(ops.sqrt(ops.sum(x * x, axis=-1, keepdims=True)), 1e-12)
+
+        def get_config(self):
+            return super().get_config() | {"vocab_size": self.vocab_size}
+
+    @keras.saving.register_keras_serializable(package="amzn_assets")
+    class PriorShift(layers.Layer):
+        """p(rating) re-weighted by exp(log_shift) and renormalized (added after training, see with_prior_shift)."""
+
+        def build(self, input_shape):
+            self.log_shift = self.add_weight(name="log_shift", shape=(5,), initializer="zeros", trainable=False)
+            self.built = True
+
+        def call(self, probs):
+            shifted = probs * ops.exp(self.log_shift)
+            return shifted / ops.sum(shifted, axis=-1, keepdims=True)
+
     _LAYERS.update(
+        PriorShift=PriorShift,
+        PieceTfidf=PieceTfidf,
         MaskedMean=MaskedMean,
         FactorizedEmbedding=FactorizedEmbedding,
         SharedTransformerEncoder=SharedTransformerEncoder,
@@ -137,12 +183,28 @@ def _layers() -> dict:
     return _LAYERS
 
 
-def build_model(config: ModelConfig, vocab_size: int | None = None):
-    """The uncompiled Keras model: int ids [B, T <= max_len] -> p(rating) [B, 5] (class k = rating k+1)."""
+def piece_idf(ids: list[list[int]], vocab_size: int):
+    """scikit-learn's smooth idf, ln((1 + n) / (1 + df)) + 1, of each piece over tokenized texts; 0 for pad, [CLS], EOS."""
+    import numpy as np
+
+    df = np.zeros(vocab_size, dtype=np.float64)
+    for row in ids:
+        df[np.unique(np.asarray(row, dtype=np.int64))] += 1
+    idf = np.log((1.0 + len(ids)) / (1.0 + df)) + 1.0
+    idf[[PAD_ID, CLS_ID, EOS_ID]] = 0.0
+    return idf.astype(np.float32)
+
+
+def build_model(config: ModelConfig, vocab_size: int | None = None, idf=None, l2: float = 0.0):
+    """The uncompiled Keras model: int ids [B, T <= max_len] (and lexicon [B, 4]) -> p(rating) [B, 5] (class k = rating k+1).
+
+    bag only: idf [V] (piece_idf of the training texts), l2 the penalty per squared weight."""
     import keras
     from keras import layers
 
     custom = _layers()
+    if config.architecture == "bag":
+        return _bag_model(config, vocab_size or config.vocab_size, idf, l2)
     ids = keras.Input((None,), dtype="int32", name="ids")  # any length up to max_len
     mask = custom["PaddingMask"](name="padding_mask")(ids)
     x = custom["FactorizedEmbedding"](
@@ -176,6 +238,51 @@ def build_model(config: ModelConfig, vocab_size: int | None = None):
     scaled = layers.Rescaling(config.lexicon_scale, name="lexicon_scale")(lexicon)
     probs = layers.Dense(5, activation="softmax", name="rating")(layers.Concatenate(name="text_and_lexicon")([pooled, scaled]))
     return keras.Model({"ids": ids, "lexicon": lexicon}, probs, name="albert_rating")
+
+
+def _bag_model(config: ModelConfig, vocab_size: int, idf, l2: float):
+    import keras
+    from keras import layers
+
+    ids = keras.Input((None,), dtype="int32", name="ids")
+    tfidf = _layers()["PieceTfidf"](vocab_size, name="piece_tfidf")
+    features = [tfidf(ids)]
+    inputs = {"ids": ids}
+    if config.lexicon_features:
+        inputs["lexicon"] = keras.Input((LEXICON_SIZE,), dtype="float32", name="lexicon")
+        features.append(layers.Rescaling(config.lexicon_scale, name="lexicon_scale")(inputs["lexicon"]))
+    x = layers.Concatenate(name="pieces_and_lexicon")(features) if len(features) > 1 else features[0]
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    probs = layers.Dense(5, activation="softmax", kernel_regularizer=regularizer, name="rating")(x)
+    if idf is not None:
+        tfidf.idf.assign(idf)
+    return keras.Model(inputs if config.lexicon_features else ids, probs, name="bag_of_pieces_rating")
+
+
+def with_prior_shift(model, log_shift):
+    """The trained model with its p(rating) re-weighted by exp(log_shift) (renormalized): the model it
+    serves. Class-weighted training learns p under equal rating shares; log_shift = power * log(the
+    training side's rating shares) moves p back toward the ratings actually seen (power 1: all the way)."""
+    import keras
+
+    shift = _layers()["PriorShift"](name="prior_shift")
+    out = keras.Model(model.inputs if len(model.inputs) > 1 else model.inputs[0], shift(model.outputs[0]), name=model.name)
+    shift.log_shift.assign(log_shift)
+    return out
+
+
+def decision_weights(model):
+    """Per rating, the weight that undoes the model's prior shift when the rating is decided (argmax of
+    p * weights: the most likely rating under class-balanced costs, so a rare 1★ is not outvoted by the
+    5★ majority); None for a model without one (the rating is then the most likely one)."""
+    import numpy as np
+
+    try:
+        layer = model.get_layer("prior_shift")
+    except ValueError:
+        return None
+    weights = np.exp(-np.asarray(layer.log_shift, dtype=np.float64))
+    return weights / weights.sum()
 
 
 def load_model(path):

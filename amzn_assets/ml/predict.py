@@ -15,7 +15,7 @@ _BATCH = 256
 
 @dataclass(frozen=True)
 class Prediction:
-    rating: int  # the most likely rating
+    rating: int  # the predicted rating: the most likely one, under the model's decision weights
     expected: float  # sum_k k * p(k)
     probabilities: tuple[float, ...]  # p(1★) .. p(5★)
 
@@ -52,14 +52,16 @@ def texts_proba(model, tokenizer, config, texts: Sequence[str]) -> np.ndarray:
     return predict_proba(model, tokenizer.encode(list(texts), config.max_len), config.max_len, lexicon=lexicon)
 
 
-def most_likely_and_expected(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of p(1★..5★): the most likely rating (int) and the expected rating sum_k k * p(k)."""
+def most_likely_and_expected(probabilities: np.ndarray, decision_weights=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of p(1★..5★): the predicted rating (int; argmax of p * decision_weights, model.decision_weights:
+    None = the most likely rating) and the expected rating sum_k k * p(k)."""
     p = np.asarray(probabilities, dtype=np.float64)
-    return p.argmax(axis=1) + 1, p @ np.arange(1, 6, dtype=np.float64)
+    decided = p if decision_weights is None else p * np.asarray(decision_weights, dtype=np.float64)
+    return decided.argmax(axis=1) + 1, p @ np.arange(1, 6, dtype=np.float64)
 
 
-def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
-    most_likely, expected = most_likely_and_expected(probabilities)
+def to_predictions(probabilities: np.ndarray, decision_weights=None) -> list[Prediction]:
+    most_likely, expected = most_likely_and_expected(probabilities, decision_weights)
     return [
         Prediction(int(r), float(e), tuple(round(float(x), 6) for x in p))
         for p, r, e in zip(probabilities, most_likely, expected)
@@ -70,7 +72,10 @@ class RatingPredictor:
     """A model folder loaded once; predict() many times."""
 
     def __init__(self, model, tokenizer, config, info: dict | None = None):
+        from amzn_assets.ml.model import decision_weights
+
         self.model, self.tokenizer, self.config, self.info = model, tokenizer, config, info or {}
+        self.decision_weights = decision_weights(model)
 
     @classmethod
     def load(cls, folder: str | Path) -> RatingPredictor:
@@ -83,4 +88,8 @@ class RatingPredictor:
         return texts_proba(self.model, self.tokenizer, self.config, texts)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        return to_predictions(self.predict_proba(texts))
+        return to_predictions(self.predict_proba(texts), self.decision_weights)
+
+    def ratings(self, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(predicted ratings, expected ratings) of this model's p(rating) rows."""
+        return most_likely_and_expected(probabilities, self.decision_weights)

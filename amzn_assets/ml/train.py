@@ -105,7 +105,7 @@ def train_rating_model(
     else:
         fit_data, validation_data = records.batches(paths, shuffle_seed=config.seed, **shape), None
 
-    model = _compiled(config, tokenizer.vocab_size)
+    model = _compiled(config, tokenizer.vocab_size, ids, fit_examples)
     callbacks: list = []
     if validation_data is not None:
         callbacks.append(
@@ -125,6 +125,12 @@ def train_rating_model(
         class_weight=weights,
     )
     history = {k: [float(x) for x in v] for k, v in fitted.history.items()}
+    # Served p: moved back toward the ratings seen (the class weights trained it for equal shares).
+    shift = prior_log_shift(train.ratings, config.prior_shift_power if config.class_weight_power else 0.0)
+    if shift is not None:
+        from amzn_assets.ml.model import with_prior_shift
+
+        model = with_prior_shift(model, shift)
     best_epoch = int(np.argmin(history["val_rating_mae"])) + 1 if validation_data is not None else len(history["loss"])
     pruned = records.prune(paths, config.keep_fraction)
     return TrainResult(
@@ -144,6 +150,14 @@ def train_rating_model(
     )
 
 
+def prior_log_shift(ratings: np.ndarray, power: float) -> np.ndarray | None:
+    """power * log(share of each rating on the training side) (a rating never seen counts once); None when power is 0."""
+    if power == 0:
+        return None
+    counts = np.maximum(np.bincount(np.asarray(ratings, dtype=np.int64), minlength=6)[1:], 1)
+    return (power * np.log(counts / counts.sum())).astype(np.float32)
+
+
 def class_weights(ratings: np.ndarray, power: float) -> dict[int, float] | None:
     """{class index: weight}, (n / (5 * n_k)) ** power, for the ratings present; None when power is 0."""
     if power == 0:
@@ -153,12 +167,19 @@ def class_weights(ratings: np.ndarray, power: float) -> dict[int, float] | None:
     return {k: float((total / (5 * counts[k])) ** power) if counts[k] else 1.0 for k in range(5)}
 
 
-def _compiled(config: ModelConfig, vocab_size: int):
+def _compiled(config: ModelConfig, vocab_size: int, ids: list[list[int]], fit_examples: int):
     import keras
 
-    from amzn_assets.ml.model import build_model
+    from amzn_assets.ml.model import build_model, piece_idf
 
-    model = build_model(config, vocab_size=vocab_size)
+    if config.architecture == "bag":
+        # scikit-learn's C: sum(loss) + ||W||^2 / (2C) over the fit examples is mean(loss) + ||W||^2 / (2 C n)
+        l2 = 1.0 / (2.0 * config.l2_c * max(1, fit_examples))
+        model = build_model(config, vocab_size, idf=piece_idf(ids, vocab_size), l2=l2)
+        optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
+    else:
+        model = build_model(config, vocab_size=vocab_size)
+        optimizer = keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=0.01, clipnorm=1.0)
     weight = config.mae_loss_weight
 
     def loss(y_true, y_prob):
@@ -166,7 +187,7 @@ def _compiled(config: ModelConfig, vocab_size: int):
         return cross_entropy + weight * expected_rating_mae(y_true, y_prob) if weight else cross_entropy
 
     model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=0.01, clipnorm=1.0),
+        optimizer=optimizer,
         loss=loss,
         metrics=["accuracy", keras.metrics.MeanMetricWrapper(expected_rating_mae, name="rating_mae")],
     )

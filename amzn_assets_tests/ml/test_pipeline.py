@@ -1,8 +1,9 @@
 """The model assets end to end on the real All Beauty excerpt, with the tiny config: a month's
 tokenizer, model and evaluation (with its check), predictions, the cleanup rule, `amzn-assets predict`.
 
-One module-scoped run: import the excerpt, materialize the review assets for the 12-month window of
-2018-05, then the three model assets for 2018-05 (~1 minute on 2 cores, most of it training).
+One module-scoped run: import the excerpt, materialize the review assets for the 12 months ending
+2018-05, then the three model assets for 2018-05 with the default, growing window (every day up to
+2018-05-31: the days never materialized read as no reviews, so the model sees those 12 months).
 """
 
 from __future__ import annotations
@@ -52,10 +53,7 @@ MODEL_ASSETS = ["rating_tokenizer", "rating_model", "rating_model_evaluation"]
 EVERYTHING = [*all_assets, *ml_assets, *ml_asset_checks]
 
 
-def _window_start(month: str, months: int) -> str:
-    year, mon = map(int, month.split("-"))
-    index = year * 12 + (mon - 1) - (months - 1)
-    return f"{index // 12:04d}-{index % 12 + 1:02d}-01"
+WAREHOUSE_DAYS = ("2017-06-01", "2018-05-31")  # the reviews_fact days the fixture materializes
 
 
 @dataclass
@@ -82,8 +80,8 @@ def trained(tmp_path_factory):
     dirs = DataDirs(tmp_path_factory.mktemp("ml-pipeline") / "data")
     import_dump(Lander(dirs), FIXTURES / "All_Beauty_5.json.gz", category="all_beauty")
     resources = resources_for("local", str(dirs.root)) | ml_resources("local", str(dirs.root), preset="tiny")
-    window = {"dagster/asset_partition_range_start": _window_start(MONTH, TRAINING_WINDOW_MONTHS),
-              "dagster/asset_partition_range_end": "2018-05-31"}
+    assert TRAINING_WINDOW_MONTHS == 0  # the default: the growing window
+    window = {"dagster/asset_partition_range_start": WAREHOUSE_DAYS[0], "dagster/asset_partition_range_end": WAREHOUSE_DAYS[1]}
     with DagsterInstance.ephemeral() as instance:
         assert materialize(all_assets, resources=resources, instance=instance, selection="*reviews_fact", tags=window).success
         # The blocking check fails the run when the tiny model does not beat both baselines: the
@@ -96,7 +94,7 @@ def trained(tmp_path_factory):
 
 def test_tokenizer_is_trained_on_the_earlier_reviews_of_the_window(trained):
     tokenizer, info = artifacts.load_tokenizer_folder(trained.folder("rating_tokenizer"))
-    assert info["window_start"] == _window_start(MONTH, TRAINING_WINDOW_MONTHS) and info["window_end"] == "2018-05-31"
+    assert info["window_start"] == "1996-05-01" and info["window_end"] == "2018-05-31"  # all history up to the month
     window = run_query(
         trained.dirs.warehouse,
         f"SELECT count(*) FROM reviews_fact WHERE review_date BETWEEN '{info['window_start']}' AND '2018-05-31'",
@@ -104,7 +102,7 @@ def test_tokenizer_is_trained_on_the_earlier_reviews_of_the_window(trained):
     assert info["reviews"] == window > 500
     # distinct texts only (5-core repeats a review across variants); the test side (about 20%) is never seen
     assert 0.2 * window < info["train_texts"] < 0.9 * window
-    assert tokenizer.vocab_size == 500 == trained.metadata("rating_tokenizer")["vocab_size"]
+    assert tokenizer.vocab_size == trained.metadata("rating_tokenizer")["vocab_size"] <= 1000  # a soft limit on few texts
     text = "This shampoo smells great and my hair is soft."
     assert tokenizer.decode(tokenizer.encode([text])[0]) == tokenizer.normalize(text)
 
@@ -178,7 +176,7 @@ def test_asset_checks_fail_unless_the_model_beats_both_baselines(trained):
 
 @pytest.fixture
 def passing_evaluation(trained):
-    """The stored evaluation made to pass the blocking check (the tiny model on a 12-month window may not)."""
+    """The stored evaluation made to pass the blocking check (whatever the tiny model scored)."""
     metrics_path = trained.folder("rating_model_evaluation") / "metrics.json"
     original = metrics_path.read_text()
     metrics = json.loads(original)
@@ -204,10 +202,15 @@ def test_rating_predictions_score_every_review_of_a_range(trained, passing_evalu
     rows = pq.read_table(trained.folder("rating_predictions", busiest) / "predictions.parquet").to_pylist()
     reviews = run_query(trained.dirs.warehouse, f"SELECT review_id FROM reviews_fact WHERE review_date = '{busiest}'").rows
     assert sorted(r["review_id"] for r in rows) == sorted(r for (r,) in reviews)  # each review scored once
+    from amzn_assets.ml.predict import RatingPredictor
+
+    weights = RatingPredictor.load(trained.folder("rating_model")).decision_weights
+    assert weights is not None and len(weights) == 5  # the rating is decided under class-balanced costs
     for row in rows:
         probabilities = [row[f"p_{k}"] for k in range(1, 6)]
         assert row["model_partition"] == MONTH and sum(probabilities) == pytest.approx(1.0, abs=1e-4)
-        assert row["predicted_rating"] == 1 + probabilities.index(max(probabilities))
+        decided = [p * w for p, w in zip(probabilities, weights)]
+        assert row["predicted_rating"] == 1 + decided.index(max(decided))
         assert row["expected_rating"] == pytest.approx(sum(k * p for k, p in zip(range(1, 6), probabilities)), abs=1e-3)
     meta = trained.metadata("rating_predictions")
     assert meta["rows"] == sum(fact.values()) and meta["model_partition"] == MONTH
@@ -254,7 +257,7 @@ def test_cli_evaluation_prints_the_stored_comparison(trained, capsys):
     out = capsys.readouterr().out
     assert f"rating model {MONTH}: window" in out and "| true \\ predicted |" in out
     assert f"| majority class | {metrics['majority']['accuracy']:.3f} | {metrics['majority']['mae']:.3f} |" in out
-    assert f"| ALBERT-style model | {metrics['model']['accuracy']:.3f} | {metrics['model']['mae']:.3f} |" in out
+    assert f"| rating model | {metrics['model']['accuracy']:.3f} | {metrics['model']['mae']:.3f} |" in out
     assert "per distinct text:" in out and "sanity set:" in out
     assert main(["--data-dir", str(trained.dirs.root), "evaluation", "--model", MONTH, "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from amzn_assets.ml.config import FULL, TINY, ModelConfig, preset
+from amzn_assets.ml.config import ALBERT, FULL, TINY, TINY_ALBERT, ModelConfig, preset
 from amzn_assets.ml.data import Reviews, time_cutoff
 from amzn_assets_tests.needs import require_module
 
@@ -38,8 +38,9 @@ def test_the_code_location_imports_without_tensorflow_sentencepiece_or_sklearn()
 
 
 def test_config_presets_and_validation():
-    assert preset("full") == FULL and preset("tiny") == TINY
-    assert TINY.embedding_size < TINY.hidden_size and FULL.embedding_size < FULL.hidden_size  # factorized
+    assert preset("full") == FULL and preset("tiny") == TINY and preset("tiny_albert") == TINY_ALBERT
+    assert FULL.architecture == TINY.architecture == "bag" and ALBERT.architecture == TINY_ALBERT.architecture == "albert"
+    assert TINY_ALBERT.embedding_size < TINY_ALBERT.hidden_size and ALBERT.embedding_size < ALBERT.hidden_size  # factorized
     assert FULL.keep_fraction == 0.1
     assert ModelConfig.from_dict(TINY.to_dict() | {"from_a_newer_version": 1}) == TINY
     with pytest.raises(ValueError, match="multiple of num_heads"):
@@ -48,6 +49,8 @@ def test_config_presets_and_validation():
         ModelConfig(keep_fraction=1.5)
     with pytest.raises(ValueError, match="unknown model preset"):
         preset("huge")
+    with pytest.raises(ValueError, match="unknown architecture"):
+        ModelConfig(architecture="lstm")
 
 
 def test_settings_resource_overrides_a_preset():
@@ -173,6 +176,11 @@ def test_training_window_maps_a_month_to_its_trailing_days():
     assert days("2018-05", 12) == ("2017-06-01", "2018-05-31", 365)
     assert days("2018-05", 1) == ("2018-05-01", "2018-05-31", 31)
     assert days("1996-06", 12) == ("1996-05-01", "1996-06-30", 61)  # before the first review day: nothing required
+    # 0, the default: the growing window, every day from the first review day to the month's end
+    assert days("2018-05", 0) == ("1996-05-01", "2018-05-31", 8066)
+    assert days("1996-05", 0) == ("1996-05-01", "1996-05-31", 31)
+    with pytest.raises(ValueError, match="all history"):
+        training_window(-1)
 
 
 # --- artifact storage -----------------------------------------------------------------------------
@@ -300,7 +308,7 @@ def test_albert_model_shares_its_layers_and_saves_and_loads(tmp_path):
     require_module("tensorflow")
     from amzn_assets.ml.model import build_model, load_model
 
-    config = TINY.replace(dropout=0.0)
+    config = TINY_ALBERT.replace(dropout=0.0)
     model = build_model(config, vocab_size=500)
     deeper = build_model(config.replace(num_layers=6), vocab_size=500)
     assert deeper.count_params() == model.count_params()  # L layers, one set of weights
@@ -319,6 +327,59 @@ def test_albert_model_shares_its_layers_and_saves_and_loads(tmp_path):
     # Without the lexicon input (lexicon_features=False): ids alone.
     plain = build_model(config.replace(lexicon_features=False), vocab_size=500)
     assert np.asarray(plain.predict_on_batch(x)).shape == (8, 5)
+
+
+def test_bag_model_is_tfidf_of_the_pieces_and_saves_and_loads(tmp_path):
+    require_module("tensorflow")
+    from amzn_assets.ml.model import build_model, load_model, piece_idf
+
+    ids = [[2, 5, 5, 7], [2, 7, 9], [2, 9]]
+    idf = piece_idf(ids, 12)
+    # scikit-learn's smooth idf over the three texts; pad, [CLS] and EOS weigh nothing
+    assert np.allclose(idf[[5, 7, 9, 11]], [np.log(4 / 2) + 1, np.log(4 / 3) + 1, np.log(4 / 3) + 1, np.log(4 / 1) + 1])
+    assert idf[0] == idf[2] == idf[3] == 0.0
+    model = build_model(TINY, vocab_size=12, idf=idf, l2=1e-3)
+    tfidf = model.get_layer("piece_tfidf")
+    x = np.array([[2, 5, 5, 7, 0, 0], [2, 9, 0, 0, 0, 0]], dtype="int32")
+    features = np.asarray(tfidf(x))
+    expected = np.zeros(12)
+    expected[5], expected[7] = (1 + np.log(2)) * idf[5], idf[7]
+    assert np.allclose(features[0], expected / np.linalg.norm(expected), atol=1e-6)  # (1 + log count) * idf, L2-normalized
+    assert np.allclose(features[1, 9], 1.0)
+    lexicon = np.array([[0.0, 0.5, 0.5, 0.8], [0.7, 0.3, 0.0, -0.9]], dtype="float32")
+    p = np.asarray(model.predict_on_batch({"ids": x, "lexicon": lexicon}))
+    assert p.shape == (2, 5) and np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(np.asarray(model.predict_on_batch({"ids": x[:, :4], "lexicon": lexicon})), p, atol=1e-6)  # padding is ignored
+    model.save(str(tmp_path / "model.keras"))
+    loaded = load_model(tmp_path / "model.keras")
+    assert np.allclose(np.asarray(loaded.get_layer("piece_tfidf").idf), idf)  # the idf travels with the model
+    assert np.allclose(np.asarray(loaded.predict_on_batch({"ids": x, "lexicon": lexicon})), p, atol=1e-6)
+    assert model.count_params() == 12 + (12 + 4) * 5 + 5  # idf (not trained) + one softmax layer
+
+
+def test_prior_shift_serves_calibrated_p_and_decides_on_the_balanced_one(tmp_path):
+    require_module("tensorflow")
+    from amzn_assets.ml.model import build_model, decision_weights, load_model, with_prior_shift
+    from amzn_assets.ml.predict import most_likely_and_expected
+    from amzn_assets.ml.train import prior_log_shift
+
+    ratings = np.array([5] * 80 + [4] * 10 + [1] * 10)
+    shift = prior_log_shift(ratings, 0.5)
+    assert np.allclose(shift, 0.5 * np.log(np.array([10, 1, 1, 10, 80]) / 102))  # an unseen rating counts once
+    assert prior_log_shift(ratings, 0.0) is None
+    balanced = build_model(TINY, vocab_size=12, idf=np.ones(12, np.float32))
+    assert decision_weights(balanced) is None
+    served = with_prior_shift(balanced, shift)
+    x = {"ids": np.array([[2, 5, 7], [2, 9, 0]], dtype="int32"), "lexicon": np.array([[0, 1, 0, 0], [0.5, 0, 0.5, -0.2]], "float32")}
+    p_balanced, p = np.asarray(balanced.predict_on_batch(x)), np.asarray(served.predict_on_batch(x))
+    expected_p = p_balanced * np.exp(shift)
+    assert np.allclose(p, expected_p / expected_p.sum(axis=1, keepdims=True), atol=1e-6)
+    weights = decision_weights(served)
+    decided, expected = most_likely_and_expected(p, weights)
+    assert decided.tolist() == (p_balanced.argmax(axis=1) + 1).tolist()  # the rating: balanced costs
+    assert np.allclose(expected, p @ np.arange(1, 6))  # the expected rating: the served p
+    served.save(str(tmp_path / "model.keras"))
+    assert np.allclose(decision_weights(load_model(tmp_path / "model.keras")), weights)
 
 
 @pytest.mark.parametrize(

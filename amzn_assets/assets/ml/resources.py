@@ -1,0 +1,60 @@
+"""The ML assets' resources: the artifact IO manager and the model settings (a preset and overrides)."""
+
+from typing import Optional
+
+from dagster import ConfigurableResource
+
+from amzn_assets.settings import Settings
+from amzn_assets.storage.artifacts import artifact_io_manager
+
+MODEL_IO_MANAGER = "model_io_manager"
+MODEL_SETTINGS = "rating_model_settings"
+
+
+class RatingModelSettings(ConfigurableResource):
+    """The model's hyper-parameters: a preset (amzn_assets/ml/config.py: "full", "tiny", "albert",
+    "tiny_albert") and any field of ModelConfig overridden (unset: the preset's value). Shared by the
+    tokenizer, the model and the evaluation so they agree on the split."""
+
+    preset: str = "full"
+    architecture: Optional[str] = None
+    l2_c: Optional[float] = None
+    vocab_size: Optional[int] = None
+    max_len: Optional[int] = None
+    use_summary: Optional[bool] = None
+    embedding_size: Optional[int] = None
+    hidden_size: Optional[int] = None
+    num_layers: Optional[int] = None
+    num_heads: Optional[int] = None
+    intermediate_size: Optional[int] = None
+    dropout: Optional[float] = None
+    pooling: Optional[str] = None
+    lexicon_features: Optional[bool] = None
+    lexicon_scale: Optional[float] = None
+    patience: Optional[int] = None
+    epochs: Optional[int] = None
+    batch_size: Optional[int] = None
+    learning_rate: Optional[float] = None
+    validation_fraction: Optional[float] = None
+    mae_loss_weight: Optional[float] = None
+    class_weight_power: Optional[float] = None
+    test_fraction: Optional[float] = None
+    num_shards: Optional[int] = None
+    keep_fraction: Optional[float] = None
+    seed: Optional[int] = None
+
+    def hyperparameters(self):
+        from amzn_assets.ml.config import ModelConfig, preset
+
+        names = [name for name in ModelConfig.__dataclass_fields__ if getattr(self, name, None) is not None]
+        return preset(self.preset).replace(**{name: getattr(self, name) for name in names})
+
+
+def ml_resources(backend: str, data_dir: str, s3_prefix: str | None = None, *, preset: str | None = None) -> dict:
+    """The resources the ML assets need, to merge into resources_for(...): the artifact IO manager
+    (<data_dir>/models, or <s3_prefix>/models with the S3 backend) and the model settings
+    (preset: argument, else AMZN_MODEL_PRESET, else "full")."""
+    return {
+        MODEL_IO_MANAGER: artifact_io_manager(backend, data_dir, s3_prefix),
+        MODEL_SETTINGS: RatingModelSettings(preset=preset or Settings.from_env().model_preset),
+    }
