@@ -28,6 +28,7 @@ steps spread over every worker on the ``dagster`` queue (docs/scaling.md).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, TypeAlias
 
 from dagster import (
     AssetsDefinition,
@@ -35,15 +36,16 @@ from dagster import (
     PartitionsDefinition,
     define_asset_job,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 from dagster_celery import celery_executor
 from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
 
 DEFAULT_QUEUE = "dagster"  # dagster_celery's task_default_queue: steps without a queue tag
 ML_QUEUE = "ml_queue"
 ML_QUEUE_TAGS = {DAGSTER_CELERY_QUEUE_TAG: ML_QUEUE}  # op_tags for an asset that must run on the ML worker
+
+# What define_asset_job returns: an asset job resolved when the Definitions load (its class is not
+# part of Dagster's public API).
+AssetJob: TypeAlias = Any
 
 BROKER_ENV = "DAGSTER_CELERY_BROKER_URL"
 BACKEND_ENV = "DAGSTER_CELERY_BACKEND_URL"
@@ -69,7 +71,7 @@ def celery_asset_job(
     *,
     description: str | None = None,
     tags: dict[str, str] | None = None,
-) -> UnresolvedAssetJobDefinition:
+) -> AssetJob:
     """An asset job whose steps run on the Celery workers (queue per step from its op tags). Its
     partitions definition is that of the selected assets (which must share one)."""
     return define_asset_job(
@@ -112,7 +114,7 @@ def _by_partitions(assets: Iterable[AssetsDefinition]) -> list[tuple[PartitionsD
     return groups
 
 
-def ml_celery_jobs(ml_assets: Sequence[AssetsDefinition]) -> list[UnresolvedAssetJobDefinition]:
+def ml_celery_jobs(ml_assets: Sequence[AssetsDefinition]) -> list[AssetJob]:
     """The ML assets (and their checks) on Celery: ``ml_celery_job`` when they share one partitions
     definition, else one ``ml_<cadence>_celery_job`` per definition (``ml_unpartitioned_celery_job``
     for unpartitioned ones). Their steps go to the queue of their op tags (ml_queue)."""
@@ -134,6 +136,6 @@ def ml_celery_jobs(ml_assets: Sequence[AssetsDefinition]) -> list[UnresolvedAsse
     return jobs
 
 
-def celery_jobs(ml_assets: Sequence[AssetsDefinition] = ()) -> list[UnresolvedAssetJobDefinition]:
+def celery_jobs(ml_assets: Sequence[AssetsDefinition] = ()) -> list[AssetJob]:
     """The jobs to add to the Definitions: the warehouse job, plus the ML jobs when ML assets are given."""
     return [warehouse_celery_job, *ml_celery_jobs(ml_assets)]
