@@ -27,14 +27,13 @@ def land(settings: Settings) -> int:
     return 0
 
 
-@click.command(help="split a review dump (gzip JSON lines) into one-review files")
+@click.command(help="split a review dump (gzip JSON lines) into one-review files; DUMP: e.g. All_Beauty_5.json.gz (Amazon 2018 5-core)")
 @click.argument("dump")
 @click.option("--category", required=True, help="category folder name, e.g. home_and_kitchen")
 @click.option("--out", help="output folder (default: <data dir>/<category>)")
 @click.option("--limit", type=int, help="stop after this many files")
 @pass_settings
 def split(settings: Settings, dump: str, category: str, out: str | None, limit: int | None) -> int:
-    """DUMP: e.g. All_Beauty_5.json.gz (Amazon 2018 5-core)."""
     from amzn_assets.stream.split import SplitError, split_dump
 
     try:
@@ -98,7 +97,11 @@ def upload_area(settings: Settings) -> str:
     return str(Path(settings.upload_root) / "uploaded")
 
 
-@click.command(name="import", help="land a whole review (or metadata) dump at once, without tiny files")
+@click.command(
+    name="import",
+    help="land a whole review (or metadata) dump at once, without tiny files; DUMP: gzip JSON lines, "
+    "e.g. Home_and_Kitchen_5.json.gz or meta_Home_and_Kitchen.json.gz",
+)
 @click.argument("dump")
 @click.option("--category", help="category of the dump's reviews, e.g. home_and_kitchen")
 @click.option("--kind", type=click.Choice(["reviews", "products"]), default="reviews", show_default=True)
@@ -108,7 +111,6 @@ def upload_area(settings: Settings) -> str:
 )
 @pass_settings
 def import_(settings: Settings, dump: str, category: str | None, kind: str, materialize: bool) -> int:
-    """DUMP: gzip JSON lines, e.g. Home_and_Kitchen_5.json.gz or meta_Home_and_Kitchen.json.gz."""
     from amzn_assets.landing.bulk import ImportFailed, import_dump
     from amzn_assets.stream.progress import Progress
 

@@ -73,13 +73,12 @@ def evaluation_summary(month: str, metrics: dict) -> dict:
             "per_text": scores(metrics.get("per_text", {})), "sanity": sanity}
 
 
-@click.command(help="rate review texts with a trained rating_model (needs the ml extra)")
+@click.command(help="rate review texts with a trained rating_model (needs the ml extra); TEXT: review text(s), one rating each")
 @click.argument("text", nargs=-1, required=True)
 @click.option("--model", "wanted", metavar="PARTITION", help="rating_model month, e.g. 2018-05 (default: the latest stored)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per text")
 @pass_settings
 def predict(settings: Settings, text: tuple[str, ...], wanted: str | None, as_json: bool) -> int:
-    """TEXT: review text(s), one rating each."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiets TensorFlow's C++ info lines (read by TensorFlow)
     store, month = stored_month(settings, "rating_model", "predict", wanted)
     if month is None:
