@@ -48,19 +48,18 @@ demo: install
 	$(BIN)/amzn-assets summary; \
 	echo "demo took $$(( $$(date +%s) - start ))s"
 
-# The rating model on the real All Beauty excerpt, in its own data directory: import, the 12-month
-# window of the warehouse, tokenizer + model + evaluation of 2018-05 (full preset, ~2 min), a report.
+# The rating model on the real All Beauty excerpt, in its own data directory: import with the
+# warehouse's days materialized, tokenizer + model + evaluation of 2018-05 (all history up to its end), a report.
 MODEL_DEMO_DATA := $(CURDIR)/data/model-demo
 model-demo: install-ml
 	@set -e; start=$$(date +%s); log=$(DAGSTER_HOME)/model-demo.log; export AMZN_DATA_DIR=$(MODEL_DEMO_DATA); \
 	$(BIN)/amzn-assets reset --yes; \
-	$(BIN)/amzn-assets import amzn_assets_tests/fixtures/All_Beauty_5.json.gz --category all_beauty; \
-	echo "materializing reviews_fact for 2017-06-01...2018-05-31, then the 2018-05 model (log: $$log)"; \
-	{ $(BIN)/dagster asset materialize -m amzn_assets --select '*reviews_fact' --partition-range 2017-06-01...2018-05-31 \
+	echo "importing the excerpt and materializing its 883 days, then the 2018-05 model (log: $$log)"; \
+	{ $(BIN)/amzn-assets import amzn_assets_tests/fixtures/All_Beauty_5.json.gz --category all_beauty --materialize \
 	  && $(BIN)/dagster asset materialize -m amzn_assets --select rating_tokenizer,rating_model,rating_model_evaluation \
 	       --partition 2018-05; } > $$log 2>&1 || { tail -40 $$log; exit 1; }; \
 	$(BIN)/amzn-assets evaluation --model 2018-05; \
-	$(BIN)/amzn-assets predict --model 2018-05 "Broke after two days and smells awful." "Love it, my skin is so soft."; \
+	$(BIN)/amzn-assets predict --model 2018-05 "Fell apart after one wash, terrible quality." "Love it, my skin is so soft."; \
 	echo "model demo took $$(( $$(date +%s) - start ))s (data: $(MODEL_DEMO_DATA))"
 
 # Debian packages some tests need: redis-server (the Celery test's broker) and chromium (the browser
