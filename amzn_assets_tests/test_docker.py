@@ -64,8 +64,12 @@ def compose() -> dict:
     return yaml.safe_load(COMPOSE_FILE.read_text())
 
 
+# Settings.from_env (amzn_assets/settings.py) reads every variable through its get("NAME", ...).
+SETTINGS_READ = re.compile(r"""\bget\(\s*["']((?:AMZN|DAGSTER)_[A-Z0-9_]+)["']""")
+
+
 def env_read_by_code() -> set[str]:
-    names: set[str] = set()
+    names: set[str] = set(SETTINGS_READ.findall((REPO / "amzn_assets" / "settings.py").read_text(encoding="utf-8")))
     for path in (REPO / "amzn_assets").rglob("*.py"):
         names |= set(ENV_READ.findall(path.read_text(encoding="utf-8")))
     return names
