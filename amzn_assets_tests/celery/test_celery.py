@@ -366,7 +366,9 @@ def test_jobs_route_ml_steps_to_ml_queue_in_the_plan(monkeypatch, scratch):
         partition = MONTH if name == "ml_monthly_celery_job" else DAY
         plan = create_execution_plan(job, run_config={}, tags={"dagster/partition": partition})
         queues[name] = {s.key: s.tags.get(DAGSTER_CELERY_QUEUE_TAG, "dagster") for s in plan.steps}
-    assert queues["warehouse_celery_job"] == {k: "dagster" for k in WAREHOUSE_STEPS}
+    # Every warehouse step, its checks' steps included, goes to the default queue.
+    assert WAREHOUSE_STEPS <= set(queues["warehouse_celery_job"])
+    assert set(queues["warehouse_celery_job"].values()) == {"dagster"}
     # The checks read a JSON file: they need no TensorFlow and run on the default queue.
     check_steps = set(queues["ml_monthly_celery_job"]) - MODEL_STEPS
     assert check_steps and all("rating_model_beats_baselines_mae" in s or "rating_model_sanity" in s for s in check_steps)
