@@ -79,3 +79,20 @@ def days_already_written(
             if all(read.get(READ_THROUGH_TAG + kind, "") >= batch for kind, batch in needed if batch):
                 covered[group].add(day)
     return covered
+
+
+KIND_OF_REFERENCE_TABLE = {"station_list": "stations", "product_catalog": "products"}
+
+
+def reference_tables_already_written(
+    names: Iterable[str], newest: NewestBatches, latest_run: Callable[[str], str | None], run_tags: RunTags
+) -> set[str]:
+    """The reference tables whose latest materialization comes from a run that read through the
+    newest batch of their kind that the stream is applying (latest_run: table -> run id or None)."""
+    covered = set()
+    for name in names:
+        kind = KIND_OF_REFERENCE_TABLE[name]
+        batch, run_id = newest.of(kind, ""), latest_run(name)
+        if batch and run_id and run_tags(run_id).get(READ_THROUGH_TAG + kind, "") >= batch:
+            covered.add(name)
+    return covered

@@ -113,6 +113,7 @@ class TableSpec:
     mode "replace": a partition is replaced whole (facts).
     mode "upsert": a partition holds the entities seen that day; the table is their upsert by key,
     the latest partition winning (dimensions).
+    mode "whole": not partitioned (partition_column ""); the table is replaced whole (reference data).
     """
 
     name: str
@@ -172,6 +173,13 @@ CLIMATE = TableSpec(
     references=(("station_id", "stations", "station_id"), ("date", "datetime", "date")),
 )
 
+# Reference data: every entity of the landed station list and product metadata, whether or not a
+# fact names it; what users query as `stations` / `products` adds these to the seen entities
+# (amzn_assets/warehouse/whole_dimensions.py, docs/data-model.md).
+STATION_LIST = TableSpec("station_list", LANDED_STATION_SCHEMA, "", ("station_id",), "whole")
+PRODUCT_CATALOG = TableSpec("product_catalog", LANDED_PRODUCT_SCHEMA, "", ("asin",), "whole")
+
 STAR_TABLES = (REVIEWS_FACT, USERS, PRODUCTS, DATETIME, STATIONS, CLIMATE)
-ALL_TABLES = (LANDED_REVIEWS, LANDED_CLIMATE) + STAR_TABLES
+REFERENCE_TABLES = (STATION_LIST, PRODUCT_CATALOG)
+ALL_TABLES = (LANDED_REVIEWS, LANDED_CLIMATE) + STAR_TABLES + REFERENCE_TABLES
 TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -30,6 +30,7 @@ TOP_PRODUCTS = SQL_DIR / "analysis" / "top_products.sql"
 RATING_BY_TEMPERATURE = SQL_DIR / "analysis" / "rating_by_temperature.sql"
 
 STAR_NAMES = [t.name for t in tables.STAR_TABLES]
+REFERENCE_NAMES = [t.name for t in tables.REFERENCE_TABLES]  # station_list, product_catalog: unpartitioned
 LEDGER_NAMES = ["landing_batches", "landing_files", "quarantine", "landing_applied"]
 
 
@@ -165,15 +166,15 @@ REDSHIFT_TYPES = {**PG_TYPES, pa.string(): "varchar"}
 
 
 @pytest.mark.parametrize("dialect", ["postgres", "redshift"])
-def test_ddl_has_the_star_and_ledger_tables_only(dialect, pg_tables, redshift_tables):
+def test_ddl_has_the_star_reference_and_ledger_tables_only(dialect, pg_tables, redshift_tables):
     parsed = pg_tables if dialect == "postgres" else redshift_tables
-    assert sorted(parsed) == sorted(STAR_NAMES + LEDGER_NAMES)
+    assert sorted(parsed) == sorted(STAR_NAMES + REFERENCE_NAMES + LEDGER_NAMES)
     # the landed_* staging tables live in Parquet only
     assert not any(name.startswith("landed_") for name in parsed)
 
 
 @pytest.mark.parametrize("dialect", ["postgres", "redshift"])
-@pytest.mark.parametrize("spec", tables.STAR_TABLES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", tables.STAR_TABLES + tables.REFERENCE_TABLES, ids=lambda s: s.name)
 def test_star_table_columns_and_key_match_the_arrow_schema(dialect, spec, pg_tables, redshift_tables):
     table = (pg_tables if dialect == "postgres" else redshift_tables)[spec.name]
     assert table.column_names == spec.schema.names
@@ -204,6 +205,10 @@ def test_redshift_text_sizes(redshift_tables):
     assert size("reviews_fact", "asin") == size("products", "asin")
     assert size("reviews_fact", "reviewer_id") == size("users", "reviewer_id")
     assert size("climate", "station_id") == size("stations", "station_id")
+    # a reference table's columns are its daily dimension's, widths included (they are queried as one)
+    for reference, seen in (("station_list", "stations"), ("product_catalog", "products")):
+        seen_types = {c.name: c.type for c in redshift_tables[seen].columns}
+        assert all(c.type == seen_types[c.name] for c in redshift_tables[reference].columns), reference
 
 
 def _foreign_keys(table: Table) -> dict[tuple[str, ...], tuple[str, tuple[str, ...], str]]:
@@ -586,7 +591,7 @@ def test_schema_applies_on_postgres(pg_connection):
     raw = pg_connection
     _apply(raw, PG_SCHEMA)
     _apply(raw, PG_SCHEMA)  # idempotent
-    for spec in tables.STAR_TABLES:
+    for spec in tables.STAR_TABLES + tables.REFERENCE_TABLES:
         assert _pg_columns(raw, spec.name) == spec.schema.names
     for name in LEDGER_NAMES:
         assert _pg_columns(raw, name) == [c for c, _ in PG_LEDGER[name]]

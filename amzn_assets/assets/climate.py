@@ -1,6 +1,7 @@
 """Climate assets: landed_climate -> stations -> climate (built by amzn_assets.transforms.star, see reviews.py)."""
 
-from dagster import AssetExecutionContext, Output, asset
+import pyarrow as pa
+from dagster import AssetExecutionContext, BackfillPolicy, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.assets.checks import check_specs, checked_output
@@ -33,6 +34,19 @@ def stations(context: AssetExecutionContext, landed_climate: TableChunks, landin
     reader = landing.reader()
     tag_read_through(context, reader, "stations")
     return star.stations(landed_climate, reader.station_list())
+
+
+@asset(
+    group_name="climate",
+    backfill_policy=BackfillPolicy.single_run(),  # unpartitioned: runs beside a range of the daily assets
+    metadata=tables.STATION_LIST.as_metadata(),
+    description="Every station of the landed GHCN station list, reported on or not; replaced whole when a list lands. "
+    "Queried as part of `stations` (docs/data-model.md).",
+)
+def station_list(context: AssetExecutionContext, landing: LandingZone) -> pa.Table:
+    reader = landing.reader()
+    tag_read_through(context, reader, "stations")
+    return star.station_list(reader)
 
 
 @asset(

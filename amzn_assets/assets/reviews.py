@@ -6,7 +6,8 @@ memory does not grow with its length. Metadata gathered along the way reaches th
 through the chunks' summary.
 """
 
-from dagster import AssetExecutionContext, AssetIn, Output, asset
+import pyarrow as pa
+from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.assets.checks import check_specs, checked_output
@@ -54,6 +55,19 @@ def products(context: AssetExecutionContext, landed_reviews: TableChunks, landin
     reader = landing.reader()
     tag_read_through(context, reader, "products")
     return star.products(landed_reviews, reader.product_metadata())
+
+
+@asset(
+    group_name="reviews",
+    backfill_policy=BackfillPolicy.single_run(),  # unpartitioned: runs beside a range of the daily assets
+    metadata=tables.PRODUCT_CATALOG.as_metadata(),
+    description="Every product of the landed product metadata, reviewed or not; replaced whole when metadata lands. "
+    "Queried as part of `products` (docs/data-model.md).",
+)
+def product_catalog(context: AssetExecutionContext, landing: LandingZone) -> pa.Table:
+    reader = landing.reader()
+    tag_read_through(context, reader, "products")
+    return star.product_catalog(reader)
 
 
 @asset(**COMMON, metadata=tables.DATETIME.as_metadata(), description="The calendar: one row per day.")

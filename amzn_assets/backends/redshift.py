@@ -17,9 +17,9 @@ class RedshiftBackend(Backend):
         from amzn_assets.warehouse.query import run_postgres_query
 
         r = self.settings.redshift
-        # Redshift speaks PostgreSQL's protocol.
+        # Redshift speaks PostgreSQL's protocol; it has temporary tables but no temporary views.
         url = f"postgresql://{r.user}:{r.password}@{r.host}:{r.port}/{r.database}"
-        return run_postgres_query(url, r.schema, sql)
+        return run_postgres_query(url, r.schema, sql, shadow="TABLE")
 
     def location(self) -> str:
         r = self.settings.redshift

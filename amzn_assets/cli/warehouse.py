@@ -54,7 +54,7 @@ def summary(settings: Settings) -> int:
     print(f"warehouse ({backend.name}): {backend.location()}")
     print(f"  {'table':<16}{'rows':>10}{'partitions':>12}")
     for name, (rows, partitions) in counts.items():
-        print(f"  {name:<16}{rows:>10}{partitions:>12}")
+        print(f"  {name:<16}{rows:>10}{'-' if partitions is None else partitions:>12}")  # -: not partitioned
     landing_ledger = ledger(settings)
     files = landing_ledger.file_status_counts()
     print("  landing ledger: " + (", ".join(f"{n} files {s}" for s, n in sorted(files.items())) or "empty"))

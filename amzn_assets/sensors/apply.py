@@ -59,6 +59,27 @@ def days_fed(reader: LandedReader, batches: list[tuple[str, str]]) -> dict[str, 
     return days
 
 
+# The reference table (every landed entity, replaced whole) that a batch of each kind changes.
+REFERENCE_TABLE_OF_KIND = {"stations": "station_list", "products": "product_catalog"}
+_BUILD_REFERENCE = {"station_list": star.station_list, "product_catalog": star.product_catalog}
+
+
+def reference_tables_fed(batches: list[tuple[str, str]]) -> list[str]:
+    """The reference tables the batches change: a station list or product metadata landed."""
+    kinds = {kind for _, kind in batches}
+    return [table for kind, table in REFERENCE_TABLE_OF_KIND.items() if kind in kinds]
+
+
+def write_reference_tables(
+    reader: LandedReader, store_for: Callable[[str], PartitionStore], names: Sequence[str]
+) -> Iterator[tuple[str, int]]:
+    """Replace each named reference table with everything landed of its kind; yield (table, rows)."""
+    for name in names:
+        spec = tables.TABLES_BY_NAME[name]
+        storage = StorageSpec(spec.partition_column, spec.primary_key, spec.mode)
+        yield name, store_for(name).write_whole(name, storage, _BUILD_REFERENCE[name](reader))
+
+
 def take_batches(ledger: Ledger, reader: LandedReader) -> tuple[list[tuple[str, str]], dict[str, set[str]]]:
     """The committed batches after the watermark that one run applies, and the days they fed."""
     candidates = ledger.committed_after(ledger.applied_through(WAREHOUSE), limit=MAX_BATCHES_PER_RUN)

@@ -36,9 +36,9 @@ from amzn_assets.assets.station_checks import station_check_evaluation
 from amzn_assets.checks.stations import landed_station_findings
 from amzn_assets.assets.reporting import landing_metadata, partition_metadata, summary_metadata
 from amzn_assets.landing.kinds import KINDS
-from amzn_assets.read_through import NewestBatches, days_already_written
+from amzn_assets.read_through import NewestBatches, days_already_written, reference_tables_already_written
 from amzn_assets.resources import LandingZone
-from amzn_assets.sensors.apply import WAREHOUSE, apply_days, take_batches
+from amzn_assets.sensors.apply import WAREHOUSE, apply_days, reference_tables_fed, take_batches, write_reference_tables
 from amzn_assets.sensors.planning import SERIAL_TAG, listing_digest, sensor_interval_seconds
 from amzn_assets.settings import sensors_default_running
 
@@ -126,8 +126,13 @@ def land_and_materialize(context: OpExecutionContext):
             days = {group: group_days - written.get(group, set()) for group, group_days in days.items()}
         started = time.perf_counter()
         failed = []
+        applied = {"amzn/batches": f"{batches[0][0]}..{batches[-1][0]}"}
+        references = reference_tables_fed(batches)
+        current = reference_tables_already_written(references, newest, lambda t: latest_run(context.instance, t), lambda r: run_tags(context.instance, r))
+        for table, rows in write_reference_tables(reader, store_for, [t for t in references if t not in current]):
+            context.log_event(AssetMaterialization(AssetKey(table), metadata={"dagster/row_count": rows} | applied))
+            context.log.info(f"{table}: replaced whole, {rows} rows")
         for written in apply_days(reader, store_for, days):
-            applied = {"amzn/batches": f"{batches[0][0]}..{batches[-1][0]}"}
             for day, metadata in sorted(partition_metadata(written.rows_by_day, written.summary).items()):
                 context.log_event(AssetMaterialization(AssetKey(written.table), partition=day, metadata=metadata | applied))
             # The asset checks of the days written, recorded as evaluations of the assets' own checks. A
@@ -153,6 +158,12 @@ def land_and_materialize(context: OpExecutionContext):
 def run_tags(instance, run_id: str) -> dict[str, str]:
     run = instance.get_run_by_id(run_id)
     return dict(run.tags) if run else {}
+
+
+def latest_run(instance, table: str) -> str | None:
+    """The run of an unpartitioned table's latest materialization (None: never materialized)."""
+    records = instance.fetch_materializations(AssetKey(table), limit=1).records
+    return records[0].run_id if records else None
 
 
 def latest_runs(instance, table: str, days: list[str], page: int = 1_000) -> dict[str, str]:

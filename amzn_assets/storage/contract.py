@@ -11,6 +11,8 @@
   write_mode "replace": the partition's rows are replaced whole.
   write_mode "upsert": the partition holds the entities seen that day; the table seen by queries
   is their upsert by primary key, the latest partition winning.
+- write_mode "whole" (an unpartitioned asset, reference data): the output is one pyarrow.Table
+  that replaces the table's rows (write_whole).
 - load_input returns a TableChunks over the requested upstream partitions, read a chunk of days
   at a time; only the input's `columns` when its definition metadata names them
   (AssetIn(metadata={"columns": [...]}): a dimension built from a few columns of the staged reviews
@@ -33,6 +35,7 @@ import pyarrow.compute as pc
 from dagster import InputContext, OutputContext
 
 from amzn_assets.chunks import TableChunks
+from amzn_assets.tables import TABLES_BY_NAME
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class PartitionStore(Protocol):
         """The rows of these partitions (only `columns`, when given); a partition never written
         reads as no rows."""
 
+    def write_whole(self, name: str, spec: StorageSpec, table: pa.Table) -> int:
+        """Replace an unpartitioned table (write_mode "whole") with these rows; return their count."""
+
     def existing_keys(
         self, name: str, spec: StorageSpec, column: str, values: pa.Array, near: Sequence[str] = ()
     ) -> pa.Array:
@@ -100,3 +106,10 @@ def count_by_key(table: pa.Table, column: str, counts: dict[str, int]) -> None:
         value = item["values"]
         key = value.isoformat() if hasattr(value, "isoformat") else str(value)
         counts[key] = counts.get(key, 0) + item["counts"]
+
+
+def whole_table(name: str, obj: pa.Table | TableChunks) -> pa.Table:
+    """An unpartitioned table's output as one Arrow table in its schema (the columns in table order)."""
+    table = obj.read_all() if isinstance(obj, TableChunks) else obj
+    schema = TABLES_BY_NAME[name].schema
+    return table.select(schema.names).cast(schema)

@@ -17,7 +17,7 @@ from upath import UPath
 
 from amzn_assets.chunks import TableChunks, chunks_of
 from amzn_assets.slicing import slices_by_value
-from amzn_assets.storage.contract import StorageSpec, projected
+from amzn_assets.storage.contract import StorageSpec, projected, whole_table
 from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
 
@@ -73,6 +73,15 @@ class PartitionedParquetIOManager(UPathIOManager):
         except FileNotFoundError:
             return set()
 
+    def whole_path(self, name: str) -> UPath:
+        return self._base_path / f"{name}{self.extension}"
+
+    def write_whole(self, name: str, spec: StorageSpec, table: pa.Table) -> int:
+        table = whole_table(name, table)
+        self.make_directory(self._base_path)
+        _write_table(table.sort_by([(k, "ascending") for k in spec.primary_key]), self.whole_path(name))
+        return table.num_rows
+
     def read_partitions(
         self, name: str, spec: StorageSpec, keys: Sequence[str], columns: Sequence[str] | None = None
     ) -> TableChunks:
@@ -115,9 +124,11 @@ class PartitionedParquetIOManager(UPathIOManager):
     # -- Dagster's side: a run's partition range ------------------------------------------------------
 
     def handle_output(self, context: OutputContext, obj: pa.Table | TableChunks) -> None:
-        if not context.has_asset_partitions:
-            return super().handle_output(context, obj)
         name = context.asset_key.path[-1]
+        if not context.has_asset_partitions:
+            rows = self.write_whole(name, StorageSpec.of(context), obj)
+            context.add_output_metadata({"path": MetadataValue.path(str(self.whole_path(name))), "dagster/row_count": rows})
+            return
         rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)
         record_partition_metadata(context, rows, obj, {"path": MetadataValue.path(str(self._base_path / name))})
 

@@ -178,6 +178,20 @@ def replace_partitions(
     return {key: rows.get(key, 0) for key in keys}
 
 
+def replace_table(conn, schema: str, name: str, key: Sequence[str], table: pa.Table) -> int:
+    """Replace an unpartitioned table's rows (reference data) in one transaction: readers see the
+    old rows until it commits. Replacements of one table take turns (the dimension lock), so a
+    second one deletes what the first loaded instead of colliding with it on the key."""
+    target = sql.Identifier(schema, name)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_DIMENSION_LOCK, f"{schema}.{name}"))
+        cur.execute(sql.SQL("DELETE FROM {}").format(target))
+        if table.num_rows:
+            copy_tables(cur, target, [table.sort_by([(k, "ascending") for k in key])])
+        cur.execute(sql.SQL("ANALYZE {}").format(target))
+    return table.num_rows
+
+
 def _holds_only(conn, target: sql.Composable, column: str, keys: Sequence[str], commit: bool = True) -> bool:
     """True when the contiguous range of days `keys` holds every row of the table (an empty table
     included): two index probes on the partition column. Scattered days: False."""

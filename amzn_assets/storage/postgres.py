@@ -9,7 +9,7 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from amzn_assets.chunks import TableChunks, chunks_of
 from amzn_assets.storage import pg_tables
-from amzn_assets.storage.contract import StorageSpec, projected
+from amzn_assets.storage.contract import StorageSpec, projected, whole_table
 from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
 
@@ -58,12 +58,20 @@ class PostgresIOManager(ConfigurableIOManager):
 
         return TableChunks.by_days(keys, schema, read)
 
+    def write_whole(self, name: str, spec: StorageSpec, table) -> int:
+        with self._connection() as conn:
+            return pg_tables.replace_table(conn, self.db_schema, name, spec.primary_key, whole_table(name, table))
+
     def existing_keys(self, name: str, spec: StorageSpec, column: str, values, near: Sequence[str] = ()):
         with self._connection() as conn:
             return pg_tables.existing_values(conn, self.db_schema, name, column, values)
 
     def handle_output(self, context: OutputContext, obj) -> None:
         name = context.asset_key.path[-1]
+        if not context.has_asset_partitions:
+            rows = self.write_whole(name, StorageSpec.of(context), obj)
+            context.add_output_metadata({"table": f"{self.db_schema}.{name}", "dagster/row_count": rows})
+            return
         rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)
         record_partition_metadata(context, rows, obj, {"table": f"{self.db_schema}.{name}"})
 

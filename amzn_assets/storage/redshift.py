@@ -35,7 +35,7 @@ from pydantic import PrivateAttr
 from amzn_assets.chunks import TableChunks, chunks_of
 from amzn_assets.settings import Settings
 from amzn_assets.storage import redshift_sql
-from amzn_assets.storage.contract import StorageSpec, count_by_key, projected
+from amzn_assets.storage.contract import StorageSpec, count_by_key, projected, whole_table
 from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
 
@@ -242,6 +242,23 @@ class RedshiftIOManager(ConfigurableIOManager):
         self._staged_objects = len(staged_keys)
         return {key: counts.get(key, 0) for key in keys}
 
+    def write_whole(self, name: str, spec: StorageSpec, table: pa.Table) -> int:
+        schema = TABLES_BY_NAME[name].schema
+        redshift_sql.iam_role_literal(self.copy_role)  # fail before uploading anything
+        self._ensure_schema()
+        table = whole_table(name, table).sort_by([(k, "ascending") for k in spec.primary_key])
+        s3_client = self.s3.get_client()
+        widths = redshift_sql.varchar_widths().get(name, {})
+        staged_url, staged_keys, rows = stage_parquet(
+            s3_client, self.staging_prefix, name, [table] if table.num_rows else [], schema, widths, self.rows_per_object
+        )
+        copy_from = staged_url if staged_keys else None
+        self._execute(redshift_sql.replace_whole(self.db_schema, name, schema.names, copy_from, self.copy_role))
+        if staged_keys and not self.keep_staged:
+            delete_staged(s3_client, staged_url, staged_keys)
+        self._staged_objects = len(staged_keys)
+        return rows
+
     def read_partitions(
         self, name: str, spec: StorageSpec, keys: Sequence[str], columns: Sequence[str] | None = None
     ) -> TableChunks:
@@ -265,6 +282,11 @@ class RedshiftIOManager(ConfigurableIOManager):
 
     def handle_output(self, context: OutputContext, obj: pa.Table | TableChunks) -> None:
         name = context.asset_key.path[-1]
+        if not context.has_asset_partitions:
+            rows = self.write_whole(name, StorageSpec.of(context), obj)
+            context.add_output_metadata({"table": f"{self.db_schema}.{name}", "dagster/row_count": rows})
+            context.log.info(f"{name}: {self._staged_objects} objects staged for COPY")
+            return
         rows = self.write_partitions(name, StorageSpec.of(context), context.asset_partition_keys, obj)
         record_partition_metadata(context, rows, obj, {"table": f"{self.db_schema}.{name}"})
         context.log.info(f"{name}: {self._staged_objects} objects staged for COPY")

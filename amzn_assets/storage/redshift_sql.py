@@ -247,6 +247,18 @@ def replace_range(
     return statements + [Statement("COMMIT")]
 
 
+def replace_whole(schema: str, table: str, columns: Sequence[str], staged_s3_url: str | None, iam_role: str) -> list[Statement]:
+    """Replace an unpartitioned table's rows (reference data): DELETE them all and COPY the staged
+    rows, one transaction (staged_s3_url None: no rows, only the DELETE)."""
+    target = qualified(schema, table)
+    for column in columns:
+        ident(column)
+    statements = [Statement("BEGIN"), Statement(f"DELETE FROM {target}")]
+    if staged_s3_url is not None:
+        statements.append(copy_parquet(target, staged_s3_url, iam_role))
+    return statements + [Statement("COMMIT")]
+
+
 def is_contiguous(keys: Sequence[str]) -> bool:
     days = sorted(set(keys))
     return (dt.date.fromisoformat(days[-1]) - dt.date.fromisoformat(days[0])).days + 1 == len(days)

@@ -92,6 +92,21 @@ def climate(landed: TableChunks) -> TableChunks:
     return counting(landed, climate_transform.climate, tables.CLIMATE_SCHEMA, tables.CLIMATE.partition_column)
 
 
+def station_list(reader: LandedReader) -> pa.Table:
+    """Every station of the landed station list (the later landed row of a station wins), by id."""
+    return _whole(reader.station_list(), tables.STATION_LIST)
+
+
+def product_catalog(reader: LandedReader) -> pa.Table:
+    """Every product of the landed metadata (the later landed row of a product wins), by asin."""
+    return _whole(reader.product_metadata(), tables.PRODUCT_CATALOG)
+
+
+def _whole(rows: pa.Table, spec: tables.TableSpec) -> pa.Table:
+    ordered = rows.select(spec.schema.names).cast(spec.schema)
+    return ordered.sort_by([(k, "ascending") for k in spec.primary_key])
+
+
 def counting(chunks: TableChunks, transform, schema: pa.Schema, column: str) -> TableChunks:
     """chunks.map(transform), with summary per day (of `column`) `rows`."""
     stats = DayStats("rows")

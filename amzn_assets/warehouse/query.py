@@ -1,7 +1,8 @@
 """Query the parquet warehouse with DuckDB: every table asset is a view under its asset name.
 
 Fact tables are the union of their partitions. Dimension tables (write mode "upsert") are the
-upsert of their partitions by primary key, the latest partition winning.
+upsert of their partitions by primary key, the latest partition winning; `stations` and `products`
+add the entities of the reference tables that no fact names (whole_dimensions.py), on every backend.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 import duckdb
 
 from amzn_assets.tables import ALL_TABLES, TableSpec
+from amzn_assets.warehouse.whole_dimensions import BY_NAME as WHOLE_BY_NAME
+from amzn_assets.warehouse.whole_dimensions import WHOLE_DIMENSIONS, union_sql
 
 
 def _pipe_table():
@@ -39,7 +42,7 @@ def _literal(text: str) -> str:
 
 def view_sql(spec: TableSpec, folder: Path | None, source: str | None = None) -> str:
     source = source or f"read_parquet({_literal(str(folder / '*.parquet'))}, union_by_name => true)"
-    if spec.mode == "replace":
+    if spec.mode in ("replace", "whole"):
         return f"SELECT * FROM {source}"
     key = ", ".join(_quote(c) for c in spec.primary_key)
     return (
@@ -50,36 +53,60 @@ def view_sql(spec: TableSpec, folder: Path | None, source: str | None = None) ->
 
 def connect(warehouse: Path | str, endpoint_url: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with one view per materialized table asset (a folder or s3://...;
-    endpoint_url: a local S3 API)."""
-    if str(warehouse).startswith("s3://"):
-        return _connect_s3(str(warehouse), endpoint_url)
-    warehouse = Path(warehouse)
+    endpoint_url: a local S3 API); `stations` and `products` hold every landed entity
+    (amzn_assets.warehouse.whole_dimensions)."""
     conn = duckdb.connect()
-    for spec in ALL_TABLES:
-        folder = warehouse / spec.name
-        if folder.is_dir() and any(folder.glob("*.parquet")):
-            conn.execute(f"CREATE VIEW {_quote(spec.name)} AS {view_sql(spec, folder)}")
-        elif folder.is_dir():  # written, every partition empty: an empty day is stored as no file
-            conn.register(f"__{spec.name}", spec.schema.empty_table())
-            conn.execute(f"CREATE VIEW {_quote(spec.name)} AS SELECT * FROM {_quote('__' + spec.name)}")
+    if str(warehouse).startswith("s3://"):
+        selects = _s3_tables(conn, str(warehouse), endpoint_url)
+    else:
+        selects = _local_tables(conn, Path(warehouse))
+    for name, select in selects.items():
+        if name not in WHOLE_BY_NAME:
+            conn.execute(f"CREATE VIEW {_quote(name)} AS {select}")
+    for dimension in WHOLE_DIMENSIONS:
+        seen, reference = selects.get(dimension.name), dimension.reference.name
+        if seen is not None or reference in selects:
+            union = union_sql(dimension, f"({seen})" if seen else None, _quote(reference) if reference in selects else None)
+            conn.execute(f"CREATE VIEW {_quote(dimension.name)} AS {union}")
     return conn
 
 
-def _connect_s3(url: str, endpoint_url: str | None) -> duckdb.DuckDBPyConnection:
+def _local_tables(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> dict[str, str]:
+    """The SELECT of each materialized table of a local warehouse, by name."""
+    selects = {}
+    for spec in ALL_TABLES:
+        folder = warehouse / spec.name
+        if spec.mode == "whole":
+            path = warehouse / f"{spec.name}.parquet"
+            if path.is_file():
+                selects[spec.name] = f"SELECT * FROM read_parquet({_literal(str(path))})"
+        elif folder.is_dir() and any(folder.glob("*.parquet")):
+            selects[spec.name] = view_sql(spec, folder)
+        elif folder.is_dir():  # written, every partition empty: an empty day is stored as no file
+            conn.register(f"__{spec.name}", spec.schema.empty_table())
+            selects[spec.name] = f"SELECT * FROM {_quote('__' + spec.name)}"
+    return selects
+
+
+def _s3_tables(conn: duckdb.DuckDBPyConnection, url: str, endpoint_url: str | None) -> dict[str, str]:
     """Arrow datasets over S3 (pyarrow's S3 client: DuckDB's httpfs extension is a download away)."""
     import pyarrow.dataset as ds
     from pyarrow import fs
 
     s3 = fs.S3FileSystem(endpoint_override=endpoint_url)
     root = url[len("s3://") :].rstrip("/")
-    conn = duckdb.connect()
+    selects = {}
     for spec in ALL_TABLES:
-        selector = fs.FileSelector(f"{root}/{spec.name}", allow_not_found=True)
-        files = [f.path for f in s3.get_file_info(selector) if f.path.endswith(".parquet")]
+        if spec.mode == "whole":
+            info = s3.get_file_info(f"{root}/{spec.name}.parquet")
+            files = [info.path] if info.type == fs.FileType.File else []
+        else:
+            selector = fs.FileSelector(f"{root}/{spec.name}", allow_not_found=True)
+            files = [f.path for f in s3.get_file_info(selector) if f.path.endswith(".parquet")]
         if files:
             conn.register(f"__{spec.name}", ds.dataset(files, filesystem=s3, format="parquet"))
-            conn.execute(f"CREATE VIEW {_quote(spec.name)} AS {view_sql(spec, None, source=_quote('__' + spec.name))}")
-    return conn
+            selects[spec.name] = view_sql(spec, None, source=_quote("__" + spec.name))
+    return selects
 
 
 def run_query(warehouse: Path | str, sql: str, endpoint_url: str | None = None) -> QueryResult:
@@ -100,8 +127,11 @@ def table_counts(warehouse: Path | str) -> dict[str, tuple[int, int]]:
     return counts_with(lambda sql: run_query(warehouse, sql))
 
 
-def run_postgres_query(url: str, schema: str, sql: str) -> QueryResult:
-    """The same SQL on the PostgreSQL backend (the star tables live in `schema`)."""
+def run_postgres_query(url: str, schema: str, sql: str, shadow: str = "VIEW") -> QueryResult:
+    """The same SQL on the PostgreSQL backend (the star tables live in `schema`). `stations` and
+    `products`, where the SQL names them, are the session's temporary union of the daily dimension
+    and its reference table (whole_dimensions.py), which the session's temporary schema puts before
+    the tables: shadow "VIEW" on PostgreSQL, "TABLE" on Redshift (which has no temporary views)."""
     from psycopg2 import sql as pgsql
 
     from amzn_assets.storage.pg_tables import connect as pg_connect
@@ -110,12 +140,30 @@ def run_postgres_query(url: str, schema: str, sql: str) -> QueryResult:
     try:
         with conn.cursor() as cur:
             cur.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
+            for statement in _shadow_statements(cur, schema, sql, shadow):
+                cur.execute(statement)
             cur.execute(sql)
             columns = [d[0] for d in cur.description] if cur.description else []
             return QueryResult(columns, [tuple(r) for r in cur.fetchall()] if columns else [])
     finally:
         conn.rollback()
         conn.close()
+
+
+def _shadow_statements(cur, schema: str, sql: str, shadow: str) -> list[str]:
+    if shadow not in ("VIEW", "TABLE"):
+        raise ValueError(f"shadow {shadow!r}: VIEW or TABLE")
+    statements = []
+    for dimension in WHOLE_DIMENSIONS:
+        if not dimension.mentioned_in(sql):
+            continue
+        seen, reference = (f"{_quote(schema)}.{_quote(t)}" for t in (dimension.name, dimension.reference.name))
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL", (seen, reference))
+        has_seen, has_reference = cur.fetchone()
+        if has_seen or has_reference:
+            union = union_sql(dimension, seen if has_seen else None, reference if has_reference else None)
+            statements.append(f"CREATE TEMP {shadow} {_quote(dimension.name)} AS {union}")
+    return statements
 
 
 def format_table(result: QueryResult, max_width: int = 60) -> str:
@@ -142,12 +190,13 @@ def query_from_env(local_warehouse: Path):
     return backend_for(Settings.from_env().with_data_dir(Path(local_warehouse).parent)).query
 
 
-def counts_with(query) -> dict[str, tuple[int, int]]:
-    """Rows and distinct partitions per star or staging table that exists, through any backend."""
+def counts_with(query) -> dict[str, tuple[int, int | None]]:
+    """Rows and distinct partitions (None: an unpartitioned table) per table that exists, through any backend."""
     counts = {}
     for spec in ALL_TABLES:
+        partitions = f"count(DISTINCT {_quote(spec.partition_column)})" if spec.partition_column else "NULL"
         try:
-            result = query(f"SELECT count(*), count(DISTINCT {_quote(spec.partition_column)}) FROM {_quote(spec.name)}")
+            result = query(f"SELECT count(*), {partitions} FROM {_quote(spec.name)}")
         except Exception:  # noqa: BLE001 - the table is not materialized (or not on this backend)
             continue
         counts[spec.name] = tuple(result.rows[0])

@@ -170,6 +170,40 @@ CREATE TABLE IF NOT EXISTS climate (
     -- References (station_id -> stations, "date" -> "datetime") are checked by the loader, as above.
 );
 
+-- ---------------------------------------------------------------------------------------------------
+-- Reference data, not partitioned, replaced whole when a station list (product metadata) lands: every
+-- landed entity, whether or not a fact names it. `amzn-assets query` shows stations (products) as the
+-- daily dimension plus the entities here that it lacks (docs/data-model.md).
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS station_list (
+    station_id    text NOT NULL,
+    latitude      double precision,
+    longitude     double precision,
+    elevation     double precision,  -- metres; null where the source says -999.9
+    state         text,
+    name          text,
+    gsn_flag      text,
+    hcn_crn_flag  text,
+    wmo_id        text,
+    CONSTRAINT station_list_pkey PRIMARY KEY (station_id)
+);
+
+CREATE TABLE IF NOT EXISTS product_catalog (
+    asin           text NOT NULL,
+    title          text,
+    brand          text,
+    price          double precision,  -- USD
+    main_cat       text,
+    category       text,
+    category_path  text,
+    sales_rank     bigint,
+    rank_category  text,
+    features       text,
+    description    text,
+    CONSTRAINT product_catalog_pkey PRIMARY KEY (asin)
+);
+
 
 -- ---------------------------------------------------------------------------------------------------
 -- Landing ledger (written by the landing code through SQLAlchemy).

@@ -166,6 +166,45 @@ DISTSTYLE EVEN
 SORTKEY ("date");
 
 -- ---------------------------------------------------------------------------------------------------
+-- Reference data, not partitioned, replaced whole (DELETE + COPY) when a station list (product
+-- metadata) lands: every landed entity, whether or not a fact names it (docs/data-model.md).
+-- Same columns, widths and distribution as stations (products).
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS station_list (
+    station_id    VARCHAR(32)  NOT NULL,
+    latitude      DOUBLE PRECISION,
+    longitude     DOUBLE PRECISION,
+    elevation     DOUBLE PRECISION,  -- metres; null where the source says -999.9
+    state         VARCHAR(8),
+    name          VARCHAR(256),
+    gsn_flag      VARCHAR(8),
+    hcn_crn_flag  VARCHAR(8),
+    wmo_id        VARCHAR(16),
+    PRIMARY KEY (station_id)
+)
+DISTSTYLE ALL
+SORTKEY (station_id);
+
+CREATE TABLE IF NOT EXISTS product_catalog (
+    asin           VARCHAR(32)   NOT NULL,
+    title          VARCHAR(4096),
+    brand          VARCHAR(512),
+    price          DOUBLE PRECISION,  -- USD
+    main_cat       VARCHAR(1024),
+    category       VARCHAR(512),
+    category_path  VARCHAR(4096),
+    sales_rank     BIGINT,
+    rank_category  VARCHAR(512),
+    features       VARCHAR(65535),
+    description    VARCHAR(65535),
+    PRIMARY KEY (asin)
+)
+DISTSTYLE KEY
+DISTKEY (asin)
+SORTKEY (asin);
+
+-- ---------------------------------------------------------------------------------------------------
 -- Landing ledger and quarantine (see sql/postgres/schema.sql for the statuses).
 --   landing_batches.status: open -> committed (an open batch found at start-up is rolled back).
 --   landing_files.status (written at commit): landed | quarantined | duplicate.
