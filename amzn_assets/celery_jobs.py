@@ -60,7 +60,9 @@ celery_redis_executor = celery_executor.configured(
     name="celery_redis",
 )
 
-# The daily star schema: every asset of the review and climate groups (see assets/reviews.py, climate.py).
+# The daily star schema: every asset of the review and climate groups (see assets/reviews.py, climate.py),
+# with the unpartitioned station_list and product_catalog (Dagster lets unpartitioned assets join a
+# partitioned job): each run writes them once, beside its days.
 WAREHOUSE_GROUPS = ("reviews", "climate")
 warehouse_selection = AssetSelection.groups(*WAREHOUSE_GROUPS)
 

@@ -68,4 +68,6 @@ def test_webserver_serves_the_asset_graph(dirs, tmp_path):
         assert graph["rating_model"] == {"reviews_fact", "rating_tokenizer"}
         assert graph["rating_model_evaluation"] == {"reviews_fact", "rating_model"}
         assert graph["rating_predictions"] == {"reviews_fact", "rating_model"}
-        assert {n["partitionDefinition"]["type"] for n in nodes} == {"TIME_WINDOW"}
+        partitions = {"/".join(n["assetKey"]["path"]): n["partitionDefinition"] for n in nodes}
+        assert {key for key, p in partitions.items() if p is None} == {"station_list", "product_catalog"}  # reference data
+        assert {p["type"] for p in partitions.values() if p} == {"TIME_WINDOW"}

@@ -1,4 +1,5 @@
-"""Climate assets: landed_climate -> stations -> climate (built by amzn_assets.transforms.star, see reviews.py)."""
+"""Climate assets: landed_climate -> stations -> climate, and station_list (unpartitioned: every landed
+station); built by amzn_assets.transforms.star, see reviews.py."""
 
 import pyarrow as pa
 from dagster import AssetExecutionContext, BackfillPolicy, Output, asset

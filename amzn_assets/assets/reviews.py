@@ -1,4 +1,5 @@
-"""Review assets: landed_reviews -> users, products, datetime -> reviews_fact.
+"""Review assets: landed_reviews -> users, products, datetime -> reviews_fact, and product_catalog
+(unpartitioned: every landed product).
 
 Each asset returns TableChunks built by amzn_assets.transforms.star (the stream job builds the same
 tables with the same functions): a range is produced a month of days at a time, so a backfill's

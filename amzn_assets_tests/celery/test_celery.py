@@ -48,7 +48,10 @@ DAY = "2018-05-12"  # scored by rating_predictions
 
 WORKER_READY_S = 90  # both workers answer the broker
 RUN_TIMEOUT_S = 240  # one `dagster job execute`
-WAREHOUSE_STEPS = {"landed_reviews", "users", "products", "datetime", "reviews_fact", "landed_climate", "stations", "climate"}
+WAREHOUSE_STEPS = {
+    "landed_reviews", "users", "products", "datetime", "reviews_fact", "landed_climate", "stations", "climate",
+    "station_list", "product_catalog",  # unpartitioned reference data, in the same groups
+}
 MODEL_STEPS = {"rating_tokenizer", "rating_model", "rating_model_evaluation"}
 SUBMIT_RE = re.compile(r'Submitting celery task for step "(?P<step>[^"]+)" to queue "(?P<queue>[^"]+)"')
 
