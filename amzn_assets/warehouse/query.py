@@ -158,8 +158,14 @@ def _shadow_statements(cur, schema: str, sql: str, shadow: str) -> list[str]:
         if not dimension.mentioned_in(sql):
             continue
         seen, reference = (f"{_quote(schema)}.{_quote(t)}" for t in (dimension.name, dimension.reference.name))
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL", (seen, reference))
-        has_seen, has_reference = cur.fetchone()
+        # pg_class, not to_regclass (which Redshift lacks)
+        cur.execute(
+            "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname IN (%s, %s)",
+            (schema, dimension.name, dimension.reference.name),
+        )
+        found = {row[0] for row in cur.fetchall()}
+        has_seen, has_reference = dimension.name in found, dimension.reference.name in found
         if has_seen or has_reference:
             union = union_sql(dimension, seen if has_seen else None, reference if has_reference else None)
             statements.append(f"CREATE TEMP {shadow} {_quote(dimension.name)} AS {union}")
