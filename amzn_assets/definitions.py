@@ -1,20 +1,18 @@
-"""The code location: assets and resources, the storage chosen by AMZN_BACKEND."""
+"""The code location: the definitions under amzn_assets/defs and the resources the settings choose."""
 
 from __future__ import annotations
 
-from dagster import Definitions, load_assets_from_modules
+from dagster import Definitions, load_assets_from_modules, load_definitions_from_package_module
 from dagster_aws.s3 import S3Resource
 
-from amzn_assets.assets import climate, reviews
-from amzn_assets.assets.station_checks import stations_known_and_named_once
-from amzn_assets.assets.ml import ml_asset_checks, ml_assets, ml_resources, rating_model_job
-from amzn_assets.celery_jobs import celery_jobs
-from amzn_assets.resources import LandingZone
-from amzn_assets.sensors import stream_job, stream_sensor
-from amzn_assets.sensors.rating_model import rating_model_sensor
+import amzn_assets.defs
 from amzn_assets.backends import backend_for
+from amzn_assets.defs.climate import assets as climate_assets
+from amzn_assets.defs.rating_model import ml_resources
+from amzn_assets.defs.reviews import assets as review_assets
 from amzn_assets.settings import Settings
 from amzn_assets.storage.parquet import ParquetIOManager
+from amzn_assets.wiring.resources import LandingZone
 
 
 def resources_for(
@@ -66,16 +64,15 @@ def _ledger_url_config(settings: Settings):
 
 
 def defs_for(settings: Settings) -> Definitions:
-    return Definitions(
-        assets=[*all_assets, *ml_assets],
-        asset_checks=[*ml_asset_checks, stations_known_and_named_once],
-        jobs=[stream_job, rating_model_job, *celery_jobs(ml_assets)],
-        sensors=[stream_sensor, rating_model_sensor],
-        resources=resources_from(settings),
+    """Every asset, check, job and sensor defined at module scope under amzn_assets/defs (found by
+    loading its modules: a new one needs no registration here), with this deployment's resources."""
+    return Definitions.merge(
+        load_definitions_from_package_module(amzn_assets.defs),
+        Definitions(resources=resources_from(settings)),
     )
 
 
-# The daily warehouse (landing, star schema); the rating-model assets are added beside it.
-all_assets = load_assets_from_modules([reviews, climate])
+# The daily warehouse assets (reviews and climate), for materialize() in tests and benchmarks.
+all_assets = load_assets_from_modules([review_assets, climate_assets])
 
 defs = defs_for(Settings.from_env())

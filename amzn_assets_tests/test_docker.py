@@ -264,7 +264,7 @@ def test_two_default_queue_workers_share_the_split_backfills(compose, monkeypatc
     runs the run queue starts side by side): what docs/scaling.md deploys."""
     from dagster import BackfillPolicy
 
-    from amzn_assets.partitions import BACKFILL_DAYS_ENV, daily_backfill_policy
+    from amzn_assets.wiring.partitions import BACKFILL_DAYS_ENV, daily_backfill_policy
 
     services = compose["services"]
     default_queue = [name for name, svc in services.items() if "command" in svc and option(command_args(svc), "-q") == ["dagster"]]

@@ -232,7 +232,7 @@ def storage_alone(url: str, dirs, days: int) -> dict[str, float]:
     from amzn_assets import tables
     from amzn_assets.landing.intake import Lander
     from amzn_assets.landing.readers import LandedReader
-    from amzn_assets.partitions import partition_days
+    from amzn_assets.wiring.partitions import partition_days
     from amzn_assets.storage.contract import StorageSpec
     from amzn_assets.storage.postgres import PostgresIOManager
     from amzn_assets.transforms import reviews as transform

@@ -146,7 +146,7 @@ def materialize_landed(settings: Settings) -> int:
     from dagster import DagsterInstance
 
     from amzn_assets.definitions import defs_for
-    from amzn_assets.sensors.apply import WAREHOUSE
+    from amzn_assets.warehouse.apply import WAREHOUSE
 
     ledger = lander(settings).ledger
     job = defs_for(settings).get_job_def("stream_job")

@@ -1,5 +1,5 @@
 """What an IO manager records about a partition range it wrote: one materialization per partition
-that describes that partition (amzn_assets.assets.reporting.partition_metadata).
+that describes that partition (amzn_assets.wiring.reporting.partition_metadata).
 
 Dagster logs one materialization per partition of an output; metadata added with
 context.add_output_metadata goes on every one of them, so only what is true of each partition
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dagster import DagsterInvariantViolationError, OutputContext
 
-from amzn_assets.assets.reporting import partition_metadata
+from amzn_assets.wiring.reporting import partition_metadata
 from amzn_assets.chunks import summary_of
 
 

@@ -18,7 +18,7 @@ from amzn_assets import tables
 from amzn_assets.chunks import TableChunks
 from amzn_assets.day_stats import PER_DAY, DayStats, counts_by_day
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.partitions import partition_days
+from amzn_assets.wiring.partitions import partition_days
 from amzn_assets.transforms import climate as climate_transform
 from amzn_assets.transforms import reviews as reviews_transform
 

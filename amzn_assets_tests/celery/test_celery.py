@@ -379,25 +379,20 @@ def test_jobs_route_ml_steps_to_ml_queue_in_the_plan(monkeypatch, scratch):
     assert queues["ml_daily_celery_job"] == {"rating_predictions": "ml_queue"}
 
 
-def test_ml_jobs_split_by_partitions_definition():
-    from dagster import Definitions, MonthlyPartitionsDefinition, asset
+def test_each_celery_job_resolves_on_one_partitions_definition():
+    from amzn_assets.definitions import defs
+    from amzn_assets.defs.rating_model import monthly_partitions
+    from amzn_assets.wiring.partitions import daily_partitions
 
-    from amzn_assets.celery_jobs import ML_QUEUE_TAGS, celery_jobs
-    from amzn_assets.partitions import daily_partitions
-
-    @asset(partitions_def=daily_partitions, op_tags=ML_QUEUE_TAGS)
-    def daily_ml():
-        return None
-
-    @asset(partitions_def=MonthlyPartitionsDefinition("2018-01-01"), op_tags=ML_QUEUE_TAGS)
-    def monthly_ml():
-        return None
-
-    jobs = celery_jobs([daily_ml, monthly_ml])
-    assert [j.name for j in jobs] == ["warehouse_celery_job", "ml_daily_celery_job", "ml_monthly_celery_job"]
-    defs = Definitions(assets=[daily_ml, monthly_ml], jobs=jobs[1:])
-    assert defs.resolve_job_def("ml_monthly_celery_job").partitions_def == MonthlyPartitionsDefinition("2018-01-01")
-    assert [j.name for j in celery_jobs([daily_ml])] == ["warehouse_celery_job", "ml_celery_job"]
+    expected = {
+        "warehouse_celery_job": daily_partitions,
+        "ml_daily_celery_job": daily_partitions,
+        "ml_monthly_celery_job": monthly_partitions,
+    }
+    for name, partitions in expected.items():
+        job = defs.resolve_job_def(name)
+        assert job.executor_def.name == "celery_redis"
+        assert job.partitions_def == partitions, name
 
 
 def pass_the_model_check(metrics_path: Path) -> None:

@@ -70,7 +70,7 @@ def schemas(postgres_url):
 @pytest.fixture
 def env(scratch: Path, redis_url: str, postgres_url: str, schemas: dict, monkeypatch) -> dict:
     from amzn_assets.generate import generate_sample
-    from amzn_assets.resources import LandingZone
+    from amzn_assets.wiring.resources import LandingZone
     from amzn_assets_tests.daemon import create_instance
 
     home = scratch / "dagster_home"
@@ -227,7 +227,7 @@ def single_process_run(env: dict, postgres_url: str, schema: str) -> None:
     from the environment when it loads), into its own schema."""
     code = (
         "from dagster import DagsterInstance, materialize\n"
-        "from amzn_assets.celery_jobs import warehouse_selection\n"
+        "from amzn_assets.defs.celery.jobs import warehouse_selection\n"
         "from amzn_assets.definitions import defs\n"
         f"tags = {{'dagster/asset_partition_range_start': {FIRST!r}, 'dagster/asset_partition_range_end': {LAST!r}}}\n"
         "keys = warehouse_selection.resolve(defs.resolve_asset_graph())\n"

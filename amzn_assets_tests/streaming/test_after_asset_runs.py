@@ -8,7 +8,7 @@ from dagster import DagsterInstance, materialize
 
 from amzn_assets.definitions import all_assets, resources_for
 from amzn_assets.landing.intake import Lander
-from amzn_assets.sensors.apply import WAREHOUSE
+from amzn_assets.warehouse.apply import WAREHOUSE
 from amzn_assets_tests.conftest import gz_review, upload
 from amzn_assets_tests.streaming.test_sensors import ALL_DAYS, materializations_of, stream
 

@@ -7,7 +7,7 @@ AMZN_MODEL_WINDOW_MONTHS=N reads only the N months ending with M.
 
 from dagster import MonthlyPartitionsDefinition, TimeWindowPartitionMapping
 
-from amzn_assets.partitions import FIRST_REVIEW_DAY, daily_partitions
+from amzn_assets.wiring.partitions import FIRST_REVIEW_DAY, daily_partitions
 from amzn_assets.settings import Settings
 
 # 0: the growing window (every day up to the month's end); N > 0: the N months ending with the month.

@@ -13,7 +13,7 @@ from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
 
-from amzn_assets.assets.checks import check_key
+from amzn_assets.wiring.checks import check_key
 from amzn_assets.checks.freshness import batches_after_watermark, reviews_freshness
 from amzn_assets.checks.summary import CheckSummary, summarize
 from amzn_assets.checks.warehouse import CHECKS, FRESH, Evaluation, check_named, checks_of, evaluate_days
@@ -68,7 +68,7 @@ def evaluate_now(resources: dict, days_by_table: dict[str, Sequence[str]]) -> li
     """Run the checks over the warehouse without a Dagster instance (`amzn-assets summary` when
     DAGSTER_HOME is not set), through the code location's resources. Freshness then knows only the
     stream's watermark: days written by asset runs since a batch landed do not count."""
-    from amzn_assets.sensors.apply import WAREHOUSE
+    from amzn_assets.warehouse.apply import WAREHOUSE
 
     wanted = {key: resources[key] for key in ("io_manager", "landing")}
     with build_resources(wanted) as built:

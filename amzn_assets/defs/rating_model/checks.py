@@ -5,7 +5,7 @@ blocking reviews_fact check is not trained)."""
 
 from dagster import AssetCheckResult, AssetCheckSeverity
 
-from amzn_assets.assets.check_records import describe_failed_days, failed_blocking_days
+from amzn_assets.wiring.check_records import describe_failed_days, failed_blocking_days
 
 SANITY_MIN_SHARE = 0.8
 MAE_BAR_BASELINES = ("majority", "tfidf_lr")  # the blocking bar (the lexicon baseline is reported beside them)

@@ -1,5 +1,5 @@
 """The stream: stream_sensor requests stream_job runs; a run lands what waits in the upload area and
-materializes exactly the days that the newly landed batches fed (amzn_assets.sensors.apply).
+materializes exactly the days that the newly landed batches fed (amzn_assets.warehouse.apply).
 
 One run serves any spread of days: a tick that lands reviews of hundreds of scattered historical
 days starts one run (in one process, no process per step), not a run per range of consecutive
@@ -31,15 +31,15 @@ from dagster import (
     sensor,
 )
 
-from amzn_assets.assets.checks import evaluation_event, freshness_evaluation
-from amzn_assets.assets.station_checks import station_check_evaluation
+from amzn_assets.wiring.checks import evaluation_event, freshness_evaluation
+from amzn_assets.defs.climate.checks import station_check_evaluation
 from amzn_assets.checks.stations import landed_station_findings
-from amzn_assets.assets.reporting import landing_metadata, partition_metadata, summary_metadata
+from amzn_assets.wiring.reporting import landing_metadata, partition_metadata, summary_metadata
 from amzn_assets.landing.kinds import KINDS
-from amzn_assets.read_through import NewestBatches, days_already_written, reference_tables_already_written
-from amzn_assets.resources import LandingZone
-from amzn_assets.sensors.apply import WAREHOUSE, apply_days, reference_tables_fed, take_batches, write_reference_tables
-from amzn_assets.sensors.planning import SERIAL_TAG, listing_digest, sensor_interval_seconds
+from amzn_assets.warehouse.read_through import NewestBatches, days_already_written, reference_tables_already_written
+from amzn_assets.wiring.resources import LandingZone
+from amzn_assets.warehouse.apply import WAREHOUSE, apply_days, reference_tables_fed, take_batches, write_reference_tables
+from amzn_assets.ml.planning import SERIAL_TAG, listing_digest, sensor_interval_seconds
 from amzn_assets.settings import sensors_default_running
 
 STAGING_TABLES = {"landed_reviews", "landed_climate"}  # on staging_io_manager, like their assets

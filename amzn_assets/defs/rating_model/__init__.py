@@ -11,13 +11,14 @@
     checks.py         the checks' decisions and the refusals, as plain functions of metrics.json
     predictions.py    rating_predictions
     jobs.py           the code location's instances and rating_model_job
+    sensor.py         rating_model_sensor: trains a month once its reviews are complete
 
 Nothing here imports TensorFlow, SentencePiece or scikit-learn at module import: the code location
-loads without the `ml` extra. amzn_assets/definitions.py adds ml_assets, ml_asset_checks,
-rating_model_job and (through resources_for) ml_resources.
+loads without the `ml` extra. amzn_assets/definitions.py loads every module here (the assets,
+checks, job and sensor) and, through resources_from, ml_resources.
 """
 
-from amzn_assets.assets.ml.checks import (
+from amzn_assets.defs.rating_model.checks import (
     SANITY_MIN_SHARE,
     mae_check_result,
     model_beats_baselines,
@@ -25,7 +26,7 @@ from amzn_assets.assets.ml.checks import (
     refused_model,
     sanity_check_result,
 )
-from amzn_assets.assets.ml.jobs import (
+from amzn_assets.defs.rating_model.jobs import (
     ml_asset_checks,
     ml_assets,
     rating_model,
@@ -35,10 +36,10 @@ from amzn_assets.assets.ml.jobs import (
     rating_model_sanity,
     rating_tokenizer,
 )
-from amzn_assets.assets.ml.model_assets import build_ml_assets
-from amzn_assets.assets.ml.partitions import TRAINING_WINDOW_MONTHS, monthly_partitions, training_window, window_days
-from amzn_assets.assets.ml.predictions import PredictionConfig, predictions_schema, rating_predictions
-from amzn_assets.assets.ml.resources import MODEL_IO_MANAGER, MODEL_SETTINGS, RatingModelSettings, ml_resources
+from amzn_assets.defs.rating_model.model_assets import build_ml_assets
+from amzn_assets.defs.rating_model.partitions import TRAINING_WINDOW_MONTHS, monthly_partitions, training_window, window_days
+from amzn_assets.defs.rating_model.predictions import PredictionConfig, predictions_schema, rating_predictions
+from amzn_assets.defs.rating_model.resources import MODEL_IO_MANAGER, MODEL_SETTINGS, RatingModelSettings, ml_resources
 
 __all__ = [
     "MODEL_IO_MANAGER",

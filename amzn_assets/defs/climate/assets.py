@@ -5,15 +5,16 @@ import pyarrow as pa
 from dagster import AssetExecutionContext, BackfillPolicy, Output, asset
 
 from amzn_assets import tables
-from amzn_assets.assets.checks import check_specs, checked_output
-from amzn_assets.assets.reporting import record_landing, tag_read_through
-from amzn_assets.assets.reviews import datetime
+from amzn_assets.wiring.checks import check_specs, checked_output
+from amzn_assets.wiring.reporting import record_landing, tag_read_through
+from amzn_assets.defs.reviews.assets import datetime
 from amzn_assets.chunks import TableChunks
-from amzn_assets.partitions import daily_partitions, single_run_backfill
-from amzn_assets.resources import LandingZone
+from amzn_assets.wiring import groups
+from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
+from amzn_assets.wiring.resources import LandingZone
 from amzn_assets.transforms import star
 
-COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name="climate")
+COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name=groups.CLIMATE, owners=groups.OWNERS)
 
 
 @asset(
@@ -38,7 +39,8 @@ def stations(context: AssetExecutionContext, landed_climate: TableChunks, landin
 
 
 @asset(
-    group_name="climate",
+    group_name=groups.CLIMATE,
+    owners=groups.OWNERS,
     backfill_policy=BackfillPolicy.single_run(),  # unpartitioned: runs beside a range of the daily assets
     metadata=tables.STATION_LIST.as_metadata(),
     description="Every station of the landed GHCN station list, reported on or not; replaced whole when a list lands. "

@@ -31,7 +31,7 @@ from amzn_assets.checks.freshness import batches_after_watermark, reviews_freshn
 from amzn_assets.checks.warehouse import Evaluation, WarehouseCheck, check_named, checks_of, evaluate_days
 from amzn_assets.checks.warehouse import FRESH as FRESH_CHECK
 from amzn_assets.landing.ledger import Ledger
-from amzn_assets.partitions import daily_partitions
+from amzn_assets.wiring.partitions import daily_partitions
 
 
 def check_specs(table: str) -> list[AssetCheckSpec]:
@@ -67,7 +67,7 @@ def evaluation_event(evaluation: Evaluation) -> AssetCheckEvaluation:
 def freshness_evaluation(ledger: Ledger, instance: DagsterInstance, written_now: Sequence[str], read_at: datetime) -> Evaluation:
     """Freshness of reviews_fact: days written now count as written at read_at (when their landed
     rows were read at the latest); other days at their latest materialization in the instance."""
-    from amzn_assets.sensors.apply import WAREHOUSE  # the stream's watermark (imported here: no cycle)
+    from amzn_assets.warehouse.apply import WAREHOUSE  # the stream's watermark (imported here: no cycle)
 
     watermark, after = batches_after_watermark(ledger, WAREHOUSE)
     now_days = set(written_now)

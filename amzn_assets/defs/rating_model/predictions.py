@@ -3,12 +3,13 @@
 # No `from __future__ import annotations`: Dagster reads the Config annotation of rating_predictions.
 from dagster import AssetDep, AssetExecutionContext, Config, Failure, LastPartitionMapping, Output, asset
 
-from amzn_assets.assets.ml.checks import refused_model
-from amzn_assets.assets.ml.resources import MODEL_IO_MANAGER
-from amzn_assets.assets.reporting import histogram_markdown
-from amzn_assets.celery_jobs import ML_QUEUE_TAGS
+from amzn_assets.defs.rating_model.checks import refused_model
+from amzn_assets.defs.rating_model.resources import MODEL_IO_MANAGER
+from amzn_assets.wiring.reporting import histogram_markdown
+from amzn_assets.wiring import groups
+from amzn_assets.wiring.celery import ML_QUEUE_TAGS
 from amzn_assets.chunks import TableChunks
-from amzn_assets.partitions import daily_partitions, single_run_backfill
+from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
 from amzn_assets.slicing import slices_by_value
 from amzn_assets.storage.artifacts import ArtifactDir, PartitionedArtifactIOManager, stage
 
@@ -20,7 +21,8 @@ class PredictionConfig(Config):
 @asset(
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,  # a range is one run: the model loads once
-    group_name="rating_model",
+    group_name=groups.RATING_MODEL,
+    owners=groups.OWNERS,
     io_manager_key=MODEL_IO_MANAGER,
     op_tags=ML_QUEUE_TAGS,
     deps=[AssetDep("rating_model", partition_mapping=LastPartitionMapping())],

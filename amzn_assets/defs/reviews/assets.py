@@ -11,15 +11,16 @@ import pyarrow as pa
 from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, Output, asset
 
 from amzn_assets import tables
-from amzn_assets.assets.checks import check_specs, checked_output
-from amzn_assets.assets.reporting import record_landing, tag_read_through
+from amzn_assets.wiring.checks import check_specs, checked_output
+from amzn_assets.wiring.reporting import record_landing, tag_read_through
 from amzn_assets.chunks import TableChunks
-from amzn_assets.partitions import daily_partitions, single_run_backfill
-from amzn_assets.resources import LandingZone
+from amzn_assets.wiring import groups
+from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
+from amzn_assets.wiring.resources import LandingZone
 from amzn_assets.transforms import reviews as reviews_transform
 from amzn_assets.transforms import star
 
-COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name="reviews")
+COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name=groups.REVIEWS, owners=groups.OWNERS)
 
 
 @asset(
@@ -59,7 +60,8 @@ def products(context: AssetExecutionContext, landed_reviews: TableChunks, landin
 
 
 @asset(
-    group_name="reviews",
+    group_name=groups.REVIEWS,
+    owners=groups.OWNERS,
     backfill_policy=BackfillPolicy.single_run(),  # unpartitioned: runs beside a range of the daily assets
     metadata=tables.PRODUCT_CATALOG.as_metadata(),
     description="Every product of the landed product metadata, reviewed or not; replaced whole when metadata lands. "

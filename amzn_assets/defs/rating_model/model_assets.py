@@ -23,10 +23,11 @@ from dagster import (
     asset_check,
 )
 
-from amzn_assets.assets.ml.checks import SANITY_MIN_SHARE, mae_check_result, refusal_for_failed_checks, sanity_check_result
-from amzn_assets.assets.ml.partitions import TRAINING_WINDOW_MONTHS, describe_window, monthly_partitions, training_window
-from amzn_assets.assets.ml.resources import MODEL_IO_MANAGER, RatingModelSettings
-from amzn_assets.celery_jobs import ML_QUEUE_TAGS
+from amzn_assets.defs.rating_model.checks import SANITY_MIN_SHARE, mae_check_result, refusal_for_failed_checks, sanity_check_result
+from amzn_assets.defs.rating_model.partitions import TRAINING_WINDOW_MONTHS, describe_window, monthly_partitions, training_window
+from amzn_assets.defs.rating_model.resources import MODEL_IO_MANAGER, RatingModelSettings
+from amzn_assets.wiring import groups
+from amzn_assets.wiring.celery import ML_QUEUE_TAGS
 from amzn_assets.chunks import TableChunks
 from amzn_assets.storage.artifacts import ArtifactDir, stage
 
@@ -50,7 +51,8 @@ def _reviews(reviews_fact: TableChunks, config):
 COMMON = dict(
     partitions_def=monthly_partitions,
     backfill_policy=BackfillPolicy.multi_run(1),  # one run per month: each trains its own model
-    group_name="rating_model",
+    group_name=groups.RATING_MODEL,
+    owners=groups.OWNERS,
     io_manager_key=MODEL_IO_MANAGER,
     op_tags=ML_QUEUE_TAGS,
 )

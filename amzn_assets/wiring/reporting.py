@@ -11,7 +11,7 @@ from __future__ import annotations
 from dagster import MetadataValue
 
 from amzn_assets.day_stats import per_day_of, run_level_of
-from amzn_assets.read_through import READ_THROUGH_TAG
+from amzn_assets.warehouse.read_through import READ_THROUGH_TAG
 
 RATING_STATS = tuple(f"rating_{r}" for r in range(1, 6))
 
@@ -65,7 +65,7 @@ def record_landing(context, landing) -> None:
 
 def tag_read_through(context, reader, kind: str) -> None:
     """Tag the run with the newest committed batch of this kind, taken before the asset reads
-    (amzn_assets.read_through: the stream does not write these days again)."""
+    (amzn_assets.warehouse.read_through: the stream does not write these days again)."""
     committed = reader.ledger.committed_batches(kind)
     if committed:
         context.instance.add_run_tags(context.run_id, {READ_THROUGH_TAG + kind: max(committed)})

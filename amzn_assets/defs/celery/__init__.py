@@ -1,0 +1,1 @@
+"""Asset jobs whose steps run on Celery workers (queues: dagster, ml_queue)."""

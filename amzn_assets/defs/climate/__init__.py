@@ -1,0 +1,1 @@
+"""Climate: landed_climate -> stations -> climate, and their checks."""

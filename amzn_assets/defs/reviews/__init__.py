@@ -1,0 +1,1 @@
+"""Reviews: landed_reviews -> users, products, datetime -> reviews_fact, and their checks."""
