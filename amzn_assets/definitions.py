@@ -1,15 +1,15 @@
-"""The code location: the definitions under amzn_assets/defs and the resources the settings choose."""
+"""The code location: the definitions under amzn_assets/domains and the resources the settings choose."""
 
 from __future__ import annotations
 
 from dagster import Definitions, load_assets_from_modules, load_definitions_from_package_module
 from dagster_aws.s3 import S3Resource
 
-import amzn_assets.defs
+import amzn_assets.domains
 from amzn_assets.backends import backend_for
-from amzn_assets.defs.climate import assets as climate_assets
-from amzn_assets.defs.rating_model import ml_resources
-from amzn_assets.defs.reviews import assets as review_assets
+from amzn_assets.domains.climate import assets as climate_assets
+from amzn_assets.domains.rating_model import ml_resources
+from amzn_assets.domains.reviews import assets as review_assets
 from amzn_assets.settings import Settings
 from amzn_assets.storage.parquet import ParquetIOManager
 from amzn_assets.wiring.resources import LandingZone
@@ -64,10 +64,10 @@ def _ledger_url_config(settings: Settings):
 
 
 def defs_for(settings: Settings) -> Definitions:
-    """Every asset, check, job and sensor defined at module scope under amzn_assets/defs (found by
+    """Every asset, check, job and sensor defined at module scope under amzn_assets/domains (found by
     loading its modules: a new one needs no registration here), with this deployment's resources."""
     return Definitions.merge(
-        load_definitions_from_package_module(amzn_assets.defs),
+        load_definitions_from_package_module(amzn_assets.domains),
         Definitions(resources=resources_from(settings)),
     )
 

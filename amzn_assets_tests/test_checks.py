@@ -16,14 +16,14 @@ import pytest
 from dagster import AssetKey, DagsterInstance, Failure, asset, build_sensor_context, materialize
 from dagster._core.instance.ref import InstanceRef
 
-from amzn_assets.defs.rating_model import ml_assets, ml_resources
+from amzn_assets.domains.rating_model import ml_assets, ml_resources
 from amzn_assets.checks.freshness import LandedBatch, reviews_freshness
 from amzn_assets.checks.warehouse import CHECKS
 from amzn_assets.cli import main
 from amzn_assets.definitions import all_assets, resources_for
 from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
-from amzn_assets.defs.stream.sensor import stream_job
-from amzn_assets.defs.rating_model.sensor import rating_model_sensor
+from amzn_assets.domains.stream.sensor import stream_job
+from amzn_assets.domains.rating_model.sensor import rating_model_sensor
 from amzn_assets.transforms import star
 from amzn_assets_tests import broken
 from amzn_assets_tests.broken import DAYS, RANGE

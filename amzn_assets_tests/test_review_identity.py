@@ -18,7 +18,7 @@ from amzn_assets import tables
 from amzn_assets.definitions import all_assets, resources_for
 from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander
-from amzn_assets.defs.stream.sensor import stream_job
+from amzn_assets.domains.stream.sensor import stream_job
 from amzn_assets.sources.dumps import iter_review_dump
 from amzn_assets.transforms.review_identity import REVIEW_ID_SQL, review_ids
 from amzn_assets.warehouse.query import run_query

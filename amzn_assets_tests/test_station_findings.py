@@ -7,13 +7,13 @@ from __future__ import annotations
 import pyarrow as pa
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, materialize
 
-from amzn_assets.defs.climate.checks import CHECK_NAME, stations_known_and_named_once
+from amzn_assets.domains.climate.checks import CHECK_NAME, stations_known_and_named_once
 from amzn_assets.checks.stations import station_findings
 from amzn_assets.checks.summary import station_lines
 from amzn_assets.definitions import all_assets, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.defs.stream.sensor import stream_job
+from amzn_assets.domains.stream.sensor import stream_job
 from amzn_assets_tests.conftest import upload
 
 HEADER = '"STATION","NAME","DATE","TMAX","TMIN"\n'

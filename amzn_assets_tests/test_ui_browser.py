@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from dagster import DagsterInstance
 
-from amzn_assets.defs.rating_model import monthly_partitions
+from amzn_assets.domains.rating_model import monthly_partitions
 from amzn_assets.definitions import resources_for
-from amzn_assets.defs.stream.sensor import stream_job
+from amzn_assets.domains.stream.sensor import stream_job
 from amzn_assets_tests.needs import require_executable, require_module
 from amzn_assets_tests.webserver import env_for, running_webserver
 

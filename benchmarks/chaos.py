@@ -174,7 +174,7 @@ def daemon_scenario(work: Path, rng: random.Random, kills: int) -> tuple[str, in
     from dagster import DagsterInstance
 
     from amzn_assets.definitions import resources_for
-    from amzn_assets.defs.stream.sensor import stream_job
+    from amzn_assets.domains.stream.sensor import stream_job
     from amzn_assets.settings import DataDirs
     from amzn_assets.stream.split import file_name, gz
     from amzn_assets.stream.upload import upload_files

@@ -381,7 +381,7 @@ def test_jobs_route_ml_steps_to_ml_queue_in_the_plan(monkeypatch, scratch):
 
 def test_each_celery_job_resolves_on_one_partitions_definition():
     from amzn_assets.definitions import defs
-    from amzn_assets.defs.rating_model import monthly_partitions
+    from amzn_assets.domains.rating_model import monthly_partitions
     from amzn_assets.wiring.partitions import daily_partitions
 
     expected = {

@@ -181,7 +181,7 @@ def test_daemon_killed_while_streaming_then_restarted_equals_a_clean_stream(tmp_
     from dagster import RunsFilter
     from dagster._core.instance.ref import InstanceRef
 
-    from amzn_assets.defs.stream.sensor import stream_job
+    from amzn_assets.domains.stream.sensor import stream_job
     from amzn_assets.stream.split import file_name, gz
     from amzn_assets.stream.upload import upload_files
     from amzn_assets_tests.daemon import running_daemon, wait_for

@@ -1,1 +1,1 @@
-"""The rating model: amzn_assets/ml and its Dagster assets (amzn_assets/defs/rating_model/)."""
+"""The rating model: amzn_assets/ml and its Dagster assets (amzn_assets/domains/rating_model/)."""

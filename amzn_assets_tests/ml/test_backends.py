@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 from dagster import DagsterInstance, materialize
 
-from amzn_assets.defs.rating_model import build_ml_assets, ml_resources
+from amzn_assets.domains.rating_model import build_ml_assets, ml_resources
 from amzn_assets.definitions import all_assets, resources_for
 from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander

@@ -33,7 +33,7 @@ from dagster import (
     materialize,
 )
 
-from amzn_assets.defs.rating_model import (
+from amzn_assets.domains.rating_model import (
     TRAINING_WINDOW_MONTHS,
     ml_asset_checks,
     ml_assets,
@@ -274,7 +274,7 @@ def test_rating_model_sensor_trains_the_month_the_reviews_moved_past(trained):
     """rating_model_sensor on the instance's real reviews_fact events (kept last: it materializes June
     days): the window up to 2018-05-31 closes 2018-04; June days close 2018-05; a repeated tick asks
     nothing; a late May day retrains 2018-05; a re-materialized March day retrains nothing."""
-    from amzn_assets.defs.rating_model.sensor import rating_model_sensor
+    from amzn_assets.domains.rating_model.sensor import rating_model_sensor
 
     def tick(cursor):
         with build_sensor_context(instance=trained.instance, cursor=cursor) as context:

@@ -29,7 +29,7 @@ def beauty() -> Reviews:
 
 def test_the_code_location_imports_without_tensorflow_sentencepiece_or_sklearn():
     code = (
-        "import sys; import amzn_assets.definitions, amzn_assets.defs.rating_model, amzn_assets.ml.config, amzn_assets.ml.data, "
+        "import sys; import amzn_assets.definitions, amzn_assets.domains.rating_model, amzn_assets.ml.config, amzn_assets.ml.data, "
         "amzn_assets.storage.artifacts, amzn_assets.cli; "
         "heavy = sorted(m for m in ('tensorflow', 'keras', 'sentencepiece', 'sklearn') if m in sys.modules); "
         "assert not heavy, heavy"
@@ -54,7 +54,7 @@ def test_config_presets_and_validation():
 
 
 def test_settings_resource_overrides_a_preset():
-    from amzn_assets.defs.rating_model import RatingModelSettings
+    from amzn_assets.domains.rating_model import RatingModelSettings
 
     config = RatingModelSettings(preset="tiny", epochs=3, keep_fraction=0.0).hyperparameters()
     assert config == TINY.replace(epochs=3, keep_fraction=0.0)
@@ -117,7 +117,7 @@ def test_prune_removes_all_but_the_kept_shards(tmp_path):
 def test_mae_check_fails_unless_the_model_beats_both_baselines():
     from dagster import AssetCheckSeverity
 
-    from amzn_assets.defs.rating_model import mae_check_result, sanity_check_result
+    from amzn_assets.domains.rating_model import mae_check_result, sanity_check_result
 
     def metrics(model, tfidf, majority=1.2):
         return {"model": {"mae": model}, "tfidf_lr": {"mae": tfidf}, "majority": {"mae": majority}, "lexicon": {"mae": 0.1}}
@@ -163,7 +163,7 @@ def test_lexicon_features_and_the_sanity_report():
 
 
 def test_training_window_maps_a_month_to_its_trailing_days():
-    from amzn_assets.defs.rating_model import monthly_partitions, training_window
+    from amzn_assets.domains.rating_model import monthly_partitions, training_window
     from amzn_assets.wiring.partitions import daily_partitions
 
     def days(month, months):
@@ -216,7 +216,7 @@ def _roundtrip(store, tmp_path):
 
 
 def test_artifact_store_on_local_disk(tmp_path):
-    from amzn_assets.defs.rating_model import MODEL_IO_MANAGER, ml_resources
+    from amzn_assets.domains.rating_model import MODEL_IO_MANAGER, ml_resources
 
     base = ml_resources("local", str(tmp_path / "data"))[MODEL_IO_MANAGER].base_path
     assert base == str(tmp_path / "data" / "models")
@@ -231,7 +231,7 @@ def test_artifact_store_on_local_disk(tmp_path):
 def test_artifact_store_on_s3(s3_server, monkeypatch, tmp_path):
     import boto3
 
-    from amzn_assets.defs.rating_model import MODEL_IO_MANAGER, ml_resources
+    from amzn_assets.domains.rating_model import MODEL_IO_MANAGER, ml_resources
 
     for name, value in {
         "AWS_ENDPOINT_URL": s3_server, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

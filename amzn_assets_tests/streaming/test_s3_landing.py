@@ -10,7 +10,7 @@ from amzn_assets.definitions import resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.landing.stores import S3Store
-from amzn_assets.defs.stream.sensor import stream_job, stream_sensor
+from amzn_assets.domains.stream.sensor import stream_job, stream_sensor
 from amzn_assets.stream.upload import upload_files
 from amzn_assets_tests.conftest import gz_review
 

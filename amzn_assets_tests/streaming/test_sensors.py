@@ -12,7 +12,7 @@ from dagster import AssetKey, DagsterInstance, SkipReason, build_sensor_context
 from amzn_assets.definitions import resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.defs.stream.sensor import stream_job, stream_sensor
+from amzn_assets.domains.stream.sensor import stream_job, stream_sensor
 from amzn_assets.warehouse.apply import WAREHOUSE
 from amzn_assets.warehouse.query import run_query
 from amzn_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_REVIEWS, gz_review, upload
@@ -190,7 +190,7 @@ def test_a_stream_run_whose_worker_was_killed_is_failed_by_the_next_tick(dirs, s
     from dagster import DagsterRunStatus
     from dagster._core.test_utils import create_run_for_test
 
-    from amzn_assets.defs.stream.sensor import WORKER_TAG, worker_id
+    from amzn_assets.domains.stream.sensor import WORKER_TAG, worker_id
 
     finished = subprocess.Popen(["sleep", "0"])
     gone = worker_id(finished.pid)

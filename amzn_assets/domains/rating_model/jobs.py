@@ -2,8 +2,8 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from amzn_assets.defs.rating_model.model_assets import build_ml_assets
-from amzn_assets.defs.rating_model.predictions import rating_predictions
+from amzn_assets.domains.rating_model.model_assets import build_ml_assets
+from amzn_assets.domains.rating_model.predictions import rating_predictions
 
 MONTHLY_MODEL_ASSETS, ml_asset_checks = build_ml_assets()  # (tokenizer, model, evaluation), their checks
 rating_tokenizer, rating_model, rating_model_evaluation = MONTHLY_MODEL_ASSETS

@@ -3,8 +3,8 @@
 # No `from __future__ import annotations`: Dagster reads the Config annotation of rating_predictions.
 from dagster import AssetDep, AssetExecutionContext, Config, Failure, LastPartitionMapping, Output, asset
 
-from amzn_assets.defs.rating_model.checks import refused_model
-from amzn_assets.defs.rating_model.resources import MODEL_IO_MANAGER
+from amzn_assets.domains.rating_model.checks import refused_model
+from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER
 from amzn_assets.wiring.reporting import histogram_markdown
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.celery import ML_QUEUE_TAGS

@@ -20,7 +20,7 @@ from dagster import (
     sensor,
 )
 
-from amzn_assets.defs.rating_model import monthly_partitions, rating_model_job, refusal_for_failed_checks, window_days
+from amzn_assets.domains.rating_model import monthly_partitions, rating_model_job, refusal_for_failed_checks, window_days
 from amzn_assets.ml.planning import model_month_to_train, sensor_interval_seconds
 from amzn_assets.settings import model_sensor_default_running
 

@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, Output, asset
 from amzn_assets import tables
 from amzn_assets.wiring.checks import check_specs, checked_output
 from amzn_assets.wiring.reporting import record_landing, tag_read_through
-from amzn_assets.defs.reviews.assets import datetime
+from amzn_assets.domains.reviews.assets import datetime
 from amzn_assets.chunks import TableChunks
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill

@@ -32,7 +32,7 @@ from dagster import (
 )
 
 from amzn_assets.wiring.checks import evaluation_event, freshness_evaluation
-from amzn_assets.defs.climate.checks import station_check_evaluation
+from amzn_assets.domains.climate.checks import station_check_evaluation
 from amzn_assets.checks.stations import landed_station_findings
 from amzn_assets.wiring.reporting import landing_metadata, partition_metadata, summary_metadata
 from amzn_assets.landing.kinds import KINDS

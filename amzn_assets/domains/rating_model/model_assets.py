@@ -23,9 +23,9 @@ from dagster import (
     asset_check,
 )
 
-from amzn_assets.defs.rating_model.checks import SANITY_MIN_SHARE, mae_check_result, refusal_for_failed_checks, sanity_check_result
-from amzn_assets.defs.rating_model.partitions import TRAINING_WINDOW_MONTHS, describe_window, monthly_partitions, training_window
-from amzn_assets.defs.rating_model.resources import MODEL_IO_MANAGER, RatingModelSettings
+from amzn_assets.domains.rating_model.checks import SANITY_MIN_SHARE, mae_check_result, refusal_for_failed_checks, sanity_check_result
+from amzn_assets.domains.rating_model.partitions import TRAINING_WINDOW_MONTHS, describe_window, monthly_partitions, training_window
+from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER, RatingModelSettings
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.celery import ML_QUEUE_TAGS
 from amzn_assets.chunks import TableChunks

@@ -18,7 +18,7 @@ loads without the `ml` extra. amzn_assets/definitions.py loads every module here
 checks, job and sensor) and, through resources_from, ml_resources.
 """
 
-from amzn_assets.defs.rating_model.checks import (
+from amzn_assets.domains.rating_model.checks import (
     SANITY_MIN_SHARE,
     mae_check_result,
     model_beats_baselines,
@@ -26,7 +26,7 @@ from amzn_assets.defs.rating_model.checks import (
     refused_model,
     sanity_check_result,
 )
-from amzn_assets.defs.rating_model.jobs import (
+from amzn_assets.domains.rating_model.jobs import (
     ml_asset_checks,
     ml_assets,
     rating_model,
@@ -36,10 +36,10 @@ from amzn_assets.defs.rating_model.jobs import (
     rating_model_sanity,
     rating_tokenizer,
 )
-from amzn_assets.defs.rating_model.model_assets import build_ml_assets
-from amzn_assets.defs.rating_model.partitions import TRAINING_WINDOW_MONTHS, monthly_partitions, training_window, window_days
-from amzn_assets.defs.rating_model.predictions import PredictionConfig, predictions_schema, rating_predictions
-from amzn_assets.defs.rating_model.resources import MODEL_IO_MANAGER, MODEL_SETTINGS, RatingModelSettings, ml_resources
+from amzn_assets.domains.rating_model.model_assets import build_ml_assets
+from amzn_assets.domains.rating_model.partitions import TRAINING_WINDOW_MONTHS, monthly_partitions, training_window, window_days
+from amzn_assets.domains.rating_model.predictions import PredictionConfig, predictions_schema, rating_predictions
+from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER, MODEL_SETTINGS, RatingModelSettings, ml_resources
 
 __all__ = [
     "MODEL_IO_MANAGER",

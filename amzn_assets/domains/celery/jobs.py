@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dagster import AssetSelection
 
-from amzn_assets.defs.rating_model.jobs import MONTHLY_MODEL_ASSETS
-from amzn_assets.defs.rating_model.predictions import rating_predictions
+from amzn_assets.domains.rating_model.jobs import MONTHLY_MODEL_ASSETS
+from amzn_assets.domains.rating_model.predictions import rating_predictions
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.celery import DEFAULT_QUEUE, ML_QUEUE, celery_asset_job
 
