@@ -1,14 +1,17 @@
-"""The rating model: plain Python, no Dagster here (the wiring is amzn_assets/assets/ml.py).
+"""The rating model: plain Python, no Dagster here (the wiring is amzn_assets/domains/rating_model/).
 
-    config.py     hyper-parameters (ModelConfig) and the "full" / "tiny" presets
-    data.py       reviews as (text, rating, time) and the time-ordered train/test split
+    config.py     hyper-parameters (ModelConfig) and the presets (full, tiny, albert, tiny_albert)
+    data.py       reviews as (text, rating, time) and the distinct-text, time-ordered split
+    lexicon.py    the VADER lexicon's scores of a text (prior knowledge shipped with vaderSentiment)
     tokenizer.py  SentencePiece trained from a text iterator, kept as model bytes
-    records.py    TFRecord shards of (token ids, rating, time), read back with tf.data; the cleanup rule
-    model.py      the ALBERT-style encoder in Keras (factorized embedding, one shared block)
-    train.py      tokenized reviews -> shards -> tf.data -> fit -> cleanup
-    evaluate.py   accuracy, MAE, macro-F1, confusion matrix; majority and TF-IDF + LR baselines
+    records.py    TFRecord shards of (token ids, rating, time, lexicon), read back with tf.data; the cleanup rule
+    model.py      the Keras models: TF-IDF of the pieces + lexicon -> softmax (default), or the ALBERT-style encoder;
+                  the prior shift and the decision weights
+    train.py      tokenized reviews -> shards -> tf.data -> fit (class weights, early stopping) -> prior shift -> cleanup
+    evaluate.py   accuracy, MAE, macro-F1, confusion matrix; majority, TF-IDF + LR and lexicon baselines; the sanity set
     artifacts.py  a model partition's folder layout; save and load
     predict.py    a trained model folder -> ratings for texts
+    sanity.jsonl  30 hand-written reviews with obvious ratings (never trained on)
 
 TensorFlow, SentencePiece and scikit-learn come with the `ml` extra (pip install '.[ml]'). They are
 imported inside the functions that need them, never at module import, so importing this package

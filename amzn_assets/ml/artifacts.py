@@ -4,7 +4,7 @@
     rating_model/<month>/             model.keras, tokenizer.model (a copy: the folder is all predict needs),
                                       config.json (ModelConfig), training.json (history, split, timings),
                                       records/train-*.tfrecord (the kept fraction of the training shards)
-    rating_model_evaluation/<month>/  metrics.json (model, majority, tfidf_logreg on the test side)
+    rating_model_evaluation/<month>/  metrics.json (model, majority, tfidf_lr, lexicon per review and per text; sanity)
     rating_predictions/<day>/         predictions.parquet
 """
 
