@@ -139,15 +139,15 @@ def small_runs(data_dir: str, url: str, schema: str, keys: list[str], queue) -> 
     from dagster import DagsterInstance, materialize
 
     from amzn_assets.definitions import all_assets
-    from amzn_assets.storage import pg_tables
+    from amzn_assets.storage import pg_database
 
     per_run = []
     with DagsterInstance.ephemeral() as instance:
         for key in keys:
-            for conn in pg_tables._pool.values():
+            for conn in pg_database._pool.values():
                 conn.close()
-            pg_tables._pool.clear()
-            pg_tables._current.clear()
+            pg_database._pool.clear()
+            pg_database._current.clear()
             started = time.perf_counter()
             result = materialize(
                 all_assets, selection=REVIEW_ASSETS, resources=resources(data_dir, url, schema),
@@ -162,7 +162,7 @@ def overheads(url: str, schema: str, repeat: int = 20) -> dict:
     """Milliseconds per run of what a run pays once on PostgreSQL, before and after this work."""
     from psycopg2 import sql
 
-    from amzn_assets.storage import pg_tables
+    from amzn_assets.storage import pg_database
 
     def ms(fn) -> float:
         started = time.perf_counter()
@@ -170,11 +170,11 @@ def overheads(url: str, schema: str, repeat: int = 20) -> dict:
             fn()
         return (time.perf_counter() - started) / repeat * 1000
 
-    conn = pg_tables.connect(url)
+    conn = pg_database.connect(url)
     out = {
-        "connect (a new connection)": ms(lambda: pg_tables.connect(url).close()),
-        "schema: run the DDL (before)": ms(lambda: pg_tables.ensure_schema(conn, schema)),
-        "schema: one catalog query (now)": ms(lambda: pg_tables._schema_is_current(conn, schema)),
+        "connect (a new connection)": ms(lambda: pg_database.connect(url).close()),
+        "schema: run the DDL (before)": ms(lambda: pg_database.ensure_schema(conn, schema)),
+        "schema: one catalog query (now)": ms(lambda: pg_database._schema_is_current(conn, schema)),
     }
 
     def temp_per_transaction():

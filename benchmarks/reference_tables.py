@@ -26,7 +26,7 @@ import pyarrow as pa
 from upath import UPath
 
 from amzn_assets import tables
-from amzn_assets.storage import pg_tables
+from amzn_assets.storage import pg_database, pg_tables
 from amzn_assets.storage.contract import StorageSpec
 from amzn_assets.storage.parquet import PartitionedParquetIOManager
 from amzn_assets.warehouse.query import run_postgres_query, run_query, view_sql
@@ -95,14 +95,14 @@ def main() -> None:
 
         server = pgserver.get_server(work / "pg", cleanup_mode="delete")
         url = server.get_uri()
-        admin = pg_tables.connect(url)
+        admin = pg_database.connect(url)
         admin.autocommit = True
         admin.cursor().execute("ALTER SYSTEM SET fsync = off")
         admin.cursor().execute("SELECT pg_reload_conf()")
         admin.close()
         print("PostgreSQL 16 (pgserver, fsync off):")
-        conn = pg_tables.connect(url)
-        pg_tables.ensure_schema(conn, "bench")
+        conn = pg_database.connect(url)
+        pg_database.ensure_schema(conn, "bench")
         pg_tables.upsert(conn, "bench", "products", ("asin",), "seen_date", [rows for _, rows in parts])
         timed("write_whole product_catalog (DELETE + COPY)", lambda: pg_tables.replace_table(conn, "bench", "product_catalog", ("asin",), products))
         conn.close()

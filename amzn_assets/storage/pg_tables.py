@@ -10,114 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import date
 
-import psycopg2
-import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
-from amzn_assets.settings import libpq_url, sql_dir
 from amzn_assets.storage.contract import count_by_key
 from amzn_assets.storage.pg_copy import copy_tables, prefetched
 from amzn_assets.transforms.dedupe import keep_last
 
-_SCHEMA_LOCK = 7_411_001  # pg_advisory_xact_lock key: one DDL run at a time
 _DIMENSION_LOCK = 7_411_002  # pg_advisory_xact_lock(_DIMENSION_LOCK, hashtext(table)): one upsert per table at a time
-
-
-def connect(url: str):
-    # UTC sessions, so timestamptz values print as "+00" and read back unambiguously.
-    return psycopg2.connect(libpq_url(url), options="-c TimeZone=UTC")
-
-
-_pool: dict[tuple[int, str], object] = {}
-
-
-@contextmanager
-def pooled(url: str) -> Iterator:
-    """A connection of this process kept between calls (a run's steps, a stream job's tables):
-    connecting costs more than a small partition's load. A connection that saw an error, or that
-    the caller closed, is not reused."""
-    key = (os.getpid(), url)  # never share a connection with a forked child
-    conn = _pool.pop(key, None)
-    if conn is None or conn.closed or conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-        conn = connect(url)
-    try:
-        yield conn
-    except BaseException:
-        conn.close()
-        raise
-    if not conn.closed and conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-        _pool[key] = conn
-    else:
-        conn.close()
-
-
-def ensure_schema(conn, schema: str) -> None:
-    """Create the schema and the star tables from sql/postgres/schema.sql (idempotent)."""
-    ddl = _ddl()
-    with conn, conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        cur.execute(ddl)
-
-
-_current: set[tuple[str, str]] = set()
-
-
-def ensure_schema_once(conn, schema: str) -> None:
-    """ensure_schema, skipped when this process already did it for this server and schema or when
-    every table, column and index the DDL declares exists (one catalog query). Running the DDL on a
-    schema in use is not free: CREATE INDEX IF NOT EXISTS takes a SHARE lock on its table first,
-    so it waits for every load in progress and holds up the loads queued behind it."""
-    dsn = conn.dsn
-    if (dsn, schema) in _current:
-        return
-    if not _schema_is_current(conn, schema):
-        ensure_schema(conn, schema)
-    _current.add((dsn, schema))
-
-
-def _ddl() -> str:
-    return (sql_dir() / "postgres" / "schema.sql").read_text()
-
-
-_CREATE_TABLE = re.compile(r'CREATE TABLE IF NOT EXISTS "?(\w+)"?\s*\((.*?)\n\);', re.S)
-_COLUMN = re.compile(r'^\s+"?(\w+)"?\s+\w', re.M)
-_CREATE_INDEX = re.compile(r'CREATE (?:UNIQUE )?INDEX IF NOT EXISTS "?(\w+)"?')
-
-
-def declared_objects(ddl: str) -> tuple[set[tuple[str, str]], set[str]]:
-    """(table, column) pairs and index names that the DDL creates."""
-    columns = {
-        (table, column)
-        for table, body in _CREATE_TABLE.findall(ddl)
-        for column in _COLUMN.findall(body)
-        if column.upper() not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK")
-    }
-    return columns, set(_CREATE_INDEX.findall(ddl))
-
-
-def _schema_is_current(conn, schema: str) -> bool:
-    columns, indexes = declared_objects(_ddl())
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'i')",
-            (schema,),
-        )
-        found = cur.fetchall()
-    conn.rollback()
-    return columns <= set(found) and indexes <= {relation for relation, _ in found}
 
 
 class ReferenceViolation(Exception):

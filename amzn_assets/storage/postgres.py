@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from amzn_assets.chunks import TableChunks, chunks_of
-from amzn_assets.storage import pg_tables
+from amzn_assets.storage import pg_database, pg_tables
 from amzn_assets.storage.contract import StorageSpec, projected, whole_table
 from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
@@ -25,15 +25,15 @@ class PostgresIOManager(ConfigurableIOManager):
     db_schema: str = "public"
 
     def _connect(self):
-        conn = pg_tables.connect(self.url)
-        pg_tables.ensure_schema_once(conn, self.db_schema)
+        conn = pg_database.connect(self.url)
+        pg_database.ensure_schema_once(conn, self.db_schema)
         return conn
 
     @contextmanager
     def _connection(self) -> Iterator:
         """The process's pooled connection, the schema checked once per process."""
-        with pg_tables.pooled(self.url) as conn:
-            pg_tables.ensure_schema_once(conn, self.db_schema)
+        with pg_database.pooled(self.url) as conn:
+            pg_database.ensure_schema_once(conn, self.db_schema)
             yield conn
 
     def write_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str], obj) -> dict[str, int]:

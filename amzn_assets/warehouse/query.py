@@ -134,7 +134,7 @@ def run_postgres_query(url: str, schema: str, sql: str, shadow: str = "VIEW") ->
     the tables: shadow "VIEW" on PostgreSQL, "TABLE" on Redshift (which has no temporary views)."""
     from psycopg2 import sql as pgsql
 
-    from amzn_assets.storage.pg_tables import connect as pg_connect
+    from amzn_assets.storage.pg_database import connect as pg_connect
 
     conn = pg_connect(url)
     try:

@@ -67,14 +67,14 @@ def test_s3_parquet(aws):
 
 
 def test_postgres(postgres_url):
-    from amzn_assets.storage import pg_tables
+    from amzn_assets.storage import pg_database, pg_tables
     from amzn_assets.storage.postgres import PostgresIOManager
 
     schema = f"t_{uuid.uuid4().hex[:10]}"
     store = PostgresIOManager(url=postgres_url, db_schema=schema)
-    conn = pg_tables.connect(postgres_url)
+    conn = pg_database.connect(postgres_url)
     try:
-        pg_tables.ensure_schema(conn, schema)
+        pg_database.ensure_schema(conn, schema)
         station = {f.name: [None] for f in tables.STATIONS_SCHEMA} | {"station_id": ["S1"], "seen_date": [dt.date(2018, 1, 1)]}
         pg_tables.upsert(conn, schema, "stations", ["station_id"], "seen_date", [pa.table(station, schema=tables.STATIONS_SCHEMA)])
         calendar = datetime_rows([dt.date.fromisoformat(d) for d in DAYS])

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pytest
 
 from amzn_assets.settings import libpq_url
-from amzn_assets.storage import pg_tables
+from amzn_assets.storage import pg_database, pg_tables
 from amzn_assets.tables import DATETIME_SCHEMA, PRODUCTS_SCHEMA, REVIEWS_FACT, REVIEWS_FACT_SCHEMA, USERS_SCHEMA
 from amzn_assets.transforms.reviews import datetime_rows
 
@@ -55,6 +55,7 @@ def fact_rows(day: str, n: int, tag: str = "") -> pa.Table:
             "rating": pa.array([1 + i % 5 for i in range(n)], pa.int8()),
             "verified": [True] * n,
             "vote": pa.array([i for i in range(n)], pa.int32()),
+            "total_votes": pa.array([None] * n, pa.int32()),
             "style": [None] * n,
             "summary": [f"s{i}{tag}" for i in range(n)],
             "review_text": [f"text {i}\nwith a newline, a comma and \"quotes\" {tag}" for i in range(n)],
@@ -95,8 +96,8 @@ def indexes(url: str, schema: str) -> list[str]:
 @pytest.fixture
 def pg_schema(postgres_url):
     schema = f"t_{uuid.uuid4().hex[:10]}"
-    conn = pg_tables.connect(postgres_url)
-    pg_tables.ensure_schema(conn, schema)
+    conn = pg_database.connect(postgres_url)
+    pg_database.ensure_schema(conn, schema)
     yield schema, conn
     conn.close()
     with psycopg2.connect(libpq_url(postgres_url)) as admin, admin.cursor() as cur:
@@ -139,7 +140,7 @@ LOADER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {repo!r})
     from amzn_assets_tests.storage.test_postgres_bulk_load import days, fact_rows, replace
-    from amzn_assets.storage import pg_tables
+    from amzn_assets.storage import pg_database, pg_tables
 
     def chunks():
         keys = days(6)
@@ -148,7 +149,7 @@ LOADER = textwrap.dedent(
         time.sleep(600)  # killed here: the first chunks are copied, the transaction is open
         yield fact_rows(keys[2], 2000, "new")
 
-    conn = pg_tables.connect({url!r})
+    conn = pg_database.connect({url!r})
     replace(conn, {schema!r}, days(6), chunks())
     """
 )
@@ -203,7 +204,7 @@ def wait_gone(url: str, schema: str) -> None:
 
 
 def committed_state(url: str, schema: str, keys: list[str]):
-    conn = pg_tables.connect(url)
+    conn = pg_database.connect(url)
     load_dimensions(conn, schema, keys, 2000)
     replace(conn, schema, keys[:2], [fact_rows(k, 300, "old") for k in keys[:2]])
     conn.close()
@@ -248,8 +249,8 @@ def test_a_server_killed_mid_load_recovers_every_committed_row_and_no_partial_on
     try:
         url = server.get_uri()
         schema = "crash"
-        conn = pg_tables.connect(url)
-        pg_tables.ensure_schema(conn, schema)
+        conn = pg_database.connect(url)
+        pg_database.ensure_schema(conn, schema)
         conn.close()
         before, before_indexes = committed_state(url, schema, days(6))
         loader = start_loader(url, schema)
@@ -265,7 +266,7 @@ def test_a_server_killed_mid_load_recovers_every_committed_row_and_no_partial_on
             assert time.monotonic() < deadline, "the killed postmaster is still running"
             time.sleep(0.2)
         server.ensure_postgres_running()  # crash recovery replays the WAL
-        pg_tables._pool.clear()
+        pg_database._pool.clear()
         assert snapshot(url, schema) == before
         assert indexes(url, schema) == before_indexes
     finally:
@@ -279,7 +280,7 @@ def test_concurrent_upserts_of_overlapping_keys_neither_deadlock_nor_lose_the_la
     errors: list[BaseException] = []
 
     def writer(w: int) -> None:
-        conn = pg_tables.connect(postgres_url)
+        conn = pg_database.connect(postgres_url)
         try:
             for rnd in range(4):
                 day = DAY0 + dt.timedelta(days=(w * 4 + rnd) % 9)
