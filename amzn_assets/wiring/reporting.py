@@ -63,12 +63,15 @@ def record_landing(context, landing) -> None:
     context.add_asset_metadata(landing_metadata(report), partition_key=min(context.partition_keys))
 
 
-def tag_read_through(context, reader, kind: str) -> None:
-    """Tag the run with the newest committed batch of this kind, taken before the asset reads
-    (amzn_assets.warehouse.read_through: the stream does not write these days again)."""
+def reader_through(context, landing, kind: str):
+    """The landing zone's reader, once the run is tagged with the newest committed batch of this kind
+    (taken before the asset reads: amzn_assets.warehouse.read_through, the stream does not write
+    these days again)."""
+    reader = landing.reader()
     committed = reader.ledger.committed_batches(kind)
     if committed:
         context.instance.add_run_tags(context.run_id, {READ_THROUGH_TAG + kind: max(committed)})
+    return reader
 
 
 def histogram_markdown(counts: dict[int, int]) -> MetadataValue:

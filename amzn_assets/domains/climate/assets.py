@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.wiring.checks import check_specs, checked_output
-from amzn_assets.wiring.reporting import record_landing, tag_read_through
+from amzn_assets.wiring.reporting import reader_through, record_landing
 from amzn_assets.domains.reviews.assets import datetime
 from amzn_assets.chunks import TableChunks
 from amzn_assets.wiring import groups
@@ -26,15 +26,13 @@ COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfi
 )
 def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
     record_landing(context, landing)
-    reader = landing.reader()
-    tag_read_through(context, reader, "climate")
+    reader = reader_through(context, landing, "climate")
     return star.landed_climate(reader, context.partition_keys)
 
 
 @asset(**COMMON, metadata=tables.STATIONS.as_metadata(), description="Stations reporting each day, from the GHCN station list; upserted by station_id.")
 def stations(context: AssetExecutionContext, landed_climate: TableChunks, landing: LandingZone) -> TableChunks:
-    reader = landing.reader()
-    tag_read_through(context, reader, "stations")
+    reader = reader_through(context, landing, "stations")
     return star.stations(landed_climate, reader.station_list())
 
 
@@ -47,8 +45,7 @@ def stations(context: AssetExecutionContext, landed_climate: TableChunks, landin
     "Queried as part of `stations` (docs/data-model.md).",
 )
 def station_list(context: AssetExecutionContext, landing: LandingZone) -> pa.Table:
-    reader = landing.reader()
-    tag_read_through(context, reader, "stations")
+    reader = reader_through(context, landing, "stations")
     return star.station_list(reader)
 
 

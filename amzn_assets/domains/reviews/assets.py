@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, Output, asse
 
 from amzn_assets import tables
 from amzn_assets.wiring.checks import check_specs, checked_output
-from amzn_assets.wiring.reporting import record_landing, tag_read_through
+from amzn_assets.wiring.reporting import reader_through, record_landing
 from amzn_assets.chunks import TableChunks
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
@@ -32,8 +32,7 @@ COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfi
 )
 def landed_reviews(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
     record_landing(context, landing)
-    reader = landing.reader()
-    tag_read_through(context, reader, "reviews")
+    reader = reader_through(context, landing, "reviews")
     return star.landed_reviews(reader, context.partition_keys)
 
 
@@ -54,8 +53,7 @@ def users(landed_reviews: TableChunks) -> TableChunks:
     description="Products reviewed each day, with their landed metadata; upserted by asin.",
 )
 def products(context: AssetExecutionContext, landed_reviews: TableChunks, landing: LandingZone) -> TableChunks:
-    reader = landing.reader()
-    tag_read_through(context, reader, "products")
+    reader = reader_through(context, landing, "products")
     return star.products(landed_reviews, reader.product_metadata())
 
 
@@ -68,8 +66,7 @@ def products(context: AssetExecutionContext, landed_reviews: TableChunks, landin
     "Queried as part of `products` (docs/data-model.md).",
 )
 def product_catalog(context: AssetExecutionContext, landing: LandingZone) -> pa.Table:
-    reader = landing.reader()
-    tag_read_through(context, reader, "products")
+    reader = reader_through(context, landing, "products")
     return star.product_catalog(reader)
 
 
