@@ -8,10 +8,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
 from dagster import DagsterInstance, build_resources
-from dagster._core.storage.asset_check_execution_record import (
-    COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
-    AssetCheckExecutionRecordStatus,
-)
 
 from amzn_assets.wiring.checks import check_key
 from amzn_assets.checks.freshness import batches_after_watermark, reviews_freshness
@@ -19,6 +15,15 @@ from amzn_assets.checks.summary import CheckSummary, summarize
 from amzn_assets.checks.warehouse import CHECKS, FRESH, Evaluation, check_named, checks_of, evaluate_days
 
 BLOCKING_REVIEW_CHECKS = [c for c in checks_of("reviews_fact") if c.blocking]
+# Execution statuses by value: their enum lives in a private Dagster module. PLANNED is an
+# evaluation not (yet) recorded: a check step in flight, or one whose run died.
+PLANNED, FAILED = "PLANNED", "FAILED"
+HISTORY_SCANNED = 200  # latest executions scanned for the latest completed and the latest failed one
+
+
+def _status(record_or_info) -> str:
+    status = getattr(record_or_info, "status", None) or record_or_info.latest_execution_status
+    return status.value
 
 
 def failed_blocking_days(instance: DagsterInstance, days: Iterable[str]) -> dict[str, list[str]]:
@@ -26,7 +31,7 @@ def failed_blocking_days(instance: DagsterInstance, days: Iterable[str]) -> dict
     keys = [check_key(c) for c in BLOCKING_REVIEW_CHECKS]
     failed: dict[str, list[str]] = {}
     for info in instance.event_log_storage.get_asset_check_partition_info(keys, partition_keys=sorted(set(days))):
-        if info.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED:
+        if _status(info) == FAILED:
             failed.setdefault(info.partition_key, []).append(info.check_key.name)
     return dict(sorted(failed.items()))
 
@@ -42,22 +47,23 @@ def latest_evaluations(instance: DagsterInstance) -> list[CheckSummary]:
     out = []
     for check in CHECKS:
         key = check_key(check)
-        history = storage.get_asset_check_execution_history(key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES)
+        history = storage.get_asset_check_execution_history(key, limit=HISTORY_SCANNED)  # newest first
+        completed = [r for r in history if _status(r) != PLANNED and r.evaluation is not None]
         summary = CheckSummary(check)
-        if history and history[0].evaluation is not None:
-            summary.shown, summary.latest_passed = history[0].evaluation.description or "", history[0].evaluation.passed
+        if completed:
+            summary.shown, summary.latest_passed = completed[0].evaluation.description or "", completed[0].evaluation.passed
         if check.per_day:
             for info in storage.get_asset_check_partition_info([key]):
-                if info.partition_key is None or info.latest_execution_status == AssetCheckExecutionRecordStatus.PLANNED:
+                if info.partition_key is None or _status(info) == PLANNED:
                     continue
-                if info.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED:
+                if _status(info) == FAILED:
                     summary.days_failed += 1
                     summary.failed_days.append(info.partition_key)
                 else:
                     summary.days_passed += 1
-            failure = storage.get_asset_check_execution_history(key, limit=1, status={AssetCheckExecutionRecordStatus.FAILED})
-            if failure and failure[0].partition in summary.failed_days:
-                summary.shown = failure[0].evaluation.description or ""
+            failure = next((r for r in completed if _status(r) == FAILED), None)
+            if failure is not None and failure.partition in summary.failed_days:
+                summary.shown = failure.evaluation.description or ""
         elif summary.latest_passed is not None:
             summary.days_passed, summary.days_failed = int(summary.latest_passed), int(not summary.latest_passed)
         out.append(summary)
