@@ -227,10 +227,11 @@ def single_process_run(env: dict, postgres_url: str, schema: str) -> None:
     from the environment when it loads), into its own schema."""
     code = (
         "from dagster import DagsterInstance, materialize\n"
-        "from amzn_assets.domains.celery.jobs import warehouse_selection\n"
+        "from dagster import AssetSelection\n"
         "from amzn_assets.definitions import defs\n"
+        "from amzn_assets.wiring.groups import WAREHOUSE\n"
         f"tags = {{'dagster/asset_partition_range_start': {FIRST!r}, 'dagster/asset_partition_range_end': {LAST!r}}}\n"
-        "keys = warehouse_selection.resolve(defs.resolve_asset_graph())\n"
+        "keys = AssetSelection.groups(*WAREHOUSE).resolve(defs.resolve_asset_graph())\n"
         "with DagsterInstance.ephemeral() as instance:\n"
         "    assert materialize(defs.assets, selection=list(keys), resources=defs.resources, instance=instance, tags=tags).success\n"
     )
