@@ -171,6 +171,7 @@ def test_the_stream_job_records_the_checks_of_the_days_it_wrote_and_a_failure_re
                      r"reviews_fact\.fresh +warn +passed"):
             assert re.search(line, out), (line, out)
         assert "1 landed reviews missing from reviews_fact" in out
+        assert re.search(r"stations in climate data: \d+, not in the station list: 0 ", out), out
 
 
 def test_freshness_counts_a_batch_in_once_applied_by_the_stream_or_its_days_written_since():

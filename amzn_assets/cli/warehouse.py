@@ -59,8 +59,18 @@ def summary(settings: Settings) -> int:
     files = landing_ledger.file_status_counts()
     print("  landing ledger: " + (", ".join(f"{n} files {s}" for s, n in sorted(files.items())) or "empty"))
     print(f"  quarantined records: {len(landing_ledger.quarantined())}")
+    print_station_lines(settings, landing_ledger)
     print_checks(settings, backend.query)
     return 0
+
+
+def print_station_lines(settings: Settings, landing_ledger) -> None:
+    """Climate stations missing from the landed station list, and stations renamed between files."""
+    from amzn_assets.checks.summary import station_lines
+    from amzn_assets.landing.readers import LandedReader
+    from amzn_assets.landing.segments import SegmentStore
+
+    print("\n".join(station_lines(LandedReader(landing_ledger, SegmentStore(settings.dirs.landed)))))
 
 
 def print_checks(settings: Settings, query) -> None:
