@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from dagster import InputContext, OutputContext
 
 from amzn_assets.chunks import TableChunks
+from amzn_assets.day_stats import counts_by_day
 from amzn_assets.tables import TABLES_BY_NAME
 
 
@@ -100,12 +100,8 @@ def projected(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
 
 def count_by_key(table: pa.Table, column: str, counts: dict[str, int]) -> None:
     """Add the table's rows per partition key (ISO day) to counts, vectorized."""
-    if table.num_rows == 0:
-        return
-    for item in pc.value_counts(table[column]).to_pylist():
-        value = item["values"]
-        key = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        counts[key] = counts.get(key, 0) + item["counts"]
+    for key, n in counts_by_day(table[column]).items():
+        counts[key] = counts.get(key, 0) + n
 
 
 def whole_table(name: str, obj: pa.Table | TableChunks) -> pa.Table:
