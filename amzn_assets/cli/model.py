@@ -80,6 +80,9 @@ def evaluation_summary(month: str, metrics: dict) -> dict:
 @pass_settings
 def predict(settings: Settings, text: tuple[str, ...], wanted: str | None, as_json: bool) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiets TensorFlow's C++ info lines (read by TensorFlow)
+    # TensorFlow 2.21 announces its oneDNN kernels through absl on every import, whatever the level
+    # above; a few texts gain nothing from those kernels (results may differ in the last bits).
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     store, month = stored_month(settings, "rating_model", "predict", wanted)
     if month is None:
         return 1

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,6 +252,14 @@ def test_cli_predict(trained, capsys):
 
     assert main(["--data-dir", str(trained.dirs.root), "predict", "--model", "2011-01", "great"]) == 1
     assert "no rating_model 2011-01" in capsys.readouterr().err
+
+    # As a user runs it: a rating on stdout, and no TensorFlow chatter on stderr.
+    cli = Path(sys.executable).with_name("amzn-assets")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}  # what the CLI sets itself
+    done = subprocess.run([str(cli), "--data-dir", str(trained.dirs.root), "predict", "--json", "great"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and json.loads(done.stdout)["rating"] in range(1, 6)
+    assert "oneDNN" not in done.stderr and "absl" not in done.stderr, done.stderr
 
 
 def test_cli_evaluation_prints_the_stored_comparison(trained, capsys):
