@@ -62,6 +62,9 @@ def latest_evaluations(instance: DagsterInstance) -> list[CheckSummary]:
                 else:
                     summary.days_passed += 1
             failure = next((r for r in completed if _status(r) == FAILED), None)
+            if failure is None and summary.failed_days:  # failed longer ago than the newest executions
+                deeper = storage.get_asset_check_execution_history(key, limit=HISTORY_SCANNED * 50)
+                failure = next((r for r in deeper if _status(r) == FAILED and r.evaluation is not None), None)
             if failure is not None and failure.partition in summary.failed_days:
                 summary.shown = failure.evaluation.description or ""
         elif summary.latest_passed is not None:
