@@ -38,8 +38,10 @@ class DayStats:
             self.by_day[day][stat] += n
 
     def count(self, stat: str, table: pa.Table, column: str, where: pa.ChunkedArray | pa.Array | None = None) -> None:
-        """Add the table's rows per day (of `column`), only those where `where` is true if given."""
-        self.add(stat, counts_by_day((table.filter(where) if where is not None else table)[column]))
+        """Add the table's rows per day (of `column`), only those where `where` is true if given
+        (the day column alone is filtered: the other columns, texts included, are not copied)."""
+        days = table[column]
+        self.add(stat, counts_by_day(days.filter(where) if where is not None else days))
 
     def of_day(self, day: str) -> dict[str, int]:
         """Every stat of the day (0 where nothing was counted)."""
