@@ -457,7 +457,19 @@ def check_in_flight(dirs, path: str, data: bytes) -> str:
     return path
 
 
-class RenamingStore(LocalStore):
+class InterruptedBeforeReading:
+    """A store mixin: its _before_reading() runs before the first read of a landing (after the listing)."""
+
+    def read(self, path):
+        self._before_reading()
+        return super().read(path)
+
+    def read_many(self, paths):
+        self._before_reading()
+        return super().read_many(paths)
+
+
+class RenamingStore(InterruptedBeforeReading, LocalStore):
     """Renames one file after the listing, before the first read (another client moving it)."""
 
     def __init__(self, root, path: str, new_path: str):
@@ -468,14 +480,6 @@ class RenamingStore(LocalStore):
         for source, dest in self.moves:
             (Path(self.root) / source).rename(Path(self.root) / dest)
         self.moves = []
-
-    def read(self, path):
-        self._before_reading()
-        return super().read(path)
-
-    def read_many(self, paths):
-        self._before_reading()
-        return super().read_many(paths)
 
 
 def check_renamed_before_read(dirs, path: str, data: bytes) -> str:
@@ -489,7 +493,7 @@ def check_renamed_before_read(dirs, path: str, data: bytes) -> str:
     return new_path
 
 
-class DeletingS3Store(S3Store):
+class DeletingS3Store(InterruptedBeforeReading, S3Store):
     """Deletes one object after the listing, before the first get (another client removing it)."""
 
     def __init__(self, url, client, key: str):
@@ -500,14 +504,6 @@ class DeletingS3Store(S3Store):
         for key in self.doomed:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         self.doomed = []
-
-    def read(self, path):
-        self._before_reading()
-        return super().read(path)
-
-    def read_many(self, paths):
-        self._before_reading()
-        return super().read_many(paths)
 
 
 def check_s3_deleted_before_get(dirs, endpoint: str, path: str, data: bytes) -> None:
