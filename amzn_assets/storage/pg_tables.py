@@ -163,16 +163,8 @@ class _ReferenceKeys:
         copy_tables(self.cur, self.keys, [pa.table({"value": pc.unique(table[self.own])})])
 
     def verify(self, keys: Sequence[str]) -> None:
-        cur = self.cur
-        cur.execute(sql.SQL("ANALYZE {}").format(self.keys))
-        cur.execute(
-            sql.SQL(
-                "SELECT DISTINCT k.value FROM {keys} k "
-                "WHERE NOT EXISTS (SELECT 1 FROM {other} d WHERE d.{key} = k.value) LIMIT 5"
-            ).format(keys=self.keys, other=self.other_table, key=sql.Identifier(self.key))
-        )
-        missing = [r[0] for r in cur.fetchall()]
-        cur.execute(sql.SQL("TRUNCATE {}").format(self.keys))
+        missing = _missing_values(self.cur, self.keys, self.other_table, self.key, limit=5)
+        self.cur.execute(sql.SQL("TRUNCATE {}").format(self.keys))
         if missing:
             raise ReferenceViolation(
                 f"{self.name}.{self.own} values missing from {self.other}.{self.key} (e.g. {missing}): "
@@ -329,13 +321,18 @@ def existing_values(conn, schema: str, name: str, column: str, values: pa.Array)
                 )
             )
             copy_tables(cur, probe, [pa.table({"value": wanted})])
-            cur.execute(sql.SQL("ANALYZE {}").format(probe))
-            cur.execute(
-                sql.SQL("SELECT p.value FROM {} p WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE t.{} = p.value)").format(
-                    probe, target, sql.Identifier(column)
-                )
-            )
-            missing = pa.array([row[0] for row in cur.fetchall()], wanted.type)
+            missing = pa.array(_missing_values(cur, probe, target, column), wanted.type)
     finally:
         conn.rollback()
     return wanted.filter(pc.invert(pc.is_in(wanted, missing))).cast(values.type)
+
+
+def _missing_values(cur, probe: sql.Composable, table: sql.Composable, column: str, limit: int | None = None) -> list:
+    """The distinct values of a probe table's `value` column that table.column lacks (an anti-join;
+    the probe analyzed first, so the planner knows its size)."""
+    cur.execute(sql.SQL("ANALYZE {}").format(probe))
+    query = sql.SQL("SELECT DISTINCT p.value FROM {} p WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE t.{} = p.value)").format(
+        probe, table, sql.Identifier(column)
+    )
+    cur.execute(query + (sql.SQL(" LIMIT {}").format(sql.Literal(limit)) if limit else sql.SQL("")))
+    return [row[0] for row in cur.fetchall()]
