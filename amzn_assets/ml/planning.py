@@ -1,24 +1,8 @@
-"""Plain-Python planning for the sensors: which assets and day ranges follow from landed batches."""
+"""Plain-Python planning for rating_model_sensor: which month to train after reviews_fact days were updated."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
-
-from amzn_assets.settings import Settings
-
-# Runs that write the warehouse share this tag; dagster.yaml lets one such run at a time, oldest
-# first, so a later run (which sees more landed data) always writes last.
-SERIAL_TAG = {"amzn/serial": "warehouse"}
-
-
-def listing_digest(paths: Iterable[str]) -> str:
-    return hashlib.sha256(json.dumps(sorted(paths)).encode()).hexdigest()[:16]
-
-
-def sensor_interval_seconds() -> int:
-    return Settings.from_env().sensor_interval_s
 
 
 def month_of(day: str) -> str:

@@ -21,7 +21,6 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
-    AssetRecordsFilter,
     DagsterInstance,
     Output,
     PreviewWarning,
@@ -31,6 +30,7 @@ from amzn_assets.checks.freshness import batches_after_watermark, reviews_freshn
 from amzn_assets.checks.warehouse import Evaluation, WarehouseCheck, check_named, checks_of, evaluate_days
 from amzn_assets.checks.warehouse import FRESH as FRESH_CHECK
 from amzn_assets.landing.ledger import Ledger
+from amzn_assets.wiring.instance import latest_materializations
 from amzn_assets.wiring.partitions import daily_partitions
 
 
@@ -72,27 +72,10 @@ def freshness_evaluation(ledger: Ledger, instance: DagsterInstance, written_now:
     watermark, after = batches_after_watermark(ledger, WAREHOUSE)
     now_days = set(written_now)
     earlier = sorted({d for b in after for d in b.days} - now_days)
-    written_at = last_materialized(instance, "reviews_fact", earlier) | {d: read_at for d in now_days}
+    latest = latest_materializations(instance, "reviews_fact", earlier)
+    written_at = {d: datetime.fromtimestamp(r.timestamp, timezone.utc) for d, r in latest.items()} | {d: read_at for d in now_days}
     outcome = reviews_freshness(watermark, after, written_at, datetime.now(timezone.utc))
     return Evaluation(check_named("reviews_fact", FRESH_CHECK), None, outcome)
-
-
-def last_materialized(instance: DagsterInstance, asset: str, days: Sequence[str], page: int = 1_000) -> dict[str, datetime]:
-    """When each of these partitions was last materialized (absent: never)."""
-    found: dict[str, datetime] = {}
-    wanted, cursor = set(days), None
-    while wanted:
-        result = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=sorted(wanted)), limit=page, cursor=cursor
-        )
-        for record in result.records:  # newest first: the first record of a partition is its latest
-            if record.partition_key in wanted:
-                found[record.partition_key] = datetime.fromtimestamp(record.timestamp, timezone.utc)
-                wanted.discard(record.partition_key)
-        if not result.has_more:
-            break
-        cursor = result.cursor
-    return found
 
 
 def checked_output(context: AssetExecutionContext, table: str, output: Output) -> Iterator:

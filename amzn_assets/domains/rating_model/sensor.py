@@ -21,7 +21,8 @@ from dagster import (
 )
 
 from amzn_assets.domains.rating_model import monthly_partitions, rating_model_job, refusal_for_failed_checks, window_days
-from amzn_assets.ml.planning import model_month_to_train, sensor_interval_seconds
+from amzn_assets.ml.planning import model_month_to_train
+from amzn_assets.wiring.instance import sensor_interval_seconds
 from amzn_assets.settings import model_sensor_default_running
 
 REVIEWS_FACT = AssetKey("reviews_fact")

@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from dagster import (
     AssetKey,
     AssetMaterialization,
-    AssetRecordsFilter,
     DagsterEventType,
     DagsterRunStatus,
     DefaultSensorStatus,
@@ -39,7 +38,7 @@ from amzn_assets.landing.kinds import KINDS
 from amzn_assets.warehouse.read_through import NewestBatches, days_already_written, reference_tables_already_written
 from amzn_assets.wiring.resources import LandingZone
 from amzn_assets.warehouse.apply import WAREHOUSE, apply_days, reference_tables_fed, take_batches, write_reference_tables
-from amzn_assets.ml.planning import SERIAL_TAG, listing_digest, sensor_interval_seconds
+from amzn_assets.wiring.instance import SERIAL_TAG, latest_materializations, listing_digest, sensor_interval_seconds
 from amzn_assets.settings import sensors_default_running
 
 STAGING_TABLES = {"landed_reviews", "landed_climate"}  # on staging_io_manager, like their assets
@@ -120,7 +119,7 @@ def land_and_materialize(context: OpExecutionContext):
             context.log.info("no landed batch waits to be materialized")
             return
         newest = NewestBatches(batches, lambda batch_id: lander.ledger.partitions_of_batches([batch_id]))
-        written = days_already_written(days, newest, lambda t, d: latest_runs(context.instance, t, d), lambda r: run_tags(context.instance, r))
+        written = days_already_written(days, newest, lambda t, d: {day: r.run_id for day, r in latest_materializations(context.instance, t, d).items()}, lambda r: run_tags(context.instance, r))
         if any(written.values()):
             context.log.info("already written by asset runs that read these batches: " + ", ".join(f"{g} {len(d)} days" for g, d in written.items() if d))
             days = {group: group_days - written.get(group, set()) for group, group_days in days.items()}
@@ -164,24 +163,6 @@ def latest_run(instance, table: str) -> str | None:
     """The run of an unpartitioned table's latest materialization (None: never materialized)."""
     records = instance.fetch_materializations(AssetKey(table), limit=1).records
     return records[0].run_id if records else None
-
-
-def latest_runs(instance, table: str, days: list[str], page: int = 1_000) -> dict[str, str]:
-    """The run of each day's latest materialization of the table (absent: never materialized)."""
-    found: dict[str, str] = {}
-    wanted, cursor = set(days), None
-    while wanted:
-        result = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey(table), asset_partitions=sorted(wanted)), limit=page, cursor=cursor
-        )
-        for record in result.records:  # newest first
-            if record.partition_key in wanted:
-                found[record.partition_key] = record.run_id
-                wanted.discard(record.partition_key)
-        if not result.has_more:
-            break
-        cursor = result.cursor
-    return found
 
 
 @job(executor_def=in_process_executor, tags=SERIAL_TAG, description="Land the upload area and materialize the days it fed (requested by stream_sensor).")
