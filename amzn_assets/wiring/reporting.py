@@ -11,9 +11,8 @@ from __future__ import annotations
 from dagster import MetadataValue
 
 from amzn_assets.day_stats import per_day_of, run_level_of
+from amzn_assets.transforms.star import RATING_STATS
 from amzn_assets.warehouse.read_through import READ_THROUGH_TAG
-
-RATING_STATS = tuple(f"rating_{r}" for r in range(1, 6))
 
 
 def rate(rows: int, seconds: float) -> float:
