@@ -21,6 +21,7 @@ from amzn_assets.landing.readers import LandedReader
 from amzn_assets.storage.contract import PartitionStore, StorageSpec
 from amzn_assets.transforms import reviews as reviews_transform
 from amzn_assets.transforms import star
+from amzn_assets.warehouse.read_through import KIND_OF_REFERENCE_TABLE
 
 WAREHOUSE = "warehouse"  # the ledger consumer the stream job applies for
 MAX_BATCHES_PER_RUN = 500
@@ -60,7 +61,7 @@ def days_fed(reader: LandedReader, batches: list[tuple[str, str]]) -> dict[str, 
 
 
 # The reference table (every landed entity, replaced whole) that a batch of each kind changes.
-REFERENCE_TABLE_OF_KIND = {"stations": "station_list", "products": "product_catalog"}
+REFERENCE_TABLE_OF_KIND = {kind: table for table, kind in KIND_OF_REFERENCE_TABLE.items()}
 _BUILD_REFERENCE = {"station_list": star.station_list, "product_catalog": star.product_catalog}
 
 
