@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 import pyarrow as pa
@@ -86,7 +85,9 @@ class PartitionedParquetIOManager(UPathIOManager):
         self, name: str, spec: StorageSpec, keys: Sequence[str], columns: Sequence[str] | None = None
     ) -> TableChunks:
         schema = projected(TABLES_BY_NAME[name].schema, columns)
-        return self._chunks(schema, {key: self.partition_path(name, key) for key in keys if self.partition_path(name, key).exists()})
+        present = self._file_names(name)
+        paths = {key: self.partition_path(name, key) for key in keys}
+        return self._chunks(schema, {key: path for key, path in paths.items() if path.name in present})
 
     def existing_keys(
         self, name: str, spec: StorageSpec, column: str, values: pa.Array, near: Sequence[str] = ()
@@ -95,25 +96,20 @@ class PartitionedParquetIOManager(UPathIOManager):
         scan the table's other files (none, on a consistent warehouse)."""
         wanted = pc.unique(values.drop_null())
         found: list[pa.Array] = []
-        near_paths = [self.partition_path(name, key) for key in near]
-        for path in itertools.chain(near_paths, self._files_except(name, {p.name for p in near_paths})):
+        present = self._file_names(name)
+        near_names = [self.partition_path(name, key).name for key in near]
+        ordered = [n for n in near_names if n in present] + sorted(present - set(near_names))
+        for file_name in ordered:
             if len(wanted) == 0:
                 break
-            if not path.exists():
+            if not file_name.endswith(self.extension):
                 continue
-            with path.open("rb") as handle:
-                column_values = pq.read_table(handle, columns=[column])[column]
+            column_values = _read_table(self._base_path / name / file_name, [column])[column]
             hits = pc.unique(column_values.filter(pc.is_in(column_values, wanted)))
             if len(hits):
                 found.append(hits.cast(wanted.type))
                 wanted = wanted.filter(pc.invert(pc.is_in(wanted, hits)))
         return pa.concat_arrays(found) if found else pa.array([], values.type)
-
-    def _files_except(self, name: str, skip: set[str]) -> Iterator[UPath]:
-        """The table's partition files not named in skip, listed lazily (one listing, when asked)."""
-        folder = self._base_path / name
-        if folder.exists():
-            yield from (path for path in sorted(folder.glob(f"*{self.extension}")) if path.name not in skip)
 
     def _chunks(self, schema: pa.Schema, paths: dict[str, UPath]) -> TableChunks:
         def read(keys: list[str]) -> pa.Table:
