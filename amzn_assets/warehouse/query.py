@@ -14,7 +14,7 @@ import duckdb
 
 from amzn_assets.tables import ALL_TABLES, TableSpec
 from amzn_assets.warehouse.whole_dimensions import BY_NAME as WHOLE_BY_NAME
-from amzn_assets.warehouse.whole_dimensions import WHOLE_DIMENSIONS, union_sql
+from amzn_assets.warehouse.whole_dimensions import WHOLE_DIMENSIONS, quote, union_sql
 
 
 def _pipe_table():
@@ -32,10 +32,6 @@ class QueryResult:
     rows: list[tuple]
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -44,10 +40,10 @@ def view_sql(spec: TableSpec, folder: Path | None, source: str | None = None) ->
     source = source or f"read_parquet({_literal(str(folder / '*.parquet'))}, union_by_name => true)"
     if spec.mode in ("replace", "whole"):
         return f"SELECT * FROM {source}"
-    key = ", ".join(_quote(c) for c in spec.primary_key)
+    key = ", ".join(quote(c) for c in spec.primary_key)
     return (
         f"SELECT * FROM {source} "
-        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {_quote(spec.partition_column)} DESC) = 1"
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {quote(spec.partition_column)} DESC) = 1"
     )
 
 
@@ -62,12 +58,12 @@ def connect(warehouse: Path | str, endpoint_url: str | None = None) -> duckdb.Du
         selects = _local_tables(conn, Path(warehouse))
     for name, select in selects.items():
         if name not in WHOLE_BY_NAME:
-            conn.execute(f"CREATE VIEW {_quote(name)} AS {select}")
+            conn.execute(f"CREATE VIEW {quote(name)} AS {select}")
     for dimension in WHOLE_DIMENSIONS:
         seen, reference = selects.get(dimension.name), dimension.reference.name
         if seen is not None or reference in selects:
-            union = union_sql(dimension, f"({seen})" if seen else None, _quote(reference) if reference in selects else None)
-            conn.execute(f"CREATE VIEW {_quote(dimension.name)} AS {union}")
+            union = union_sql(dimension, f"({seen})" if seen else None, quote(reference) if reference in selects else None)
+            conn.execute(f"CREATE VIEW {quote(dimension.name)} AS {union}")
     return conn
 
 
@@ -84,7 +80,7 @@ def _local_tables(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> dict[str,
             selects[spec.name] = view_sql(spec, folder)
         elif folder.is_dir():  # written, every partition empty: an empty day is stored as no file
             conn.register(f"__{spec.name}", spec.schema.empty_table())
-            selects[spec.name] = f"SELECT * FROM {_quote('__' + spec.name)}"
+            selects[spec.name] = f"SELECT * FROM {quote('__' + spec.name)}"
     return selects
 
 
@@ -105,7 +101,7 @@ def _s3_tables(conn: duckdb.DuckDBPyConnection, url: str, endpoint_url: str | No
             files = [f.path for f in s3.get_file_info(selector) if f.path.endswith(".parquet")]
         if files:
             conn.register(f"__{spec.name}", ds.dataset(files, filesystem=s3, format="parquet"))
-            selects[spec.name] = view_sql(spec, None, source=_quote("__" + spec.name))
+            selects[spec.name] = view_sql(spec, None, source=quote("__" + spec.name))
     return selects
 
 
@@ -157,7 +153,7 @@ def _shadow_statements(cur, schema: str, sql: str, shadow: str) -> list[str]:
     for dimension in WHOLE_DIMENSIONS:
         if not dimension.mentioned_in(sql):
             continue
-        seen, reference = (f"{_quote(schema)}.{_quote(t)}" for t in (dimension.name, dimension.reference.name))
+        seen, reference = (f"{quote(schema)}.{quote(t)}" for t in (dimension.name, dimension.reference.name))
         # pg_class, not to_regclass (which Redshift lacks)
         cur.execute(
             "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -168,7 +164,7 @@ def _shadow_statements(cur, schema: str, sql: str, shadow: str) -> list[str]:
         has_seen, has_reference = dimension.name in found, dimension.reference.name in found
         if has_seen or has_reference:
             union = union_sql(dimension, seen if has_seen else None, reference if has_reference else None)
-            statements.append(f"CREATE TEMP {shadow} {_quote(dimension.name)} AS {union}")
+            statements.append(f"CREATE TEMP {shadow} {quote(dimension.name)} AS {union}")
     return statements
 
 
@@ -200,9 +196,9 @@ def counts_with(query) -> dict[str, tuple[int, int | None]]:
     """Rows and distinct partitions (None: an unpartitioned table) per table that exists, through any backend."""
     counts = {}
     for spec in ALL_TABLES:
-        partitions = f"count(DISTINCT {_quote(spec.partition_column)})" if spec.partition_column else "NULL"
+        partitions = f"count(DISTINCT {quote(spec.partition_column)})" if spec.partition_column else "NULL"
         try:
-            result = query(f"SELECT count(*), {partitions} FROM {_quote(spec.name)}")
+            result = query(f"SELECT count(*), {partitions} FROM {quote(spec.name)}")
         except Exception:  # noqa: BLE001 - the table is not materialized (or not on this backend)
             continue
         counts[spec.name] = tuple(result.rows[0])
