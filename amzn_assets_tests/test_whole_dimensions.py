@@ -23,7 +23,7 @@ from amzn_assets.settings import libpq_url
 from amzn_assets.warehouse.query import query_from_env, run_postgres_query, run_query, table_counts
 from amzn_assets.warehouse.whole_dimensions import BY_NAME, union_sql
 from amzn_assets_tests.conftest import upload
-from amzn_assets_tests.storage.test_postgres_backend import in_schema
+from amzn_assets_tests.storage.test_postgres_backend import in_schema, pg_schema  # noqa: F401 (a fixture)
 from amzn_assets_tests.storage.test_redshift_backend import manager, s3  # noqa: F401 - s3 is a fixture
 from amzn_assets_tests.streaming.test_sensors import stream
 
@@ -140,16 +140,6 @@ def test_on_s3_parquet(aws, monkeypatch, dirs, sample):
 # -- PostgreSQL -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def pg_schema(postgres_url, monkeypatch):
-    schema = f"w_{uuid.uuid4().hex[:10]}"
-    monkeypatch.setenv("AMZN_POSTGRES_SCHEMA", schema)
-    with psycopg2.connect(libpq_url(postgres_url)) as conn, conn.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{schema}"')
-    conn.close()
-    yield schema
-    with psycopg2.connect(libpq_url(postgres_url)) as conn, conn.cursor() as cur:
-        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     conn.close()
 
 
