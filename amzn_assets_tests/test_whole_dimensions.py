@@ -140,9 +140,6 @@ def test_on_s3_parquet(aws, monkeypatch, dirs, sample):
 # -- PostgreSQL -----------------------------------------------------------------------------------------
 
 
-    conn.close()
-
-
 def direct(postgres_url, schema, sql):
     """A plain session (psql), without the query layer's temporary union."""
     with psycopg2.connect(libpq_url(postgres_url)) as conn, conn.cursor() as cur:
