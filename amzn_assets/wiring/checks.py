@@ -30,6 +30,7 @@ from amzn_assets.checks.freshness import batches_after_watermark, reviews_freshn
 from amzn_assets.checks.warehouse import Evaluation, WarehouseCheck, check_named, checks_of, evaluate_days
 from amzn_assets.checks.warehouse import FRESH as FRESH_CHECK
 from amzn_assets.landing.ledger import Ledger
+from amzn_assets.wiring.events import log_batch
 from amzn_assets.wiring.instance import latest_materializations
 from amzn_assets.wiring.partitions import daily_partitions
 
@@ -101,4 +102,9 @@ def checked_output(context: AssetExecutionContext, table: str, output: Output) -
     failed = [e for e in evaluations if not e.outcome.passed]
     if failed:
         context.log.warning(f"{table}: {len(failed)} check evaluations failed, e.g. {failed[0].outcome.description}")
-    yield from (evaluation_event(e) for e in evaluations)
+    # Recorded as one batch (thousands of days: wiring.events); a failed blocking evaluation is
+    # yielded, so that Dagster fails the step after the write and its downstream steps do not run.
+    stops = [e for e in failed if e.check.blocking and not e.check.warn]
+    stopping = {id(e) for e in stops}
+    log_batch(context, [evaluation_event(e) for e in evaluations if id(e) not in stopping])
+    yield from (evaluation_event(e) for e in stops)

@@ -31,6 +31,7 @@ from dagster import (
 )
 
 from amzn_assets.wiring.checks import evaluation_event, freshness_evaluation
+from amzn_assets.wiring.events import log_batch
 from amzn_assets.domains.climate.checks import station_check_evaluation
 from amzn_assets.checks.stations import landed_station_findings
 from amzn_assets.wiring.reporting import landing_metadata, partition_metadata, summary_metadata
@@ -132,13 +133,14 @@ def land_and_materialize(context: OpExecutionContext):
             context.log_event(AssetMaterialization(AssetKey(table), metadata={"dagster/row_count": rows} | applied))
             context.log.info(f"{table}: replaced whole, {rows} rows")
         for written in apply_days(reader, store_for, days):
-            for day, metadata in sorted(partition_metadata(written.rows_by_day, written.summary).items()):
-                context.log_event(AssetMaterialization(AssetKey(written.table), partition=day, metadata=metadata | applied))
-            # The asset checks of the days written, recorded as evaluations of the assets' own checks. A
-            # failure does not fail the run (writing the same days again would not mend them): it is
-            # recorded, and the rating model refuses a month with a failed blocking check on a day.
-            for evaluation in written.checks:
-                context.log_event(evaluation_event(evaluation))
+            # One batch per table written: its materialization of each day, then the asset checks of
+            # those days as evaluations of the assets' own checks. A failure does not fail the run
+            # (writing the same days again would not mend them): it is recorded, and the rating
+            # model refuses a month with a failed blocking check on a day.
+            log_batch(context, [
+                AssetMaterialization(AssetKey(written.table), partition=day, metadata=metadata | applied)
+                for day, metadata in sorted(partition_metadata(written.rows_by_day, written.summary).items())
+            ] + [evaluation_event(evaluation) for evaluation in written.checks])
             failed += [e for e in written.checks if not e.outcome.passed]
             context.log.info(f"{written.table}: {len(written.rows_by_day)} days, {sum(written.rows_by_day.values())} rows, {summary_metadata(written.summary)}")
         if days.get("climate") or days.get("stations"):  # stations written: unknown and renamed stations counted
