@@ -50,7 +50,11 @@ def evaluation(settings: Settings, wanted: str | None, as_json: bool) -> int:
     print("per review:\n" + evaluate.comparison_markdown({k: v for k, v in metrics.items() if k in evaluate.SCORERS}))
     if "per_text" in metrics:
         print("\nper distinct text:\n" + evaluate.comparison_markdown(metrics["per_text"]))
-    print("\nmodel, confusion matrix:\n" + evaluate.confusion_markdown(metrics[evaluate.MODEL]))
+    print("\nmodel, confusion matrix (rows: true rating):\n" + evaluate.confusion_markdown(metrics[evaluate.MODEL]))
+    from amzn_assets.domains.rating_model.checks import beats_baselines_check_result
+
+    gate = beats_baselines_check_result(metrics)
+    print(f"\nblocking check rating_model_beats_baselines: {'passed' if gate.passed else 'FAILED'}: {gate.description}")
     sanity = metrics.get("sanity")
     if sanity:
         print(f"\nsanity set: {sanity['within_one_star']}/{sanity['items']} within one star; clear complaints <= 2 stars "
@@ -59,13 +63,17 @@ def evaluation(settings: Settings, wanted: str | None, as_json: bool) -> int:
 
 
 def evaluation_summary(month: str, metrics: dict) -> dict:
-    """The stored evaluation, machine-readable: {"model": {mae, accuracy, macro_f1, ...}, "baselines":
+    """The stored evaluation, machine-readable: {"model": {mae_macro, macro_f1, mae, accuracy, recall_by_rating,
+    confusion, ...}, "baselines":
     {name: {the same keys}}, "per_text": {the same layout}, "split", "sanity"}."""
     from amzn_assets.ml import evaluate
 
     def scores(results: dict) -> dict:
-        keep = ("mae", "accuracy", "macro_f1", "mae_argmax", "reviews")
-        flat = {k: {m: v[m] for m in keep if m in v} for k, v in results.items() if k in evaluate.SCORERS}
+        keep = ("mae", "accuracy", "macro_f1", "mae_argmax", "reviews", "confusion")
+        flat = {
+            k: {m: v[m] for m in keep if m in v} | {"mae_macro": evaluate.mae_macro(v), "recall_by_rating": evaluate.recall_by_rating(v)}
+            for k, v in results.items() if k in evaluate.SCORERS
+        }
         return {"model": flat.get(evaluate.MODEL, {}), "baselines": {k: v for k, v in flat.items() if k != evaluate.MODEL}}
 
     sanity = {k: v for k, v in (metrics.get("sanity") or {}).items() if k != "predictions"}

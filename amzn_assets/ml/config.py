@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 
 ARCHITECTURES = ("bag", "albert")
+OUTPUTS = ("softmax", "ordinal")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,11 @@ class ModelConfig:
     # a few thousand distinct texts cannot train an encoder); "albert": the ALBERT-style encoder below
     architecture: str = "bag"
     l2_c: float = 1.0  # bag: inverse L2 strength as scikit-learn's C (penalty ||W||^2 / (2 * C * training texts))
+    # bag: "softmax" (five independent classes, a multinomial logistic regression) or "ordinal" (a
+    # cumulative-link output: one score s and four ordered cut-points, p(rating <= k) = sigmoid(cut_k - s))
+    # plus, with ordinal_free > 0, a free softmax residual scaled by ordinal_free (model.py)
+    output: str = "softmax"
+    ordinal_free: float = 0.0
     # encoder (ALBERT-style)
     embedding_size: int = 64  # E: token embeddings, factorized (E < H) ...
     hidden_size: int = 128  # H: ... and projected to the encoder width
@@ -43,6 +49,11 @@ class ModelConfig:
     # (model.with_prior_shift): 0 keeps the balanced p, 1 moves it all the way back to the ratings seen.
     # The rating is still decided on the balanced p (model.decision_weights); the expected rating uses the shifted p.
     prior_shift_power: float = 0.5
+    # The rating is decided on the balanced p's cumulative c_k = p(rating <= k) against four cut-points
+    # (predict.DecisionRule): with decision_folds >= 2 they are tuned on out-of-fold predictions of the
+    # training side (decision_folds more models, each trained for the main model's best epoch count) for
+    # macro-F1 - MAE^M / 4; 1: the median rating (every cut 0.5); 0: the most likely rating (argmax).
+    decision_folds: int = 0
     # honest evaluation: train on the earlier reviews, test on the later ones
     test_fraction: float = 0.2
     # TFRecord shards: the training examples are written to num_shards files (round-robin, so each is an
@@ -60,6 +71,8 @@ class ModelConfig:
             raise ValueError("test_fraction must be within (0, 1) and validation_fraction within [0, 1)")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.architecture!r}; one of {', '.join(ARCHITECTURES)}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"unknown output {self.output!r}; one of {', '.join(OUTPUTS)}")
         if self.max_len < 2 or self.vocab_size < 16 or self.num_shards < 1:
             raise ValueError("max_len >= 2, vocab_size >= 16 and num_shards >= 1 are required")
 

@@ -27,6 +27,8 @@ and small. Layers are registered Keras serializables, so `keras.saving.load_mode
 
 from __future__ import annotations
 
+import numpy as np
+
 from amzn_assets.ml.config import ModelConfig
 from amzn_assets.ml.lexicon import SIZE as LEXICON_SIZE
 from amzn_assets.ml.tokenizer import CLS_ID, EOS_ID, PAD_ID
@@ -174,7 +176,48 @@ def _layers() -> dict:
             shifted = probs * ops.exp(self.log_shift)
             return shifted / ops.sum(shifted, axis=-1, keepdims=True)
 
+    @keras.saving.register_keras_serializable(package="amzn_assets")
+    class CumulativeLink(layers.Layer):
+        """The ordinal output: p(rating) from one score s [B, 1] and four ordered, trained cut-points.
+
+        p(rating <= k) = sigmoid(cut_k - s), cut_1 < cut_2 < cut_3 < cut_4 (cut_1 and softplus gaps), so
+        p(k) = p(<= k) - p(<= k-1): a cumulative-link (proportional-odds) model, the ordinal logistic
+        regression. With a second input, free logits r [B, 5], the output is p * exp(r) renormalized:
+        the cumulative link with a per-class residual (ordinal_free scales r; 0: no residual)."""
+
+        def build(self, input_shape):
+            self.first = self.add_weight(name="first_cut", shape=(1,), initializer=keras.initializers.Constant(-1.5))
+            # softplus(0.5413) = 1: initial cut-points -1.5, -0.5, 0.5, 1.5
+            self.gaps = self.add_weight(name="cut_gaps", shape=(3,), initializer=keras.initializers.Constant(0.5413))
+            self.built = True
+
+        def cut_points(self):
+            return ops.concatenate([self.first, self.first + ops.cumsum(ops.softplus(self.gaps))])
+
+        def call(self, score, residual=None):
+            below = ops.sigmoid(self.cut_points()[None, :] - score)  # [B, 4]: p(rating <= k), k = 1..4
+            p = ops.concatenate([below[:, :1], below[:, 1:] - below[:, :-1], 1.0 - below[:, -1:]], axis=-1)
+            p = ops.maximum(p, 1e-7)
+            if residual is not None:
+                p = p * ops.exp(residual)
+            return p / ops.sum(p, axis=-1, keepdims=True)
+
+    @keras.saving.register_keras_serializable(package="amzn_assets")
+    class DecisionCuts(layers.Layer):
+        """Passes p through unchanged; holds the four decision cut-points (tuned after training, see
+        train.fit_decision_cuts) that decision_rule reads: the rating is decided on the cumulative
+        balanced p, not on its argmax."""
+
+        def build(self, input_shape):
+            self.cuts = self.add_weight(name="cuts", shape=(4,), initializer=keras.initializers.Constant(0.5), trainable=False)
+            self.built = True
+
+        def call(self, probs):
+            return probs
+
     _LAYERS.update(
+        DecisionCuts=DecisionCuts,
+        CumulativeLink=CumulativeLink,
         PriorShift=PriorShift,
         PieceTfidf=PieceTfidf,
         MaskedMean=MaskedMean,
@@ -188,7 +231,6 @@ def _layers() -> dict:
 
 def piece_idf(ids: list[list[int]], vocab_size: int):
     """scikit-learn's smooth idf, ln((1 + n) / (1 + df)) + 1, of each piece over tokenized texts; 0 for pad, [CLS], EOS."""
-    import numpy as np
 
     df = np.zeros(vocab_size, dtype=np.float64)
     for row in ids:
@@ -256,7 +298,16 @@ def _bag_model(config: ModelConfig, vocab_size: int, idf, l2: float):
         features.append(layers.Rescaling(config.lexicon_scale, name="lexicon_scale")(inputs["lexicon"]))
     x = layers.Concatenate(name="pieces_and_lexicon")(features) if len(features) > 1 else features[0]
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    probs = layers.Dense(5, activation="softmax", kernel_regularizer=regularizer, name="rating")(x)
+    if config.output == "ordinal":
+        score = layers.Dense(1, use_bias=False, kernel_regularizer=regularizer, name="rating_score")(x)
+        residual = None
+        if config.ordinal_free:
+            residual = layers.Dense(5, kernel_regularizer=regularizer, name="rating_residual")(x)
+            residual = layers.Rescaling(config.ordinal_free, name="rating_residual_scale")(residual)
+        link = _layers()["CumulativeLink"](name="rating")
+        probs = link(score) if residual is None else link(score, residual)
+    else:
+        probs = layers.Dense(5, activation="softmax", kernel_regularizer=regularizer, name="rating")(x)
     if idf is not None:
         tfidf.idf.assign(idf)
     return keras.Model(inputs if config.lexicon_features else ids, probs, name="bag_of_pieces_rating")
@@ -274,12 +325,32 @@ def with_prior_shift(model, log_shift):
     return out
 
 
+def with_decision_cuts(model, cuts):
+    """The model with a pass-through last layer holding the decision cut-points (decision_rule)."""
+    import keras
+
+    layer = _layers()["DecisionCuts"](name="decision_cuts")
+    out = keras.Model(model.inputs if len(model.inputs) > 1 else model.inputs[0], layer(model.outputs[0]), name=model.name)
+    layer.cuts.assign(np.asarray(cuts, dtype=np.float32))
+    return out
+
+
+def decision_rule(model):
+    """How this model's rating is decided from its p (predict.DecisionRule): the decision weights (undo
+    the prior shift: class-balanced p) and, when the model holds them, the decision cut-points."""
+    from amzn_assets.ml.predict import DecisionRule
+
+    try:
+        cuts = np.asarray(model.get_layer("decision_cuts").cuts, dtype=np.float64)
+    except ValueError:
+        cuts = None
+    return DecisionRule(decision_weights(model), cuts)
+
+
 def decision_weights(model):
     """Per rating, the weight that undoes the model's prior shift when the rating is decided (argmax of
     p * weights: the most likely rating under class-balanced costs, so a rare 1★ is not outvoted by the
     5★ majority); None for a model without one (the rating is then the most likely one)."""
-    import numpy as np
-
     try:
         layer = model.get_layer("prior_shift")
     except ValueError:

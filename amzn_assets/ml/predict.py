@@ -15,7 +15,7 @@ _BATCH = 256
 
 @dataclass(frozen=True)
 class Prediction:
-    rating: int  # the predicted rating: the most likely one, under the model's decision weights
+    rating: int  # the predicted rating, by the model's DecisionRule
     expected: float  # sum_k k * p(k)
     probabilities: tuple[float, ...]  # p(1★) .. p(5★)
 
@@ -52,16 +52,50 @@ def texts_proba(model, tokenizer, config, texts: Sequence[str]) -> np.ndarray:
     return predict_proba(model, tokenizer.encode(list(texts), config.max_len), config.max_len, lexicon=lexicon)
 
 
-def most_likely_and_expected(probabilities: np.ndarray, decision_weights=None) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of p(1★..5★): the predicted rating (int; argmax of p * decision_weights, model.decision_weights:
-    None = the most likely rating) and the expected rating sum_k k * p(k)."""
+@dataclass(frozen=True)
+class DecisionRule:
+    """How a model's rating is decided from its served p(1★..5★) (model.decision_rule).
+
+    weights: per rating, multiplied into p (renormalized) to undo the prior shift: the class-balanced p
+    (None: p as served). cuts: four cut-points on the balanced p's cumulative c_k = p(rating <= k): the
+    rating is 1 + #{k : c_k < cuts_k} (all 0.5: the median rating; tuned out of fold at training,
+    train.fit_decision_cuts); None: the most likely rating of the balanced p."""
+
+    weights: np.ndarray | None = None
+    cuts: np.ndarray | None = None
+
+    def balanced(self, probabilities: np.ndarray) -> np.ndarray:
+        p = np.asarray(probabilities, dtype=np.float64)
+        if self.weights is None:
+            return p
+        q = p * np.asarray(self.weights, dtype=np.float64)
+        return q / np.maximum(q.sum(axis=1, keepdims=True), 1e-300)
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        q = self.balanced(probabilities)
+        if self.cuts is None:
+            return q.argmax(axis=1) + 1
+        return decide_by_cuts(q, self.cuts)
+
+
+def decide_by_cuts(balanced: np.ndarray, cuts) -> np.ndarray:
+    """1 + #{k : p(rating <= k) < cuts_k} per row of p(1★..5★) (k = 1..4)."""
+    below = np.cumsum(np.asarray(balanced, dtype=np.float64), axis=1)[:, :4]
+    return 1 + (below < np.asarray(cuts, dtype=np.float64)[None, :]).sum(axis=1)
+
+
+def most_likely_and_expected(probabilities: np.ndarray, decision=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of p(1★..5★): the predicted rating (int) and the expected rating sum_k k * p(k).
+
+    decision: a DecisionRule (model.decision_rule), or per-rating weights (the argmax of p * weights,
+    model.decision_weights), or None (the most likely rating)."""
     p = np.asarray(probabilities, dtype=np.float64)
-    decided = p if decision_weights is None else p * np.asarray(decision_weights, dtype=np.float64)
-    return decided.argmax(axis=1) + 1, p @ np.arange(1, 6, dtype=np.float64)
+    rule = decision if isinstance(decision, DecisionRule) else DecisionRule(decision)
+    return rule.decide(p), p @ np.arange(1, 6, dtype=np.float64)
 
 
-def to_predictions(probabilities: np.ndarray, decision_weights=None) -> list[Prediction]:
-    most_likely, expected = most_likely_and_expected(probabilities, decision_weights)
+def to_predictions(probabilities: np.ndarray, decision=None) -> list[Prediction]:
+    most_likely, expected = most_likely_and_expected(probabilities, decision)
     return [
         Prediction(int(r), float(e), tuple(round(float(x), 6) for x in p))
         for p, r, e in zip(probabilities, most_likely, expected)
@@ -72,10 +106,11 @@ class RatingPredictor:
     """A model folder loaded once; predict() many times."""
 
     def __init__(self, model, tokenizer, config, info: dict | None = None):
-        from amzn_assets.ml.model import decision_weights
+        from amzn_assets.ml.model import decision_rule
 
         self.model, self.tokenizer, self.config, self.info = model, tokenizer, config, info or {}
-        self.decision_weights = decision_weights(model)
+        self.decision = decision_rule(model)
+        self.decision_weights = self.decision.weights
 
     @classmethod
     def load(cls, folder: str | Path) -> RatingPredictor:
@@ -88,8 +123,8 @@ class RatingPredictor:
         return texts_proba(self.model, self.tokenizer, self.config, texts)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        return to_predictions(self.predict_proba(texts), self.decision_weights)
+        return to_predictions(self.predict_proba(texts), self.decision)
 
     def ratings(self, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(predicted ratings, expected ratings) of this model's p(rating) rows."""
-        return most_likely_and_expected(probabilities, self.decision_weights)
+        return most_likely_and_expected(probabilities, self.decision)

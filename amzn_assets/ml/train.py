@@ -132,6 +132,16 @@ def train_rating_model(
 
         model = with_prior_shift(model, shift)
     best_epoch = int(np.argmin(history["val_rating_mae"])) + 1 if validation_data is not None else len(history["loss"])
+    info: dict = {}
+    if config.decision_folds:
+        from amzn_assets.ml.model import with_decision_cuts
+
+        cuts = np.full(4, 0.5)
+        if config.decision_folds >= 2:
+            balanced = out_of_fold_balanced(train, tokenizer, config, Path(records_dir).parent / "folds", best_epoch, log)
+            cuts = fit_decision_cuts(balanced, train.ratings)
+        model = with_decision_cuts(model, cuts)
+        info["decision_cuts"] = [round(float(c), 4) for c in cuts]
     pruned = records.prune(paths, config.keep_fraction)
     return TrainResult(
         model=model,
@@ -147,7 +157,73 @@ def train_rating_model(
         parameters=int(model.count_params()),
         shards_written=len(paths),
         pruned=pruned,
+        info=info,
     )
+
+
+def out_of_fold_balanced(train: Reviews, tokenizer: Tokenizer, config: ModelConfig, work: Path, epochs: int,
+                         log: Callable[[str], None] | None = None) -> np.ndarray:
+    """The class-balanced p [n, 5] of each training text from a model that did not see it: decision_folds
+    models, fold f holding out the texts i with i % folds == f (an even sample of the time-ordered side),
+    each trained like the main model for `epochs` epochs without a validation side."""
+    import shutil
+
+    from amzn_assets.ml.model import decision_rule
+    from amzn_assets.ml.predict import texts_proba
+
+    folds = config.decision_folds
+    sub = config.replace(decision_folds=0, validation_fraction=0.0, epochs=max(1, epochs), keep_fraction=0.0)
+    held_out = np.arange(len(train)) % folds
+    out = np.zeros((len(train), 5))
+    try:
+        for fold in range(folds):
+            held = held_out == fold
+            result = train_rating_model(train.select(~held), tokenizer, sub, work / f"fold-{fold}")
+            texts = [t for t, h in zip(train.texts, held) if h]
+            out[held] = decision_rule(result.model).balanced(texts_proba(result.model, tokenizer, sub, texts))
+            if log is not None:
+                log(f"decision fold {fold + 1}/{folds}: {int(held.sum())} texts held out")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def decision_objective(ratings: np.ndarray, predicted: np.ndarray) -> float:
+    """macro-F1 - MAE^M / 4 over the ratings present (what the decision cut-points are tuned for)."""
+    y = np.asarray(ratings, dtype=np.int64)
+    predicted = np.asarray(predicted, dtype=np.int64)
+    confusion = np.zeros((6, 6), np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    confusion = confusion[1:, 1:]
+    true, said, hit = confusion.sum(axis=1), confusion.sum(axis=0), np.diag(confusion)
+    f1 = np.where(true + said > 0, 2 * hit / np.maximum(true + said, 1), 0.0).mean()
+    present = true > 0
+    distance = np.abs(np.arange(5)[:, None] - np.arange(5)[None, :])
+    mae_macro = ((confusion * distance).sum(axis=1)[present] / true[present]).mean()
+    return float(f1 - mae_macro / 4.0)
+
+
+def fit_decision_cuts(balanced: np.ndarray, ratings: np.ndarray, passes: int = 3) -> np.ndarray:
+    """Four cut-points on the cumulative balanced p (predict.decide_by_cuts) maximizing decision_objective
+    on out-of-fold predictions: coordinate ascent over a grid, from the median rule (0.5); ties keep the
+    value nearest 0.5."""
+    from amzn_assets.ml.predict import decide_by_cuts
+
+    grid = np.round(np.linspace(0.02, 0.98, 49), 4)
+    cuts = np.full(4, 0.5)
+    best = decision_objective(ratings, decide_by_cuts(balanced, cuts))
+    for _ in range(passes):
+        changed = False
+        for k in range(4):
+            for value in sorted(grid, key=lambda g: abs(g - 0.5)):
+                trial = cuts.copy()
+                trial[k] = value
+                score = decision_objective(ratings, decide_by_cuts(balanced, trial))
+                if score > best + 1e-12:
+                    best, cuts, changed = score, trial, True
+        if not changed:
+            break
+    return cuts
 
 
 def prior_log_shift(ratings: np.ndarray, power: float) -> np.ndarray | None:

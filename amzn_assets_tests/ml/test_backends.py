@@ -44,7 +44,7 @@ def train_month(dirs: DataDirs, backend: str, **where) -> dict:
             selection=MODEL_ASSETS, partition_key=MONTH, raise_on_error=False,  # the blocking check may fail the tiny model
         )
         (evaluation,) = [m for m in result.asset_materializations_for_node("rating_model_evaluation")]
-        (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "rating_model_beats_baselines_mae"]
+        (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "rating_model_beats_baselines"]
         assert check.metadata["model_mae"].value == evaluation.metadata["model_mae"].value
         return {k: v.value for k, v in evaluation.metadata.items()}
 

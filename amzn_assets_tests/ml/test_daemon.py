@@ -68,7 +68,7 @@ def test_daemon_trains_the_month_the_stream_moved_past(tmp_path, monkeypatch):
             return instance.get_runs(RunsFilter(job_name="rating_model_job"))
 
         def may_trained() -> bool:
-            # finished: SUCCESS, or FAILURE by the blocking rating_model_beats_baselines_mae check (the
+            # finished: SUCCESS, or FAILURE by the blocking rating_model_beats_baselines check (the
             # tiny model on one month may not beat both baselines; the check runs after the evaluation)
             return any(r.tags.get("dagster/partition") == MONTH and r.is_finished for r in model_runs())
 

@@ -114,22 +114,75 @@ def test_prune_removes_all_but_the_kept_shards(tmp_path):
     assert prune(result.kept, 0.0).kept == [] and not any(tmp_path.iterdir())
 
 
-def test_mae_check_fails_unless_the_model_beats_both_baselines():
+def test_the_gate_needs_the_model_to_beat_every_baseline_on_mae_macro_and_macro_f1():
     from dagster import AssetCheckSeverity
 
-    from amzn_assets.domains.rating_model import mae_check_result, sanity_check_result
+    from amzn_assets.domains.rating_model import beats_baselines_check_result, refused_model, sanity_check_result
 
-    def metrics(model, tfidf, majority=1.2):
-        return {"model": {"mae": model}, "tfidf_lr": {"mae": tfidf}, "majority": {"mae": majority}, "lexicon": {"mae": 0.1}}
+    def scores(mae_macro, f1, mae=0.9):
+        return {"mae_macro": mae_macro, "macro_f1": f1, "mae": mae}
 
-    worse = mae_check_result(metrics(0.9, 0.8))
-    assert worse.passed is False and worse.severity == AssetCheckSeverity.ERROR
-    assert "does not beat" in worse.description
-    assert mae_check_result(metrics(0.7, 0.8)).passed is True  # the lexicon baseline is reported, not a bar
-    assert mae_check_result(metrics(0.8, 0.8)).passed is False  # a tie does not beat
-    assert mae_check_result(metrics(0.7, 1.0, majority=0.69)).passed is False  # the majority class counts too
+    def metrics(model, tfidf=(2.0, 0.15), lexicon=(1.6, 0.23), majority=(2.0, 0.15), model_mae=1.1):
+        return {"model": scores(*model, mae=model_mae), "tfidf_lr": scores(*tfidf), "lexicon": scores(*lexicon),
+                "majority": scores(*majority, mae=0.8)}
+
+    passing = beats_baselines_check_result(metrics((0.9, 0.30)))
+    # plain MAE worse than majority's (1.1 > 0.8): reported, not gated
+    assert passing.passed is True and passing.severity == AssetCheckSeverity.ERROR
+    assert passing.metadata["plain_mae_beats_baselines"].value is False and "MAE (reported, not gated)" in passing.description
+    assert passing.metadata["mae_macro_margin"].value == pytest.approx(0.7) and passing.metadata["macro_f1_margin"].value == pytest.approx(0.07)
+    lexicon_f1 = beats_baselines_check_result(metrics((0.9, 0.22)))  # the lexicon baseline counts
+    assert lexicon_f1.passed is False and "macro-F1 (best baseline lexicon)" in lexicon_f1.description
+    assert "does not beat every baseline" in lexicon_f1.description
+    assert beats_baselines_check_result(metrics((1.6, 0.30))).passed is False  # a tie on MAE^M does not beat
+    assert beats_baselines_check_result(metrics((0.9, 0.30), majority=(0.8, 0.1))).passed is False
+    # an evaluation stored before MAE^M was recorded: it comes from the confusion matrix (always 5★: 2.0)
+    old = metrics((None, 0.30))
+    old["model"]["confusion"] = [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 5]]
+    assert beats_baselines_check_result(old).metadata["model_mae_macro"].value == pytest.approx(0.2)
     assert sanity_check_result({"sanity": {"within_one_star_share": 0.79}}).passed is False
     assert sanity_check_result({"sanity": {"within_one_star_share": 0.8}}).severity == AssetCheckSeverity.WARN
+    assert refused_model(type("Store", (), {"exists": lambda self, *a: False})(), "2018-05") is None
+
+
+def test_mae_macro_recall_and_confusion_of_a_skewed_test_side():
+    from amzn_assets.ml.evaluate import mae_macro_of_confusion, passes_gate, rating_metrics
+
+    ratings = [1] * 4 + [3] * 2 + [5] * 14
+    always_5 = np.zeros((20, 5))
+    always_5[:, 4] = 1.0
+    m = rating_metrics(ratings, always_5)
+    # MAE^M: the mean over the true ratings present (1, 3, 5) of their mean error (4, 2, 0); plain MAE 1.0
+    assert m["mae_macro"] == pytest.approx(2.0) and m["mae"] == pytest.approx(1.0)
+    assert m["recall_by_rating"] == {"1": 0.0, "2": None, "3": 0.0, "4": None, "5": 1.0}
+    assert m["confusion"][0] == [0, 0, 0, 0, 4] and sum(map(sum, m["confusion"])) == 20
+    right = np.eye(5)[np.asarray(ratings) - 1]
+    right[0] = [0, 1, 0, 0, 0]  # one 1★ read as 2★
+    good = rating_metrics(ratings, right)
+    assert good["mae_macro"] == pytest.approx((1 / 4) / 3) and good["recall_by_rating"]["1"] == 0.75
+    assert mae_macro_of_confusion(good["confusion"]) == pytest.approx(good["mae_macro"])
+    assert passes_gate({"model": good, "majority": m}) and not passes_gate({"model": m, "majority": good})
+
+
+def test_decision_rule_median_and_tuned_cuts():
+    from amzn_assets.ml.predict import DecisionRule, decide_by_cuts, most_likely_and_expected
+    from amzn_assets.ml.train import decision_objective, fit_decision_cuts
+
+    p = np.array([[0.3, 0.25, 0.05, 0.1, 0.3], [0.05, 0.1, 0.2, 0.3, 0.35]])
+    assert decide_by_cuts(p, [0.5] * 4).tolist() == [2, 4]  # the median rating
+    assert DecisionRule().decide(p).tolist() == [1, 5]  # no cuts: the most likely rating (ties: the lower)
+    weights = np.array([1.0, 1.0, 1.0, 1.0, 0.1])
+    assert DecisionRule(weights).decide(p).tolist() == [1, 4]  # the balanced p's argmax
+    assert most_likely_and_expected(p, weights)[0].tolist() == [1, 4]  # plain weights still work
+    # tuned cuts: on scores that put the truth just past the median, fit_decision_cuts finds cuts that read it
+    rng = np.random.RandomState(0)
+    y = rng.randint(1, 6, 300)
+    centered = np.clip(y + rng.normal(0, 0.3, 300) - 0.4, 1, 5)
+    balanced = np.exp(-((np.arange(1, 6)[None, :] - centered[:, None]) ** 2))
+    balanced /= balanced.sum(axis=1, keepdims=True)
+    cuts = fit_decision_cuts(balanced, y)
+    assert decision_objective(y, decide_by_cuts(balanced, cuts)) >= decision_objective(y, decide_by_cuts(balanced, [0.5] * 4))
+    assert decision_objective(y, y) == pytest.approx(1.0)
 
 
 def test_distinct_text_split_never_scores_a_training_text():
@@ -355,6 +408,36 @@ def test_bag_model_is_tfidf_of_the_pieces_and_saves_and_loads(tmp_path):
     assert np.allclose(np.asarray(loaded.get_layer("piece_tfidf").idf), idf)  # the idf travels with the model
     assert np.allclose(np.asarray(loaded.predict_on_batch({"ids": x, "lexicon": lexicon})), p, atol=1e-6)
     assert model.count_params() == 12 + (12 + 4) * 5 + 5  # idf (not trained) + one softmax layer
+
+
+def test_ordinal_output_is_a_cumulative_link_and_saves_and_loads(tmp_path):
+    require_module("tensorflow")
+    from amzn_assets.ml.model import build_model, decision_rule, load_model, with_decision_cuts, with_prior_shift
+
+    config = TINY.replace(output="ordinal")
+    model = build_model(config, vocab_size=12, idf=np.ones(12, np.float32), l2=1e-3)
+    assert model.count_params() == 12 + (12 + 4) + 4  # idf, one score weight per feature, four cut-points
+    link = model.get_layer("rating")
+    cuts = np.asarray(link.cut_points())
+    assert np.allclose(cuts, [-1.5, -0.5, 0.5, 1.5], atol=1e-3) and np.all(np.diff(cuts) > 0)  # ordered
+    x = {"ids": np.array([[2, 5, 7], [2, 9, 0]], dtype="int32"), "lexicon": np.array([[0, 1, 0, 0], [0.5, 0, 0.5, -0.2]], "float32")}
+    p = np.asarray(model.predict_on_batch(x))
+    score = np.asarray(keras_score(model, x))
+    below = 1 / (1 + np.exp(-(cuts[None, :] - score)))  # p(rating <= k) = sigmoid(cut_k - s)
+    assert np.allclose(np.cumsum(p, axis=1)[:, :4], below, atol=1e-5) and np.allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    served = with_decision_cuts(with_prior_shift(model, np.log(np.array([0.1, 0.1, 0.1, 0.2, 0.5], np.float32))), [0.5, 0.4, 0.6, 0.5])
+    served.save(str(tmp_path / "model.keras"))
+    loaded = load_model(tmp_path / "model.keras")
+    assert np.allclose(np.asarray(loaded.predict_on_batch(x)), np.asarray(served.predict_on_batch(x)), atol=1e-6)
+    rule = decision_rule(loaded)
+    assert np.allclose(rule.cuts, [0.5, 0.4, 0.6, 0.5]) and rule.weights is not None
+    assert decision_rule(model).cuts is None and decision_rule(model).weights is None
+
+
+def keras_score(model, x):
+    import keras
+
+    return keras.Model(model.inputs, model.get_layer("rating_score").output).predict_on_batch(x)
 
 
 def test_prior_shift_serves_calibrated_p_and_decides_on_the_balanced_one(tmp_path):

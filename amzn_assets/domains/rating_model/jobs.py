@@ -7,7 +7,7 @@ from amzn_assets.domains.rating_model.predictions import rating_predictions
 
 MONTHLY_MODEL_ASSETS, ml_asset_checks = build_ml_assets()  # (tokenizer, model, evaluation), their checks
 rating_tokenizer, rating_model, rating_model_evaluation = MONTHLY_MODEL_ASSETS
-rating_model_beats_baselines_mae, rating_model_sanity = ml_asset_checks
+rating_model_beats_baselines, rating_model_sanity = ml_asset_checks
 ml_assets = [*MONTHLY_MODEL_ASSETS, rating_predictions]
 
 # One month's tokenizer, model, evaluation and checks, on the default executor: what
