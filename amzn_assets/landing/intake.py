@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
+from amzn_assets.landing.compaction import compact_landed
 from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
 from amzn_assets.landing.ledger import Ledger, open_ledger
 from amzn_assets.landing.segments import SegmentStore
@@ -68,6 +69,7 @@ class Lander:
                 candidates = sorted(self.discover(kind))
                 for start in range(0, len(candidates), self.batch_files):
                     self._land_batch(kind, candidates[start : start + self.batch_files], today, report)
+            compact_landed(self.ledger, self.segments)  # a day's read opens a few spans (landing/compaction.py)
         report.seconds = time.perf_counter() - started
         return report
 

@@ -20,7 +20,15 @@ from sqlalchemy import Table, create_engine, event, func, insert, select, text, 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from amzn_assets.landing.ledger_schema import landing_applied, landing_batches, landing_files, metadata, quarantine
+from amzn_assets.landing.ledger_schema import (
+    landing_applied,
+    landing_batches,
+    landing_compacted,
+    landing_compactions,
+    landing_files,
+    metadata,
+    quarantine,
+)
 from amzn_assets.settings import DataDirs, sqlalchemy_url
 
 
@@ -232,7 +240,7 @@ class Ledger:
     def clear(self) -> None:
         """Forget everything (for `amzn-assets reset`, with the landed segments deleted alongside)."""
         with self.engine.begin() as conn:
-            for table in (landing_applied, quarantine, landing_files, landing_batches):
+            for table in (landing_compacted, landing_compactions, landing_applied, quarantine, landing_files, landing_batches):
                 conn.execute(table.delete())
 
     def quarantined(self) -> list[dict]:

@@ -90,3 +90,32 @@ landing_applied = Table(
     Column("batch_id", Text, nullable=False),
     Column("applied_at", DateTime(timezone=True), nullable=False),
 )
+
+# Compactions of landed segments (landing/compaction.py): a compaction rewrites the span segments
+# of many committed batches (and earlier compactions) into pieces named by its id. Status: open
+# (pieces being written; recovery deletes them) -> live (its pieces are read in place of the
+# segments of the batches it holds) -> superseded (merged into a later compaction; its pieces and
+# row are deleted after that one commits).
+landing_compactions = Table(
+    "landing_compactions",
+    metadata,
+    Column("compaction_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("batch_count", Integer, nullable=False, default=0),
+    Column("row_count", BigInteger, nullable=False, default=0),
+    Column("piece_count", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("committed_at", DateTime(timezone=True)),
+)
+Index("landing_compactions_kind_status", landing_compactions.c.kind, landing_compactions.c.status)
+
+# Which live compaction holds a committed batch's rows now (a batch has no row here while its own
+# segments are read). Written only by a compaction's commit, in the transaction that makes it live.
+landing_compacted = Table(
+    "landing_compacted",
+    metadata,
+    Column("batch_id", Text, primary_key=True),
+    Column("compaction_id", Text, nullable=False),
+)
+Index("landing_compacted_compaction", landing_compacted.c.compaction_id)

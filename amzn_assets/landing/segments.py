@@ -6,6 +6,10 @@
                                                                         segment, sorted by day
     data/landed/reviews/review_month=2018-01/<batch_id>.<part>.parquet  bulk imports (per month,
                                                                         sorted by day)
+    data/landed/reviews/compacted/<compaction_id>.<first>.<last>.parquet  spans merged by a compaction
+                                                                        (landing/compaction.py): pieces
+                                                                        of disjoint day ranges, sorted by
+                                                                        day, then by landing_batch
 
 A batch of 5,000 historical one-review files spans some 900 days: one segment per day made it
 write and fsync 900 files, most of the time of landing it. Per-day segments stay for batches of a
@@ -15,16 +19,21 @@ month so that a dump spanning fifteen years writes a few hundred files, not thou
 A segment is written to a temporary name and fsynced, then renamed, and the folders holding the
 new names are fsynced before `write` returns: a segment is whole or absent, and present once the
 ledger commit that follows says so. Readers take only segments whose batch the ledger shows as
-committed.
+committed (or, for compacted pieces, whose compaction it shows as live: compaction.readable_segments).
+
+Rows of a compacted piece carry their source batch (landing_batch): a read that meets one puts
+the rows back in batch order, so "the last landed copy wins" holds across compaction.
 """
 
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -35,6 +44,13 @@ MONTH_PREFIX = "review_month"  # folder prefix of month segments, whatever the k
 SPAN_FOLDER = "spans"  # segments of batches touching more than DAY_SEGMENTS_MAX days
 DAY_SEGMENTS_MAX = 4  # a batch touching at most this many days writes one segment per day
 SPAN_ROW_GROUP = 4096  # rows sorted by day: a reader of a few days reads a few row groups
+COMPACTED_FOLDER = "compacted"  # pieces written by landing/compaction.py
+BATCH_COLUMN = "landing_batch"  # a compacted row's source batch, for the readers' batch order
+
+
+def with_batch_column(schema: pa.Schema) -> pa.Schema:
+    """A kind's schema as compacted pieces store it: the source batch of each row appended."""
+    return schema.append(pa.field(BATCH_COLUMN, pa.string()))
 
 
 class SegmentStore:
@@ -105,6 +121,34 @@ class SegmentStore:
     ) -> pa.Table:
         """Committed rows of the given partition days (or all of an unpartitioned kind), in batch order."""
         keys = sorted(set(keys))
+        paths = self.paths(kind, committed, partition_column, keys)
+        if not paths:
+            return schema.empty_table()
+        wanted = pa.array(keys, pa.string())
+        days = [date.fromisoformat(k) for k in keys]
+        tables, batches = [], []
+        for path in paths:
+            if path.parent.name == COMPACTED_FOLDER:  # rows of many batches, sorted by day then batch
+                table = pq.read_table(path, schema=with_batch_column(schema), filters=[(partition_column, "in", days)])
+                batches.append(table[BATCH_COLUMN])
+                table = table.drop_columns([BATCH_COLUMN])
+            elif path.parent.name == SPAN_FOLDER:  # row groups of other days are skipped by their statistics
+                table = pq.read_table(path, schema=schema, filters=[(partition_column, "in", days)])
+                batches.append(batch_of(path))
+            else:
+                table = pq.read_table(path, schema=schema)
+                if path.parent.name.startswith(MONTH_PREFIX):  # a month holds other days too
+                    table = table.filter(pc.is_in(pc.cast(table[partition_column], pa.string()), wanted))
+                batches.append(batch_of(path))
+            tables.append(table)
+        return _in_batch_order(tables, batches)
+
+    def paths(
+        self, kind: str, committed: set[str], partition_column: str | None = None, keys: Iterable[str] = ()
+    ) -> list[Path]:
+        """The segments a read of these days opens (readable batches and compactions only), in
+        batch order (batch ids sort by creation time)."""
+        keys = sorted(set(keys))
         if partition_column is None:
             folders = [self.root / kind]
         else:
@@ -116,37 +160,33 @@ class SegmentStore:
             if folder.is_dir():
                 paths.extend(p for p in folder.iterdir() if p.suffix == ".parquet" and batch_of(p) in committed)
         if partition_column is not None:
-            paths.extend(self._spans_covering(kind, keys, committed))
-        if not paths:
-            return schema.empty_table()
-        # Batch ids sort by creation time, so the concatenation follows landing order.
+            paths.extend(self._ranges_covering(kind, SPAN_FOLDER, keys, committed))
+            paths.extend(self._ranges_covering(kind, COMPACTED_FOLDER, keys, committed))
         paths.sort(key=lambda p: (p.name, p.parent.name))
-        wanted = pa.array(keys, pa.string())
-        days = [date.fromisoformat(k) for k in keys]
-        tables = []
-        for path in paths:
-            if path.parent.name == SPAN_FOLDER:  # row groups of other days are skipped by their statistics
-                table = pq.read_table(path, schema=schema, filters=[(partition_column, "in", days)])
-            else:
-                table = pq.read_table(path, schema=schema)
-                if path.parent.name.startswith(MONTH_PREFIX):  # a month holds other days too
-                    table = table.filter(pc.is_in(pc.cast(table[partition_column], pa.string()), wanted))
-            tables.append(table)
-        return pa.concat_tables(tables)
+        return paths
 
-    def _spans_covering(self, kind: str, keys: list[str], committed: set[str]) -> list[Path]:
-        """Committed span segments whose day range holds one of the keys (ISO days sort as text)."""
-        folder = self.root / kind / SPAN_FOLDER
-        if not keys or not folder.is_dir():
+    def _ranges_covering(self, kind: str, folder_name: str, keys: list[str], committed: set[str]) -> list[Path]:
+        """Committed segments of a folder of <batch>.<first>.<last>.parquet (spans, compacted pieces)
+        whose day range holds one of the (sorted) keys (ISO days sort as text)."""
+        if not keys:
             return []
         found = []
-        for path in folder.iterdir():
+        for batch, first, last, path in self.ranged(kind, folder_name):
+            if batch in committed:
+                at = bisect_left(keys, first)
+                if at < len(keys) and keys[at] <= last:
+                    found.append(path)
+        return found
+
+    def ranged(self, kind: str, folder_name: str) -> list[tuple[str, str, str, Path]]:
+        """(batch or compaction, first day, last day, path) of every segment in a folder of ranged
+        segments (spans, compacted pieces), whatever the ledger says of it."""
+        folder = self.root / kind / folder_name
+        found = []
+        for path in folder.iterdir() if folder.is_dir() else ():
             parts = path.name.split(".")
-            if len(parts) != 4 or parts[3] != "parquet" or parts[0] not in committed:
-                continue
-            first, last = parts[1], parts[2]
-            if any(first <= k <= last for k in keys):
-                found.append(path)
+            if len(parts) == 4 and parts[3] == "parquet":
+                found.append((parts[0], parts[1], parts[2], path))
         return found
 
     def read_all_partitions(
@@ -165,6 +205,30 @@ class SegmentStore:
 def batch_of(path: Path) -> str:
     """The batch a segment belongs to: <batch_id>.parquet, <batch_id>.<part>.parquet or a span."""
     return path.name.split(".", 1)[0]
+
+
+def _in_batch_order(tables: list[pa.Table], batches: list) -> pa.Table:
+    """Concatenate segments read in batch order (each batches[i] is the batch of all of tables[i],
+    or, for a compacted piece, the batch of each row): the rows of a compacted piece go back to the
+    places of their batches, each batch's rows in their landed order (a stable sort by batch)."""
+    merged = pa.concat_tables(tables)
+    if all(isinstance(b, str) for b in batches):  # no compacted piece: already in batch order
+        return merged
+    named = {b for b in batches if isinstance(b, str)}
+    for b in batches:
+        if not isinstance(b, str):
+            named.update(pc.unique(b).to_pylist())
+    names = sorted(named)
+    rank_of, value_set = {n: i for i, n in enumerate(names)}, pa.array(names, pa.string())
+    order = [
+        np.full(t.num_rows, rank_of[b], np.int32) if isinstance(b, str)
+        else pc.index_in(b, value_set=value_set).to_numpy(zero_copy_only=False).astype(np.int32)
+        for t, b in zip(tables, batches)
+    ]
+    rank = np.concatenate(order) if order else np.empty(0, np.int32)
+    if rank.size < 2 or bool(np.all(rank[1:] >= rank[:-1])):
+        return merged
+    return merged.take(pa.array(np.argsort(rank, kind="stable")))
 
 
 def _write_durably(segments: list[tuple[pa.Table, Path, int | None]]) -> None:
