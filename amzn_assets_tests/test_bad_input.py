@@ -357,7 +357,7 @@ def test_bad_input(case: Case, dirs, tmp_path, request):
     status = case.status or ("landed" if case.rows else "quarantined")
     assert ledger_row["status"] == status, ledger_row
     assert not (dirs.uploaded / path).exists()
-    assert (dirs.root / ledger_row["archived_path"]).read_bytes() == data
+    assert lander.archive.read(ledger_row["archived_path"]) == data  # a bundle member or a file
     quarantined = [q for q in lander.ledger.quarantined() if q["source"] == f"uploaded/{path}"]
     whole_file = [q["reason"] for q in quarantined if q["line"] is None]
     records = [(q["line"], q["reason"]) for q in quarantined if q["line"] is not None]
@@ -525,4 +525,5 @@ def check_s3_deleted_before_get(dirs, endpoint: str, path: str, data: bytes) -> 
         assert conn.execute(select(landing_files.c.path)).scalars().all() == [f"uploaded/{kept}"]
     assert lander.ledger.quarantined() == []
     listed = client.list_objects_v2(Bucket=bucket, Prefix="data/")["Contents"]
-    assert [o["Key"] for o in listed] == [f"data/raw/{kept}"]
+    bundle, _, member = file_row(lander, kept)["archived_path"].partition("#")
+    assert [o["Key"] for o in listed] == [f"data/{bundle}"] and member == f"uploaded/{kept}"

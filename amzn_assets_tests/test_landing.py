@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
 
 import pytest
 
+from amzn_assets.landing.archive import Archive, bundle_path
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.kinds import REVIEWS
 from amzn_assets.landing.readers import LandedReader
@@ -38,6 +38,11 @@ def uploaded_files(dirs) -> list:
     return [p for p in dirs.uploaded.rglob("*") if p.is_file()]
 
 
+def archived_reviews(dirs) -> list[str]:
+    """Archived copies of review uploads: bundle members (bundle#uploaded/reviews/...) and files."""
+    return [p for p in Archive(Lander(dirs).store).paths() if "#uploaded/reviews/" in p or p.startswith("raw/reviews/")]
+
+
 def test_sample_lands_every_review_and_archives_sources(dirs, sample):
     uploaded = len(uploaded_files(dirs))
     report = Lander(dirs).land_pending()
@@ -46,7 +51,8 @@ def test_sample_lands_every_review_and_archives_sources(dirs, sample):
     assert report.rejected_records == 0
     assert landed_rows(dirs) == SAMPLE_REVIEWS
     assert uploaded_files(dirs) == []
-    assert len(list((dirs.raw / "reviews").rglob("*.json.gz"))) == SAMPLE_REVIEWS
+    assert len(archived_reviews(dirs)) == SAMPLE_REVIEWS
+    assert sum(p.is_file() for p in dirs.raw.rglob("*")) == report.batches  # one bundle per batch
     assert sorted(report.partitions["reviews"]) == ALL_DAYS
 
 
@@ -59,9 +65,9 @@ def test_landing_twice_adds_nothing(dirs, sample):
 
 def test_same_file_uploaded_twice_is_recorded_as_duplicate(dirs, sample):
     Lander(dirs).land_pending()
-    archived = sorted((dirs.raw / "reviews").rglob("*.json.gz"))[:10]
-    for path in archived:  # upload the same ten files again, under their original names
-        shutil.copy(path, dirs.uploaded / path.relative_to(dirs.raw))
+    archive = Archive(Lander(dirs).store)
+    for path in archived_reviews(dirs)[:10]:  # upload the same ten files again, under their original names
+        (dirs.root / path.partition("#")[2]).write_bytes(archive.read(path))
     report = Lander(dirs).land_pending()
     assert (report.files_landed, report.files_duplicate, report.rows) == (0, 10, 0)
     assert landed_rows(dirs) == SAMPLE_REVIEWS
@@ -117,8 +123,8 @@ def test_ledger_records_partitions_fed_by_each_file(dirs):
     assert row.partitions == '["2018-01-02"]'
     assert row.status == "landed"
     assert row.category == "toys"
-    assert row.archived_path == "raw/reviews/toys/one.json.gz"
-    assert (dirs.root / row.archived_path).exists()
+    assert row.archived_path == f"{bundle_path(row.batch_id)}#uploaded/reviews/toys/one.json.gz"
+    assert Archive(Lander(dirs).store).read(row.archived_path) == gz_review()
 
 
 def test_a_new_file_under_an_old_name_lands_and_keeps_both_archive_copies(dirs):
@@ -127,8 +133,9 @@ def test_a_new_file_under_an_old_name_lands_and_keeps_both_archive_copies(dirs):
     upload(dirs, "reviews/toys/same-name.json.gz", gz_review(reviewerID="ASECOND"))
     report = Lander(dirs).land_pending()
     assert (report.files_landed, report.files_duplicate) == (1, 0)
-    archived = sorted(p.name for p in (dirs.raw / "reviews" / "toys").iterdir())
-    assert archived[0] == "same-name.json.gz" and archived[1].startswith("same-name.json.gz.")
+    archived = archived_reviews(dirs)  # one member in each batch's bundle
+    assert [p.partition("#")[2] for p in archived] == ["uploaded/reviews/toys/same-name.json.gz"] * 2
+    assert len({p.partition("#")[0] for p in archived}) == 2
     rows, _ = LandedReader(Lander(dirs).ledger, Lander(dirs).segments).reviews(["2018-01-02"])
     assert sorted(rows["reviewer_id"].to_pylist()) == ["AFIRST", "ASECOND"]
 
@@ -223,7 +230,7 @@ def test_a_crash_in_a_later_batch_recovers_with_span_segments(dirs, stage):
         Lander(dirs, batch_files=1_000, on_stage=crash_at_nth(stage, 2)).land_pending()
     ledger = Lander(dirs).ledger
     assert len(ledger.committed_batches("reviews")) == (1 if stage == "segments_written" else 2)
-    assert len(list((dirs.raw / "reviews").rglob("*.json.gz"))) == 1_000
+    assert len(archived_reviews(dirs)) == 1_000
     assert len(uploaded_files(dirs)) == 1_500
     assert reviews_of(dirs, MANY_DAYS).num_rows == (1_000 if stage == "segments_written" else 2_000)
 
@@ -232,7 +239,7 @@ def test_a_crash_in_a_later_batch_recovers_with_span_segments(dirs, stage):
     assert report.files_landed == (1_500 if stage == "segments_written" else 500)
     assert reviews_of(dirs, MANY_DAYS).num_rows == 2_500
     assert uploaded_files(dirs) == []
-    assert len(list((dirs.raw / "reviews").rglob("*.json.gz"))) == 2_500
+    assert len(archived_reviews(dirs)) == 2_500
     assert Lander(dirs).ledger.file_status_counts() == {"landed": 2_500}
     assert {batch_of(p) for p in review_segments(dirs)} == Lander(dirs).ledger.committed_batches("reviews")
 

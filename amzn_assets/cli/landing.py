@@ -1,4 +1,5 @@
-"""land, split, upload and import: files into the upload area and from there into the ledger."""
+"""land, split, upload, import and restore: files into the upload area, from there into the ledger, and
+back out of the archive."""
 
 from __future__ import annotations
 
@@ -164,4 +165,44 @@ def materialize_landed(settings: Settings) -> int:
     return 0
 
 
-COMMANDS = (land, split, upload, import_)
+@click.command(help="write landed files back from the archive byte for byte (SHA-256 checked); PATH: an upload path "
+                    "(uploaded/reviews/toys/x.json.gz, or reviews/toys/x.json.gz) or a ledger archived_path")
+@click.argument("path", required=False)
+@click.option("--batch", help="restore every file of this landing batch instead")
+@click.option("--to", "to_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="folder to write into, at each file's path below uploaded/ (--to data/uploaded uploads them again)")
+@pass_settings
+def restore(settings: Settings, path: str | None, batch: str | None, to_dir: str) -> int:
+    from amzn_assets.landing.archive import ArchiveError, restore_rows
+
+    if bool(path) == bool(batch):
+        return failed("restore", "give a PATH or --batch BATCH_ID (one of them)", 2)
+    landing = lander(settings)
+    if batch:
+        rows = landing.ledger.archived_files(batch_id=batch)
+        if not rows:
+            return failed("restore", f"no files in batch {batch!r} (batch ids look like 20180102T030405123456-1a2b3c4d)")
+    else:
+        asked = path.strip()
+        rows = landing.ledger.archived_files(paths=[asked, f"uploaded/{asked}"])
+        if not rows:
+            return failed("restore", f"no landed file has the upload or archived path {asked!r}")
+        newest = rows[-1]  # of several uploads under one path, the latest
+        older = [r for r in rows if r["sha256"] != newest["sha256"]]
+        rows = [newest]
+        if older:
+            print(f"{newest['path']} was uploaded with other content {len(older)} time(s) before; restoring the newest "
+                  f"(an older one: amzn-assets restore '{older[-1]['archived_path']}')")
+    try:
+        restored = restore_rows(landing.archive, rows, to_dir)
+    except ArchiveError as exc:
+        return failed("restore", exc)
+    for done in restored[:20]:
+        print(f"{done.path} -> {done.written_to} ({done.size:,} bytes, SHA-256 checked{', already there' if done.unchanged else ''})")
+    if len(restored) > 20:
+        print(f"... and {len(restored) - 20:,} more")
+    print(f"restored {len(restored):,} files under {to_dir}")
+    return 0
+
+
+COMMANDS = (land, split, upload, import_, restore)

@@ -2,9 +2,11 @@
 
 Per batch of files: (1) open the batch in the ledger, (2) parse and write segments named by the
 batch id, (3) commit the files, their partitions and the quarantined records in one ledger
-transaction, (4) move the source files to data/raw/ (or data/quarantine/). A crash before (3)
-leaves an open batch whose segments the next run deletes before landing the files again; a crash
-after (3) leaves files the ledger knows, which the next run only finishes archiving.
+transaction, (4) archive the source files: small ones into the batch's bundle
+(data/raw/bundles/, landing/archive.py) and then deleted, big ones moved to data/raw/, refused
+ones to data/quarantine/. A crash before (3) leaves an open batch whose segments the next run
+deletes before landing the files again; a crash after (3) leaves files the ledger knows, which the
+next run only finishes archiving.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
+from amzn_assets.landing.archive import BUNDLE_MAX_FILE_BYTES, Archive, Member, bundle_path, member_path, split_archived
 from amzn_assets.landing.compaction import compact_landed
 from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
 from amzn_assets.landing.ledger import Ledger, open_ledger
@@ -53,10 +56,11 @@ class Lander:
     ):
         self.dirs = dirs
         self.store = store or LocalStore(dirs.root)  # where uploaded/, raw/ and quarantine/ live
+        self.archive = Archive(self.store)
         self.ledger = ledger or open_ledger(dirs)
         self.segments = SegmentStore(dirs.landed)
         self.batch_files = batch_files
-        # Test hook: called with "segments_written" and "committed" to inject crashes.
+        # Test hook: called with "segments_written", "committed" and "bundle_written" to inject crashes.
         self.on_stage = on_stage or (lambda stage: None)
 
     def land_pending(self, today: date | None = None) -> LandingReport:
@@ -64,6 +68,7 @@ class Lander:
         started = time.perf_counter()
         report = LandingReport()
         with self.ledger.exclusive():
+            self.archive.forget()
             self.recover()
             for kind in KINDS:
                 candidates = sorted(self.discover(kind))
@@ -95,20 +100,25 @@ class Lander:
     ) -> None:
         files = self._load_all(candidates)
         live, recorded = self.ledger.files_with_hashes(kind.name, {f.sha256 for f in files})
-        fresh, duplicates, unfinished = [], [], []
+        fresh, duplicates, unfinished, leftovers = [], [], [], []
         seen: set[str] = set()
         for f in files:
             known = live.get(f.sha256)
-            archived_at = recorded.get((f.rel_path, f.sha256))
-            if archived_at and not self.store.exists(archived_at):
-                # Committed (landed, duplicate or quarantined) but killed before the move: finish it.
+            archived_at, mtime_ns = recorded.get((f.rel_path, f.sha256), (None, None))
+            if archived_at and not self.archive.holds(archived_at):
+                # Committed (landed, duplicate or quarantined) but killed before archiving: finish it.
                 unfinished.append((f, archived_at))
+            elif archived_at and mtime_ns == f.mtime_ns:
+                # Archived (its bundle written) but killed before this source was deleted.
+                leftovers.append(f.rel_path)
             elif known or f.sha256 in seen:
                 duplicates.append(f)
             else:
                 fresh.append(f)
                 seen.add(f.sha256)
-        self._move_all([(f.rel_path, dest) for f, dest in unfinished])
+        self._archive(unfinished, new=False)
+        if leftovers:
+            self.store.delete_many(leftovers)
         if not fresh and not duplicates:
             return
 
@@ -120,7 +130,7 @@ class Lander:
         self.on_stage("segments_written")
 
         seen = self.ledger.known_paths([f.rel_path for f in fresh])
-        file_rows, moves = self._file_rows(kind, batch_id, fresh, duplicates, parsed, seen)
+        file_rows, plan = self._file_rows(kind, batch_id, fresh, duplicates, parsed, seen)
         rejected = [
             {"kind": kind.name, "source": r.source, "line": r.line, "reason": r.reason, "record": r.record}
             for r in (parsed.rejected if parsed else [])
@@ -130,7 +140,7 @@ class Lander:
         ]
         self.ledger.commit_batch(batch_id, file_rows, rejected, table.num_rows)
         self.on_stage("committed")
-        self._move_all(moves)
+        self._archive(plan, new=True)
 
         report.batches += 1
         report.rows += table.num_rows
@@ -150,34 +160,58 @@ class Lander:
         duplicates: Sequence[LoadedFile],
         parsed: ParsedBatch | None,
         seen: set[str],
-    ) -> tuple[list[dict], list[tuple[str, str]]]:
-        rows, moves = [], []
+    ) -> tuple[list[dict], list[tuple[LoadedFile, str]]]:
+        """The ledger rows of a batch's files, and where each file is to be archived."""
+        rows, plan = [], []
+        bundle = bundle_path(batch_id)
         for f in fresh:
             landed_rows = parsed.rows_by_file.get(f.rel_path, 0)
             if landed_rows:
                 status, error = "landed", None
+                dest = self._archive_path("raw", f, bundle, batch_id, f.rel_path in seen)
             else:
                 status, error = "quarantined", parsed.file_errors.get(f.rel_path) or "no valid record in file"
-            dest = self._archive_path("raw" if landed_rows else "quarantine", f.rel_path, batch_id, f.rel_path in seen)
+                dest = self._archive_path("quarantine", f, None, batch_id, f.rel_path in seen)
             rows.append(_file_row(f, kind, status, dest, parsed.partitions_by_file.get(f.rel_path), error))
-            moves.append((f.rel_path, dest))
+            plan.append((f, dest))
         for f in duplicates:
-            dest = self._archive_path(f"raw/duplicates/{batch_id}", f.rel_path, batch_id, False)
+            dest = self._archive_path(f"raw/duplicates/{batch_id}", f, bundle, batch_id, False)
             rows.append(_file_row(f, kind, "duplicate", dest, None, "same content already landed"))
-            moves.append((f.rel_path, dest))
-        return rows, moves
+            plan.append((f, dest))
+        return rows, plan
 
-    def _archive_path(self, area: str, rel_path: str, batch_id: str, seen_before: bool) -> str:
-        """Where a source file goes: its upload path mirrored under an archive area (e.g. "raw").
+    def _archive_path(self, area: str, f: LoadedFile, bundle: str | None, batch_id: str, seen_before: bool) -> str:
+        """Where a source file goes: a file under BUNDLE_MAX_FILE_BYTES into the batch's bundle
+        (bundle#upload path, when a bundle is given), a bigger one to its upload path mirrored under
+        an archive area (e.g. "raw").
 
         A path the ledger has seen before was archived under this name already: the batch id is
         appended so nothing is overwritten. Asking the ledger (indexed) keeps this O(new files),
         where listing the archive would cost O(everything ever landed).
         """
-        dest = f"{area}/{rel_path[len('uploaded/'):]}"
+        if bundle is not None and f.size_bytes < BUNDLE_MAX_FILE_BYTES:
+            return member_path(bundle, f.rel_path)
+        dest = f"{area}/{f.rel_path[len('uploaded/'):]}"
         return f"{dest}.{batch_id}" if seen_before else dest
 
-    def _move_all(self, moves: Sequence[tuple[str, str]]) -> None:
+    def _archive(self, plan: Sequence[tuple[LoadedFile, str]], new: bool) -> None:
+        """Archive committed files: each bundle written whole (atomically, durably) before its
+        sources are deleted; files archived whole are moved. new: the plan of the batch just
+        committed (else: files of earlier batches a crash left unarchived)."""
+        bundles: dict[str, tuple[list[Member], list[str]]] = {}  # bundle -> (members, their sources)
+        moves = []
+        for f, dest in plan:
+            container, member = split_archived(dest)
+            if member is None:
+                moves.append((f.rel_path, dest))
+            else:
+                members, sources = bundles.setdefault(container, ([], []))
+                members.append(Member(member, f.data, f.sha256, f.mtime_ns))
+                sources.append(f.rel_path)
+        for bundle, (members, sources) in bundles.items():
+            self.archive.write_bundle(bundle, members, new=new)
+            self.on_stage("bundle_written")
+            self.store.delete_many(sources)
         if moves:
             self.store.move_many(moves)
 

@@ -163,13 +163,14 @@ class Ledger:
 
     def files_with_hashes(
         self, kind: str, hashes: Iterable[str]
-    ) -> tuple[dict[str, LiveFile], dict[tuple[str, str], str]]:
+    ) -> tuple[dict[str, LiveFile], dict[tuple[str, str], tuple[str, int]]]:
         """One lookup of these content hashes: (the landed file of each hash, where there is one;
-        (path, sha256) -> archived_path of every row whatever its status). A file found again at a
-        recorded path with recorded content, whose archive copy is missing, is one whose move a
-        crash interrupted after the commit, not a new upload."""
+        (path, sha256) -> (archived_path, mtime_ns) of the newest row whatever its status). A file
+        found again at a recorded path with recorded content is one whose archiving a crash
+        interrupted after the commit, not a new upload, when its archive copy is missing, or when
+        it is there and the file has the row's mtime (a bundle written, its sources not yet deleted)."""
         live: dict[str, LiveFile] = {}
-        archived: dict[tuple[str, str], str] = {}
+        archived: dict[tuple[str, str], tuple[str, int]] = {}
         with self.engine.connect() as conn:
             for among_hashes in _in_list(conn, landing_files.c.sha256, list(hashes)):
                 # Only the hash in the WHERE clause: given "status = ?" too, SQLite picks the status
@@ -177,8 +178,8 @@ class Ledger:
                 rows = conn.execute(
                     select(
                         landing_files.c.sha256, landing_files.c.kind, landing_files.c.status,
-                        landing_files.c.path, landing_files.c.archived_path,
-                    ).where(among_hashes)
+                        landing_files.c.path, landing_files.c.archived_path, landing_files.c.mtime_ns,
+                    ).where(among_hashes).order_by(landing_files.c.file_id)
                 )
                 for r in rows:
                     if r.kind != kind:
@@ -186,7 +187,7 @@ class Ledger:
                     if r.status == "landed":
                         live[r.sha256] = LiveFile(r.path, r.archived_path)
                     if r.archived_path:
-                        archived[(r.path, r.sha256)] = r.archived_path
+                        archived[(r.path, r.sha256)] = (r.archived_path, r.mtime_ns)
         return live, archived
 
     def known_paths(self, paths: Iterable[str]) -> set[str]:
@@ -196,6 +197,18 @@ class Ledger:
             for among_paths in _in_list(conn, landing_files.c.path, list(paths)):
                 found.update(r.path for r in conn.execute(select(landing_files.c.path).where(among_paths)))
         return found
+
+    def archived_files(self, *, paths: Sequence[str] = (), batch_id: str | None = None) -> list[dict]:
+        """Rows (oldest first) whose upload path or archived path is one of paths, or of one batch:
+        what `amzn-assets restore` writes back."""
+        columns = [landing_files.c[name] for name in ("file_id", "path", "sha256", "size_bytes", "status", "batch_id", "archived_path")]
+        query = select(*columns)
+        if batch_id is not None:
+            query = query.where(landing_files.c.batch_id == batch_id)
+        else:
+            query = query.where(landing_files.c.path.in_(paths) | landing_files.c.archived_path.in_(paths))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(landing_files.c.file_id))]
 
     def file_status_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

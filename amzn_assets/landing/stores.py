@@ -6,9 +6,10 @@ so the ledger reads the same whichever store holds the files.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 class SourceStore(Protocol):
@@ -29,6 +30,16 @@ class SourceStore(Protocol):
 
     def move_many(self, moves: Sequence[tuple[str, str]]) -> None:
         """move() of each (source, dest), in order."""
+
+    def put(self, path: str, data: bytes) -> None:
+        """Write a whole file atomically and durably: after put returns, path holds data whatever
+        happens next; a crash during put leaves path as it was (absent or complete)."""
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        """Delete these files; one already gone is not an error."""
+
+    def open(self, path: str) -> BinaryIO:
+        """A seekable binary reader (for zipfile); FileNotFoundError when absent."""
 
 
 class LocalStore:
@@ -76,6 +87,57 @@ class LocalStore:
                     os.makedirs(self._abs(dest_folder), exist_ok=True)
                     self._made.add(dest_folder)
                 os.replace(source_name, dest_name, src_dir_fd=folders.fd(source_folder), dst_dir_fd=folders.fd(dest_folder))
+
+    def put(self, path: str, data: bytes) -> None:
+        # A temporary name in the same folder, fsynced, renamed, then the folder fsynced (and the
+        # parents of any folder made for it): the name is durable before the caller deletes sources.
+        folder, _, name = path.rpartition("/")
+        _make_durable_folders(self.root, folder)
+        temporary = f".{name}.tmp"
+        with _Folders(self.root) as folders:
+            folder_fd = folders.fd(folder)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=folder_fd)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+            os.fsync(folder_fd)
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        with _Folders(self.root) as folders:
+            for path in paths:
+                folder, _, name = path.rpartition("/")
+                try:
+                    os.unlink(name, dir_fd=folders.fd(folder))
+                except FileNotFoundError:
+                    pass
+
+    def open(self, path: str) -> BinaryIO:
+        return open(self._abs(path), "rb")
+
+
+def _make_durable_folders(root: str, folder: str) -> None:
+    """makedirs, fsyncing the parent of each folder it creates (a new folder's entry must be durable
+    before a file in it is trusted)."""
+    missing = []
+    current = folder
+    while current and not os.path.isdir(os.path.join(root, current)):
+        missing.append(current)
+        current = current.rpartition("/")[0]
+    for made in reversed(missing):
+        try:
+            os.mkdir(os.path.join(root, made))
+        except FileExistsError:
+            continue
+        parent = os.open(os.path.join(root, made.rpartition("/")[0]), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(parent)
+        finally:
+            os.close(parent)
 
 
 class _Folders:
@@ -182,6 +244,59 @@ class S3Store:
     def move_many(self, moves: Sequence[tuple[str, str]]) -> None:
         for source, dest in moves:
             self.move(source, dest)
+
+    def put(self, path: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(path), Body=data)  # whole or absent
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        for start in range(0, len(paths), 1000):  # DeleteObjects takes at most 1,000 keys
+            reply = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": self._key(p)} for p in paths[start : start + 1000]], "Quiet": True},
+            )
+            errors = [e for e in reply.get("Errors", []) if e.get("Code") != "NoSuchKey"]
+            if errors:
+                raise OSError(f"S3 refused to delete {len(errors)} objects, e.g. {errors[0].get('Key')}: {errors[0].get('Message')}")
+
+    def open(self, path: str) -> BinaryIO:
+        from botocore.exceptions import ClientError
+
+        key = self._key(path)
+        try:
+            size = self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
+        except ClientError as exc:
+            raise FileNotFoundError(f"{self.url}/{path}") from exc
+        return io.BufferedReader(_S3Range(self.client, self.bucket, key, size), buffer_size=256 * 1024)
+
+
+class _S3Range(io.RawIOBase):
+    """An S3 object read by ranged GETs: zipfile finds one member of a bundle without the rest."""
+
+    def __init__(self, client, bucket: str, key: str, size: int):
+        self.client, self.bucket, self.key, self.size, self.pos = client, bucket, key, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def readinto(self, buffer) -> int:
+        if self.pos >= self.size or not len(buffer):
+            return 0
+        end = min(self.pos + len(buffer), self.size) - 1
+        data = self.client.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={self.pos}-{end}")["Body"].read()
+        buffer[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
 
 
 def open_store(url: str, s3_client=None) -> SourceStore:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amzn_assets.landing.archive import Archive
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.settings import DataDirs
@@ -83,7 +84,7 @@ def landing_snapshot(dirs: DataDirs) -> dict:
         "files": lander.ledger.file_status_counts(),
         "quarantined_records": len(lander.ledger.quarantined()),
         "left_in_upload_area": sum(1 for p in dirs.uploaded.rglob("*") if p.is_file()),
-        "archived": sum(1 for p in dirs.raw.rglob("*") if p.is_file()),
+        "archived": sum(1 for _ in Archive(lander.store).paths()),  # bundle members and files under raw/
     }
 
 
