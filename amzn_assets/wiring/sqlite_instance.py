@@ -24,10 +24,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import sqlalchemy as db
-from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, EVENT_TYPE_TO_PIPELINE_RUN_STATUS
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, EVENT_TYPE_TO_PIPELINE_RUN_STATUS, DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
@@ -41,6 +42,8 @@ from sqlalchemy.pool import NullPool
 
 BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 DEFAULT_BATCH_SIZE = "1000"
+UPDATED_COLUMNS = ("execution_status", "evaluation_event", "evaluation_event_timestamp", "evaluation_event_storage_id",
+                   "materialization_event_storage_id")
 ENGINES_KEPT = 8  # shards with an engine kept: the index and the few runs this process writes
 
 
@@ -127,7 +130,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         with self.index_transaction() as conn:
             returning = SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True)
             ids = [row[0] for row in conn.execute(returning, [r for _, r in mirrored])]
-            mirrored = [e for e, _ in mirrored]
+            mirrored, mirrored_rows = [e for e, _ in mirrored], [r for _, r in mirrored]
             assets = [(e, i) for e, i in zip(mirrored, ids) if e.dagster_event_type in ASSET_EVENTS and e.dagster_event.asset_key]
             if assets:
                 self._store_asset_event_tags(conn, [e for e, _ in assets], [i for _, i in assets])
@@ -136,9 +139,51 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                 latest[(event.dagster_event.asset_key, event.dagster_event_type)] = (event, event_id)
             for event, event_id in latest.values():
                 self._store_asset_event(conn, event, event_id)
-            for event, event_id in zip(mirrored, ids):
-                if event.dagster_event_type in ASSET_CHECK_EVENTS:
-                    self.store_asset_check_event(event, event_id)  # joins this transaction (_connect)
+            checks = [(e, i, r) for e, i, r in zip(mirrored, ids, mirrored_rows) if e.dagster_event_type in ASSET_CHECK_EVENTS]
+            evaluations = [(e, i, r) for e, i, r in checks if e.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION and e.run_id]
+            if evaluations:
+                self._store_check_evaluations(conn, evaluations)
+            batched = {id(e) for e, _, _ in evaluations}
+            for event, event_id, _ in checks:
+                if id(event) not in batched:  # planned events: Dagster's own code, in this transaction (_connect)
+                    self.store_asset_check_event(event, event_id)
+
+    def _store_check_evaluations(self, conn, evaluations: list[tuple[EventLogEntry, int, dict]]) -> None:
+        """store_asset_check_event for a run's evaluations, as two executemany statements: update
+        the rows its planned events made (an asset run), insert the others (the stream job plans
+        none). The columns and statuses are those Dagster's _update_asset_check_evaluation writes."""
+        table = AssetCheckExecutionsTable
+        planned = set()
+        for run_id in {e.run_id for e, _, _ in evaluations}:
+            query = db.select(table.c.asset_key, table.c.check_name, table.c.partition).where(table.c.run_id == run_id)
+            planned |= {(run_id, *row) for row in conn.execute(query)}
+        updates, inserts = [], []
+        for event, event_id, row in evaluations:
+            evaluation = event.dagster_event.event_specific_data
+            values = {
+                "asset_key": evaluation.asset_key.to_string(),
+                "check_name": evaluation.check_name,
+                "partition": evaluation.partition,
+                "run_id": event.run_id,
+                "execution_status": (AssetCheckExecutionRecordStatus.SUCCEEDED if evaluation.passed else AssetCheckExecutionRecordStatus.FAILED).value,
+                "evaluation_event": row["event"],
+                "evaluation_event_timestamp": row["timestamp"],
+                "evaluation_event_storage_id": event_id,
+                "materialization_event_storage_id": evaluation.target_materialization_data.storage_id if evaluation.target_materialization_data else None,
+            }
+            key = (event.run_id, values["asset_key"], values["check_name"], values["partition"])
+            (updates if key in planned else inserts).append(values)
+        if inserts:
+            conn.execute(table.insert(), inserts)
+        for partitioned in (True, False):  # "partition = NULL" matches nothing: a statement for each
+            rows = [dict(v, **{f"b_{k}": v[k] for k in ("asset_key", "check_name", "run_id", "partition")}) for v in updates if (v["partition"] is not None) == partitioned]
+            if rows:
+                match = table.c.partition == db.bindparam("b_partition") if partitioned else table.c.partition.is_(None)
+                statement = table.update().where(
+                    table.c.asset_key == db.bindparam("b_asset_key"), table.c.check_name == db.bindparam("b_check_name"),
+                    table.c.run_id == db.bindparam("b_run_id"), match,
+                )
+                conn.execute(statement.values({c: db.bindparam(c) for c in UPDATED_COLUMNS}), rows)
 
 
 def _mirrored(event: EventLogEntry) -> bool:
