@@ -188,6 +188,9 @@ def _read_at(folder_fd: int, name: str) -> tuple[bytes, int] | None:
         os.close(fd)
 
 
+S3_DELETE_KEYS = 1_000  # DeleteObjects takes at most 1,000 keys a request
+
+
 class S3Store:
     """An S3 prefix (s3://bucket/prefix) holding uploaded/, raw/ and quarantine/ like a data dir.
 
@@ -249,10 +252,10 @@ class S3Store:
         self.client.put_object(Bucket=self.bucket, Key=self._key(path), Body=data)  # whole or absent
 
     def delete_many(self, paths: Sequence[str]) -> None:
-        for start in range(0, len(paths), 1000):  # DeleteObjects takes at most 1,000 keys
+        for start in range(0, len(paths), S3_DELETE_KEYS):
             reply = self.client.delete_objects(
                 Bucket=self.bucket,
-                Delete={"Objects": [{"Key": self._key(p)} for p in paths[start : start + 1000]], "Quiet": True},
+                Delete={"Objects": [{"Key": self._key(p)} for p in paths[start : start + S3_DELETE_KEYS]], "Quiet": True},
             )
             errors = [e for e in reply.get("Errors", []) if e.get("Code") != "NoSuchKey"]
             if errors:

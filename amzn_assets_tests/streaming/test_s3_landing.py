@@ -100,3 +100,36 @@ def test_cli_upload_and_land_use_the_s3_upload_area_of_amzn_upload_url(s3, dirs,
     # The CLI's ledger is the one the Dagster resource of the same settings reads.
     reader = resources_for("local", str(dirs.root), upload_url=ROOT)["landing"].reader()
     assert reader.reviews(["2018-01-02"])[0].num_rows == 30
+
+
+def test_one_review_objects_land_into_one_bundle_object_and_restore_byte_for_byte(s3, dirs, tmp_path, monkeypatch, capsys):
+    """On S3 a batch's bundle is one object (put whole), its sources deleted 1,000 per request (25
+    here); a crash between the two is finished by the next run; restore reads the member by ranged GETs."""
+    from amzn_assets.cli import main
+    from amzn_assets.landing import stores
+    from amzn_assets_tests.test_landing import Crash, crash_at
+
+    monkeypatch.setattr(stores, "S3_DELETE_KEYS", 25)
+    sent = {}
+    for i in range(60):
+        body = gz_review(reviewerID=f"AB{i:05d}")
+        s3.put_object(Bucket=BUCKET, Key=f"data/uploaded/reviews/toys/t{i:05d}.json.gz", Body=body)
+        sent[f"uploaded/reviews/toys/t{i:05d}.json.gz"] = body
+    with pytest.raises(Crash):
+        Lander(dirs, store=S3Store(ROOT, s3), on_stage=crash_at("bundle_written")).land_pending()
+    assert len(keys(s3, "data/uploaded/")) == 60 and len(keys(s3, "data/raw/bundles/")) == 1
+
+    again = Lander(dirs, store=S3Store(ROOT, s3)).land_pending()
+    assert (again.batches, again.files_landed, again.files_duplicate) == (0, 0, 0)
+    assert keys(s3, "data/uploaded/") == []
+    [bundle] = keys(s3, "data/raw/")  # 60 uploads, one object
+    lander = Lander(dirs, store=S3Store(ROOT, s3))
+    assert lander.ledger.file_status_counts() == {"landed": 60}
+    assert {p.partition("#")[2]: lander.archive.read(p) for p in archived_reviews(lander)} == sent
+
+    monkeypatch.setenv("AMZN_UPLOAD_URL", ROOT)
+    monkeypatch.delenv("AMZN_LEDGER_URL", raising=False)
+    path = "uploaded/reviews/toys/t00042.json.gz"
+    assert main(["--data-dir", str(dirs.root), "restore", path, "--to", str(tmp_path)]) == 0
+    assert (tmp_path / "reviews/toys/t00042.json.gz").read_bytes() == sent[path]
+    assert f"{bundle.removeprefix('data/')}#{path}" in {r["archived_path"] for r in lander.ledger.archived_files(paths=[path])}
