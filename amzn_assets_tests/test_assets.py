@@ -11,6 +11,7 @@ from amzn_assets.definitions import all_assets, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.warehouse.query import run_query
+from amzn_assets_tests.warehouse_files import days_stored
 
 DAYS = ["2018-01-01", "2018-01-02", "2018-01-03"]
 TABLES = ["landed_reviews", "users", "products", "datetime", "reviews_fact", "landed_climate", "stations", "climate"]
@@ -47,8 +48,7 @@ def three_days(dirs, sample, instance):
 def test_every_asset_materializes_for_three_partitions(three_days, instance):
     dirs = three_days
     for name in TABLES:
-        files = sorted(p.stem for p in (dirs.warehouse / name).glob("*.parquet"))
-        assert files == DAYS, name
+        assert sorted(days_stored(dirs.warehouse / name)) == DAYS, name
     fact = run_query(dirs.warehouse, "SELECT review_date, count(*) FROM reviews_fact GROUP BY 1 ORDER BY 1").rows
     lander = Lander(dirs)
     landed, _ = LandedReader(lander.ledger, lander.segments).reviews(DAYS)
@@ -90,7 +90,7 @@ def test_one_run_over_a_range_equals_one_run_per_partition(three_days, dirs, ins
     per_partition = snapshot(dirs)
     for name in TABLES:
         for path in (dirs.warehouse / name).glob("*.parquet"):
-            path.unlink()
+            path.unlink()  # every month file
     result = run(
         dirs,
         instance,

@@ -28,6 +28,7 @@ from amzn_assets.transforms import star
 from amzn_assets_tests import broken
 from amzn_assets_tests.broken import DAYS, RANGE
 from amzn_assets_tests.daemon import create_instance
+from amzn_assets_tests.warehouse_files import delete_day, rewrite_day
 
 PER_DAY = [c for c in CHECKS if c.per_day]
 
@@ -56,8 +57,7 @@ def set_value(table: pa.Table, column: str, row: int, value) -> pa.Table:
 
 
 def rewrite(dirs, table: str, day: str, change) -> None:
-    path = dirs.warehouse / table / f"{day}.parquet"
-    pq.write_table(change(pq.read_table(path)), path)
+    rewrite_day(dirs.warehouse / table, day, change)
 
 
 def test_every_check_passes_on_a_range_run_with_one_evaluation_per_check_and_day(dirs, resources, instance):
@@ -97,7 +97,7 @@ def downstream_of_reviews_fact() -> None:
 
 def test_a_failed_blocking_check_stops_the_run_and_the_rating_model_until_the_day_is_mended(dirs, resources, instance):
     assert run(resources, instance, tags=RANGE).success
-    (dirs.warehouse / "datetime" / f"{DAYS[1]}.parquet").unlink()  # the day's calendar row is gone
+    delete_day(dirs.warehouse / "datetime", DAYS[1])  # the day's calendar row is gone
     failed = materialize([*all_assets, downstream_of_reviews_fact], resources=resources, instance=instance, partition_key=DAYS[1],
                          selection=["reviews_fact", "downstream_of_reviews_fact"], raise_on_error=False)
     assert not failed.success

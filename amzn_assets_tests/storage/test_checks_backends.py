@@ -64,8 +64,10 @@ def test_the_checks_on_s3(aws, dirs):
     resources = resources_for("s3", str(dirs.root), s3_prefix=prefix)
     clean_run(resources)
     s3 = fs.S3FileSystem(endpoint_override=aws)
-    path = f"{bucket}/lake/warehouse/reviews_fact/{broken.DANGLING_USER}.parquet"
-    pq.write_table(set_value(pq.read_table(path, filesystem=s3), "reviewer_id", 0, "A_DANGLING"), path, filesystem=s3)
+    path = f"{bucket}/lake/warehouse/reviews_fact/{broken.DANGLING_USER[:7]}.parquet"  # the day's month
+    month = pq.read_table(path, filesystem=s3)
+    first = [str(d) for d in month["review_date"].to_pylist()].index(broken.DANGLING_USER)
+    pq.write_table(set_value(month, "reviewer_id", first, "A_DANGLING"), path, filesystem=s3)
     key = ("reviews_fact", "references_exist", broken.DANGLING_USER)
     broken.assert_faults_found(broken.evaluate(resources, tables=("reviews_fact",)), {key: FAULTS[key]})
 

@@ -1,6 +1,7 @@
 """An empty partition is stored as absence on every backend that runs here (local parquet, S3
-parquet on moto, PostgreSQL): a backfill over mostly empty days writes nothing for them, and
-re-materializing a day that became empty removes what was there (issue 14, point 4). Redshift:
+parquet on moto, PostgreSQL): a backfill over mostly empty days writes nothing for them (parquet: no
+rows in the month's file, and no file for a month without rows), and re-materializing a day that
+became empty removes what was there (issue 14, point 4). Redshift:
 the same delete-the-range statement as PostgreSQL (tested in test_redshift_backend)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 import boto3
 import psycopg2
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from amzn_assets import tables
@@ -18,6 +20,7 @@ from amzn_assets.settings import libpq_url
 from amzn_assets.storage.contract import StorageSpec
 from amzn_assets.storage.parquet import ParquetIOManager
 from amzn_assets.transforms.reviews import datetime_rows
+from amzn_assets_tests.warehouse_files import days_stored
 
 DAYS = [f"2018-01-{d:02d}" for d in range(1, 11)]  # ten days, data on two
 SPEC = StorageSpec(tables.CLIMATE.partition_column, tables.CLIMATE.primary_key, tables.CLIMATE.mode)
@@ -48,7 +51,10 @@ def exercise(store, stored_days) -> None:
 
 def test_local_parquet(tmp_path):
     store = ParquetIOManager(base_path=str(tmp_path / "warehouse")).create_io_manager(None)
-    exercise(store, lambda: {p.stem for p in (tmp_path / "warehouse" / "climate").glob("*.parquet")})
+    exercise(store, lambda: days_stored(tmp_path / "warehouse" / "climate"))
+    # 2018-01-02 emptied too: the month has no rows left, so it has no file.
+    store.write_partitions("climate", SPEC, DAYS, climate_rows([]))
+    assert not list((tmp_path / "warehouse" / "climate").glob("*.parquet"))
 
 
 def test_s3_parquet(aws):
@@ -61,7 +67,11 @@ def test_s3_parquet(aws):
 
     def stored_days():
         listed = client.list_objects_v2(Bucket=bucket, Prefix="lake/climate/").get("Contents", [])
-        return {o["Key"].rsplit("/", 1)[-1].removesuffix(".parquet") for o in listed}
+        days = set()
+        for o in listed:
+            body = client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+            days |= {str(d) for d in pq.read_table(pa.BufferReader(body), columns=["date"])["date"].to_pylist()}
+        return days
 
     exercise(store, stored_days)
 
