@@ -5,10 +5,12 @@
     lexicon.py    the VADER lexicon's scores of a text (prior knowledge shipped with vaderSentiment)
     tokenizer.py  SentencePiece trained from a text iterator, kept as model bytes
     records.py    TFRecord shards of (token ids, rating, time, lexicon), read back with tf.data; the cleanup rule
-    model.py      the Keras models: TF-IDF of the pieces + lexicon -> softmax (default), or the ALBERT-style encoder;
-                  the prior shift and the decision weights
-    train.py      tokenized reviews -> shards -> tf.data -> fit (class weights, early stopping) -> prior shift -> cleanup
-    evaluate.py   accuracy, MAE, macro-F1, confusion matrix; majority, TF-IDF + LR and lexicon baselines; the sanity set
+    model.py      the Keras models: TF-IDF of the pieces + lexicon -> a cumulative-link (ordinal) or softmax output,
+                  or the ALBERT-style encoder; the prior shift, the decision weights and cut-points (decision_rule)
+    train.py      tokenized reviews -> shards -> tf.data -> fit (class weights, early stopping) -> prior shift
+                  -> decision cut-points -> cleanup
+    evaluate.py   MAE^M, macro-F1, recall per rating, confusion matrix, MAE, accuracy; majority, TF-IDF + LR and
+                  lexicon baselines; the sanity set
     artifacts.py  a model partition's folder layout; save and load
     predict.py    a trained model folder -> ratings for texts
     sanity.jsonl  30 hand-written reviews with obvious ratings (never trained on)

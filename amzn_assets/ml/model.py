@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from amzn_assets.ml.config import ModelConfig
-from amzn_assets.ml.lexicon import SIZE as LEXICON_SIZE
+from amzn_assets.ml.lexicon import size as lexicon_size
 from amzn_assets.ml.tokenizer import CLS_ID, EOS_ID, PAD_ID
 
 _LAYERS: dict = {}
@@ -279,7 +279,7 @@ def build_model(config: ModelConfig, vocab_size: int | None = None, idf=None, l2
         return keras.Model(ids, probs, name="albert_rating")
     # The lexicon scores (VADER, lexicon.py) join the pooled text next to the output layer: a direct,
     # linear path from prior knowledge of sentiment to the rating that a small window cannot teach.
-    lexicon = keras.Input((LEXICON_SIZE,), dtype="float32", name="lexicon")
+    lexicon = keras.Input((lexicon_size(config.lexicon_sentences),), dtype="float32", name="lexicon")
     scaled = layers.Rescaling(config.lexicon_scale, name="lexicon_scale")(lexicon)
     probs = layers.Dense(5, activation="softmax", name="rating")(layers.Concatenate(name="text_and_lexicon")([pooled, scaled]))
     return keras.Model({"ids": ids, "lexicon": lexicon}, probs, name="albert_rating")
@@ -294,7 +294,7 @@ def _bag_model(config: ModelConfig, vocab_size: int, idf, l2: float):
     features = [tfidf(ids)]
     inputs = {"ids": ids}
     if config.lexicon_features:
-        inputs["lexicon"] = keras.Input((LEXICON_SIZE,), dtype="float32", name="lexicon")
+        inputs["lexicon"] = keras.Input((lexicon_size(config.lexicon_sentences),), dtype="float32", name="lexicon")
         features.append(layers.Rescaling(config.lexicon_scale, name="lexicon_scale")(inputs["lexicon"]))
     x = layers.Concatenate(name="pieces_and_lexicon")(features) if len(features) > 1 else features[0]
     regularizer = keras.regularizers.L2(l2) if l2 else None

@@ -48,7 +48,7 @@ def texts_proba(model, tokenizer, config, texts: Sequence[str]) -> np.ndarray:
     if config.lexicon_features:
         from amzn_assets.ml.lexicon import lexicon_features
 
-        lexicon = lexicon_features(list(texts))
+        lexicon = lexicon_features(list(texts), sentences=config.lexicon_sentences)
     return predict_proba(model, tokenizer.encode(list(texts), config.max_len), config.max_len, lexicon=lexicon)
 
 

@@ -61,7 +61,7 @@ def write_shards(
     return paths
 
 
-def _parse(serialized):
+def _parse(serialized, lexicon_size: int = LEXICON_SIZE):
     import tensorflow as tf
 
     parsed = tf.io.parse_single_example(
@@ -70,17 +70,18 @@ def _parse(serialized):
             "ids": tf.io.VarLenFeature(tf.int64),
             "rating": tf.io.FixedLenFeature([], tf.int64),
             "time": tf.io.FixedLenFeature([], tf.int64, default_value=0),
-            "lexicon": tf.io.FixedLenFeature([LEXICON_SIZE], tf.float32, default_value=[0.0] * LEXICON_SIZE),
+            "lexicon": tf.io.FixedLenFeature([lexicon_size], tf.float32, default_value=[0.0] * lexicon_size),
         },
     )
     return tf.sparse.to_dense(parsed["ids"]), parsed["rating"], parsed["time"], parsed["lexicon"]
 
 
-def examples(paths: Sequence[str | Path]):
+def examples(paths: Sequence[str | Path], lexicon_size: int = LEXICON_SIZE):
     """tf.data.Dataset of (ids, rating, time, lexicon) in shard order (an example's shards interleave by time)."""
     import tensorflow as tf
 
-    return tf.data.TFRecordDataset([str(p) for p in paths]).map(_parse, num_parallel_calls=tf.data.AUTOTUNE)
+    parse = lambda serialized: _parse(serialized, lexicon_size)  # noqa: E731
+    return tf.data.TFRecordDataset([str(p) for p in paths]).map(parse, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def read_examples(paths: Sequence[str | Path]) -> list[tuple[list[int], int, int]]:
@@ -101,6 +102,7 @@ def batches(
     keep=None,
     shuffle_seed: int | None = None,
     lexicon: bool = False,
+    lexicon_size: int = LEXICON_SIZE,
 ):
     """Training batches: (ids, class index = rating - 1), ids truncated to max_len.
 
@@ -108,17 +110,17 @@ def batches(
     (length_buckets), not to max_len: most reviews are short, and this cuts training time ~3x.
     keep: an optional predicate on the time (a tf scalar) choosing the examples, e.g. the
     validation side. shuffle_seed: reshuffle every epoch, reproducibly. lexicon: the inputs are
-    {"ids": ids, "lexicon": the review's lexicon features} (a model with the lexicon input).
+    {"ids": ids, "lexicon": the review's lexicon_size lexicon features} (a model with the lexicon input).
     """
     import tensorflow as tf
 
-    data = examples(paths)
+    data = examples(paths, lexicon_size)
     if keep is not None:
         data = data.filter(lambda ids, rating, time, lex: keep(time))
     if lexicon:
         data = data.map(lambda ids, rating, time, lex: ({"ids": ids[:max_len], "lexicon": lex}, rating - 1)).cache()
         length = lambda inputs, label: tf.shape(inputs["ids"])[0]  # noqa: E731
-        shapes = ({"ids": [None], "lexicon": [LEXICON_SIZE]}, [])
+        shapes = ({"ids": [None], "lexicon": [lexicon_size]}, [])
         values = ({"ids": tf.constant(PAD_ID, tf.int64), "lexicon": tf.constant(0.0, tf.float32)}, tf.constant(0, tf.int64))
     else:
         data = data.map(lambda ids, rating, time, lex: (ids[:max_len], rating - 1)).cache()

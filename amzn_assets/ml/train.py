@@ -87,7 +87,7 @@ def train_rating_model(
     if config.lexicon_features:
         from amzn_assets.ml.lexicon import lexicon_features
 
-        lexicon = lexicon_features(train.texts)
+        lexicon = lexicon_features(train.texts, sentences=config.lexicon_sentences)
     paths = records.write_shards(records_dir, ids, train.ratings, train.times, lexicon=lexicon, num_shards=config.num_shards)
 
     validation_cutoff = None
@@ -97,7 +97,10 @@ def train_rating_model(
         except ValueError:
             validation_cutoff = None
     fit_examples = int(np.sum(train.times < validation_cutoff)) if validation_cutoff else len(train)
-    shape = {"max_len": config.max_len, "batch_size": config.batch_size, "lexicon": config.lexicon_features}
+    from amzn_assets.ml.lexicon import size as lexicon_size
+
+    shape = {"max_len": config.max_len, "batch_size": config.batch_size, "lexicon": config.lexicon_features,
+             "lexicon_size": lexicon_size(config.lexicon_sentences)}
     if validation_cutoff:
         cut = tf.constant(validation_cutoff, tf.int64)
         fit_data = records.batches(paths, keep=lambda t: t < cut, shuffle_seed=config.seed, **shape)
@@ -133,13 +136,13 @@ def train_rating_model(
         model = with_prior_shift(model, shift)
     best_epoch = int(np.argmin(history["val_rating_mae"])) + 1 if validation_data is not None else len(history["loss"])
     info: dict = {}
-    if config.decision_folds:
+    if config.decision_cuts is not None or config.decision_folds >= 2:
         from amzn_assets.ml.model import with_decision_cuts
 
-        cuts = np.full(4, 0.5)
+        cuts = np.asarray(config.decision_cuts if config.decision_cuts is not None else [0.5] * 4, dtype=np.float64)
         if config.decision_folds >= 2:
             balanced = out_of_fold_balanced(train, tokenizer, config, Path(records_dir).parent / "folds", best_epoch, log)
-            cuts = fit_decision_cuts(balanced, train.ratings)
+            cuts = fit_decision_cuts(balanced, train.ratings, start=cuts)
         model = with_decision_cuts(model, cuts)
         info["decision_cuts"] = [round(float(c), 4) for c in cuts]
     pruned = records.prune(paths, config.keep_fraction)
@@ -172,7 +175,7 @@ def out_of_fold_balanced(train: Reviews, tokenizer: Tokenizer, config: ModelConf
     from amzn_assets.ml.predict import texts_proba
 
     folds = config.decision_folds
-    sub = config.replace(decision_folds=0, validation_fraction=0.0, epochs=max(1, epochs), keep_fraction=0.0)
+    sub = config.replace(decision_folds=0, decision_cuts=None, validation_fraction=0.0, epochs=max(1, epochs), keep_fraction=0.0)
     held_out = np.arange(len(train)) % folds
     out = np.zeros((len(train), 5))
     try:
@@ -203,14 +206,14 @@ def decision_objective(ratings: np.ndarray, predicted: np.ndarray) -> float:
     return float(f1 - mae_macro / 4.0)
 
 
-def fit_decision_cuts(balanced: np.ndarray, ratings: np.ndarray, passes: int = 3) -> np.ndarray:
+def fit_decision_cuts(balanced: np.ndarray, ratings: np.ndarray, passes: int = 3, start=None) -> np.ndarray:
     """Four cut-points on the cumulative balanced p (predict.decide_by_cuts) maximizing decision_objective
-    on out-of-fold predictions: coordinate ascent over a grid, from the median rule (0.5); ties keep the
-    value nearest 0.5."""
+    on out-of-fold predictions: coordinate ascent over a grid from `start` (default the median rule, 0.5);
+    ties keep the value nearest 0.5."""
     from amzn_assets.ml.predict import decide_by_cuts
 
     grid = np.round(np.linspace(0.02, 0.98, 49), 4)
-    cuts = np.full(4, 0.5)
+    cuts = np.full(4, 0.5) if start is None else np.asarray(start, dtype=np.float64).copy()
     best = decision_objective(ratings, decide_by_cuts(balanced, cuts))
     for _ in range(passes):
         changed = False

@@ -42,6 +42,12 @@ def test_config_presets_and_validation():
     assert FULL.architecture == TINY.architecture == "bag" and ALBERT.architecture == TINY_ALBERT.architecture == "albert"
     assert TINY_ALBERT.embedding_size < TINY_ALBERT.hidden_size and ALBERT.embedding_size < ALBERT.hidden_size  # factorized
     assert FULL.keep_fraction == 0.1
+    assert FULL.output == TINY.output == "ordinal" and FULL.decision_cuts == TINY.decision_cuts == (0.25, 0.25, 0.3, 0.45)
+    assert ModelConfig.from_dict({"decision_cuts": [0.5, 0.5, 0.5, 0.5]}).decision_cuts == (0.5,) * 4  # as read from config.json
+    with pytest.raises(ValueError, match="decision_cuts"):
+        ModelConfig(decision_cuts=(0.5, 0.5))
+    with pytest.raises(ValueError, match="unknown output"):
+        ModelConfig(output="poisson")
     assert ModelConfig.from_dict(TINY.to_dict() | {"from_a_newer_version": 1}) == TINY
     with pytest.raises(ValueError, match="multiple of num_heads"):
         ModelConfig(hidden_size=30, num_heads=4)
@@ -207,6 +213,9 @@ def test_lexicon_features_and_the_sanity_report():
 
     features = lexicon_features(["Terrible quality, it broke.", "I love it, wonderful!"])
     assert features.shape == (2, 4) and features[0, 3] < 0 < features[1, 3]
+    mixed = lexicon_features(["Lovely scent, great price. But it dried my hair badly, terrible.", "I love it, wonderful!"], sentences=True)
+    assert mixed.shape == (2, 7) and mixed[0, 4] < 0 < mixed[0, 5]  # the sentences' lowest and highest compound score
+    assert mixed[1, 4] == mixed[1, 5] == mixed[1, 3]  # one sentence: the text's own score
     items = sanity_set()
     assert len(items) >= 25 and {i["kind"] for i in items} == {"complaint", "praise", "lukewarm"}
     p = np.zeros((len(items), 5))
@@ -391,7 +400,7 @@ def test_bag_model_is_tfidf_of_the_pieces_and_saves_and_loads(tmp_path):
     # scikit-learn's smooth idf over the three texts; pad, [CLS] and EOS weigh nothing
     assert np.allclose(idf[[5, 7, 9, 11]], [np.log(4 / 2) + 1, np.log(4 / 3) + 1, np.log(4 / 3) + 1, np.log(4 / 1) + 1])
     assert idf[0] == idf[2] == idf[3] == 0.0
-    model = build_model(TINY, vocab_size=12, idf=idf, l2=1e-3)
+    model = build_model(TINY.replace(output="softmax"), vocab_size=12, idf=idf, l2=1e-3)
     tfidf = model.get_layer("piece_tfidf")
     x = np.array([[2, 5, 5, 7, 0, 0], [2, 9, 0, 0, 0, 0]], dtype="int32")
     features = np.asarray(tfidf(x))

@@ -19,6 +19,10 @@ class RatingModelSettings(ConfigurableResource):
     preset: str = "full"
     architecture: Optional[str] = None
     l2_c: Optional[float] = None
+    output: Optional[str] = None
+    ordinal_free: Optional[float] = None
+    decision_cuts: Optional[list[float]] = None
+    decision_folds: Optional[int] = None
     vocab_size: Optional[int] = None
     max_len: Optional[int] = None
     use_summary: Optional[bool] = None
@@ -30,6 +34,7 @@ class RatingModelSettings(ConfigurableResource):
     dropout: Optional[float] = None
     pooling: Optional[str] = None
     lexicon_features: Optional[bool] = None
+    lexicon_sentences: Optional[bool] = None
     lexicon_scale: Optional[float] = None
     patience: Optional[int] = None
     epochs: Optional[int] = None
