@@ -7,6 +7,7 @@ itself.
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import date, datetime, timedelta, timezone
 
@@ -130,7 +131,7 @@ def test_compacted_reads_are_the_reads_of_the_segments_they_replaced(tmp_path):
 
 
 def test_a_days_read_opens_a_bounded_number_of_files(tmp_path, monkeypatch):
-    zone = Zone(tmp_path, compact_after_each=True, spans_max=4, ratio=4, piece_rows=500)
+    zone = Zone(tmp_path, compact_after_each=True, piece_rows=500)  # the defaults: 4 spans, ratio 2
     opened = []
     real_read_table = pq.read_table
     monkeypatch.setattr(segments_module.pq, "read_table", lambda path, **kw: opened.append(path) or real_read_table(path, **kw))
@@ -142,8 +143,10 @@ def test_a_days_read_opens_a_bounded_number_of_files(tmp_path, monkeypatch):
         zone.day(EVERY_DAY[200])
         most = max(most, len(opened))
     # Without compaction the read opens all 60 spans. With it: fewer than spans_max loose spans,
-    # plus one piece per live compaction, which differ in size by more than the ratio (log_4(60)).
-    assert most <= 3 + 3
+    # plus one piece per live compaction, which differ in size by more than the ratio: at most
+    # 1 + log_2(60 / 4) of them.
+    assert zone.compactor.spans_max == compaction.SPANS_REACHING_A_DAY_MAX == 4 and zone.compactor.ratio == 2
+    assert most <= 3 + 1 + math.floor(math.log2(60 / 4))
     assert len(opened) == len(zone.segments.paths("reviews", zone.reader.readable("reviews"), "review_date", [EVERY_DAY[200]]))
 
 
