@@ -25,9 +25,13 @@ from amzn_assets.warehouse.read_through import KIND_OF_REFERENCE_TABLE
 
 WAREHOUSE = "warehouse"  # the ledger consumer the stream job applies for
 MAX_BATCHES_PER_RUN = 500
-# A run stops taking batches once they feed this many days (a batch is never split): a run stays
-# a few minutes at most, dominated by Dagster's ~10 ms per recorded partition materialization.
-MAX_DAYS_PER_RUN = 1_000
+# A run stops taking batches once they feed this many days (a batch is never split), unless the
+# next batch adds few days to those taken (NEW_DAYS_SHARE): batches of a category's history, each
+# spanning nearly all of it, are applied together, each day once, instead of one run per batch
+# re-applying the same thousands of days. A day costs ~5 ms of Dagster's bookkeeping and I/O
+# (docs/benchmarks.md, "History at scale").
+MAX_DAYS_PER_RUN = 5_000
+NEW_DAYS_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,8 @@ def take_batches(ledger: Ledger, reader: LandedReader) -> tuple[list[tuple[str, 
     for batch in candidates:
         more = days_fed(reader, [batch])
         merged = {group: days.get(group, set()) | more[group] for group in more}
-        if taken and sum(len(d) for d in merged.values()) > MAX_DAYS_PER_RUN:
+        before, after = sum(len(d) for d in days.values()), sum(len(d) for d in merged.values())
+        if taken and after > MAX_DAYS_PER_RUN and after - before > NEW_DAYS_SHARE * before:
             break
         taken.append(batch)
         days = merged
