@@ -90,8 +90,8 @@ def test_model_month_on_s3_reads_and_writes_there(aws, tmp_path, monkeypatch):
     root = prefix.removeprefix(f"s3://{BUCKET}/")
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=f"{root}/").get("Contents", [])}
     facts = {k for k in keys if k.startswith(f"{root}/warehouse/reviews_fact/")}
-    # every day of the window with reviews (31 of its 61); an empty day is stored as absence (issue 14)
-    assert 31 <= len(facts) <= 61
+    # one file per month of the window (the parquet warehouse's layout since 0cc04d5)
+    assert facts == {f"{root}/warehouse/reviews_fact/{month}.parquet" for month in ("2018-04", "2018-05")}
     for asset, name in (("rating_tokenizer", "tokenizer.model"), ("rating_model", "model.keras"),
                         ("rating_model_evaluation", "metrics.json")):
         assert f"{root}/models/{asset}/{MONTH}/{name}" in keys, (asset, sorted(keys)[:20])
