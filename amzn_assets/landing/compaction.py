@@ -61,7 +61,6 @@ from amzn_assets.landing.segments import (
     BATCH_COLUMN,
     COMPACTED_FOLDER,
     SPAN_FOLDER,
-    SPAN_ROW_GROUP,
     SegmentStore,
     _write_durably,
     with_batch_column,
@@ -72,7 +71,8 @@ log = logging.getLogger(__name__)
 COMPACTED_KINDS = ("reviews",)  # climate spans could follow (checks/stations.py reads committed_batches)
 SPANS_REACHING_A_DAY_MAX = 4  # loose spans reaching one day that trigger a compaction
 RUN_RATIO = 2  # a live compaction is merged when no larger than this times the rows gathered
-PIECE_ROWS = 65_536  # rows of a piece (16 row groups): a day's read parses a small footer
+PIECE_ROWS = 65_536  # rows of a piece: a day's read parses a small footer
+PIECE_ROW_GROUP = 2048  # a day's read decodes ~1 row group (best of 40: 2.5 ms vs 3.1 ms at 4096)
 
 
 @dataclass
@@ -261,7 +261,7 @@ class Compactor:
             for piece in _cut(window, column, self.piece_rows):
                 first, last = pc.min_max(piece[column]).values()
                 name = f"{compaction_id}.{first.as_py().isoformat()}.{last.as_py().isoformat()}.parquet"
-                written.append((piece, folder / name, SPAN_ROW_GROUP))
+                written.append((piece, folder / name, PIECE_ROW_GROUP))
             _write_durably(written)
             rows += window.num_rows
             pieces += len(written)
