@@ -15,6 +15,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -62,6 +63,7 @@ class Lander:
         self.batch_files = batch_files
         # Test hook: called with "segments_written", "committed" and "bundle_written" to inject crashes.
         self.on_stage = on_stage or (lambda stage: None)
+        self._deleter: ThreadPoolExecutor | None = None  # deletes archived sources during land_pending
 
     def land_pending(self, today: date | None = None) -> LandingReport:
         """Land everything complete in the upload area; safe to call from concurrent runs."""
@@ -70,10 +72,17 @@ class Lander:
         with self.ledger.exclusive():
             self.archive.forget()
             self.recover()
-            for kind in KINDS:
-                candidates = sorted(self.discover(kind))
-                for start in range(0, len(candidates), self.batch_files):
-                    self._land_batch(kind, candidates[start : start + self.batch_files], today, report)
+            with ThreadPoolExecutor(1, thread_name_prefix="delete-sources") as deleter:  # waits for them on exit
+                self._deleter, deletes = deleter, []
+                try:
+                    for kind in KINDS:
+                        candidates = sorted(self.discover(kind))
+                        for start in range(0, len(candidates), self.batch_files):
+                            deletes += self._land_batch(kind, candidates[start : start + self.batch_files], today, report)
+                finally:
+                    self._deleter = None
+            for done in deletes:  # every archived source is gone before the lock is released
+                done.result()
             compact_landed(self.ledger, self.segments)  # a day's read opens a few spans (landing/compaction.py)
         report.seconds = time.perf_counter() - started
         return report
@@ -97,7 +106,8 @@ class Lander:
 
     def _land_batch(
         self, kind: SourceKind, candidates: Sequence[tuple[str, str | None]], today: date | None, report: LandingReport
-    ) -> None:
+    ) -> list[Future]:
+        """Land one batch; the deletions of its archived sources, still running (see _archive)."""
         files = self._load_all(candidates)
         live, recorded = self.ledger.files_with_hashes(kind.name, {f.sha256 for f in files})
         fresh, duplicates, unfinished, leftovers = [], [], [], []
@@ -116,11 +126,11 @@ class Lander:
             else:
                 fresh.append(f)
                 seen.add(f.sha256)
-        self._archive(unfinished, new=False)
+        deletes = self._archive(unfinished, new=False)
         if leftovers:
-            self.store.delete_many(leftovers)
+            deletes.append(self._delete(leftovers))
         if not fresh and not duplicates:
-            return
+            return deletes
 
         batch_id = new_batch_id()
         self.ledger.open_batch(batch_id, kind.name)
@@ -140,7 +150,7 @@ class Lander:
         ]
         self.ledger.commit_batch(batch_id, file_rows, rejected, table.num_rows)
         self.on_stage("committed")
-        self._archive(plan, new=True)
+        deletes += self._archive(plan, new=True)
 
         report.batches += 1
         report.rows += table.num_rows
@@ -151,6 +161,7 @@ class Lander:
             report.files_landed += status == "landed"
             report.files_quarantined += status == "quarantined"
             report.files_duplicate += status == "duplicate"
+        return deletes
 
     def _file_rows(
         self,
@@ -194,10 +205,14 @@ class Lander:
         dest = f"{area}/{f.rel_path[len('uploaded/'):]}"
         return f"{dest}.{batch_id}" if seen_before else dest
 
-    def _archive(self, plan: Sequence[tuple[LoadedFile, str]], new: bool) -> None:
+    def _archive(self, plan: Sequence[tuple[LoadedFile, str]], new: bool) -> list[Future]:
         """Archive committed files: each bundle written whole (atomically, durably) before its
         sources are deleted; files archived whole are moved. new: the plan of the batch just
-        committed (else: files of earlier batches a crash left unarchived)."""
+        committed (else: files of earlier batches a crash left unarchived).
+
+        The deletions run on a thread while the next batch is read and parsed: an unlink frees an
+        inode and waits on the disk (~3 renames' time here); land_pending waits for them all. A
+        deletion that a crash cuts short leaves sources the next run finds archived (leftovers)."""
         bundles: dict[str, tuple[list[Member], list[str]]] = {}  # bundle -> (members, their sources)
         moves = []
         for f, dest in plan:
@@ -208,12 +223,21 @@ class Lander:
                 members, sources = bundles.setdefault(container, ([], []))
                 members.append(Member(member, f.data, f.sha256, f.mtime_ns))
                 sources.append(f.rel_path)
+        deletes = []
         for bundle, (members, sources) in bundles.items():
             self.archive.write_bundle(bundle, members, new=new)
             self.on_stage("bundle_written")
-            self.store.delete_many(sources)
+            deletes.append(self._delete(sources))
         if moves:
             self.store.move_many(moves)
+        return deletes
+
+    def _delete(self, paths: list[str]) -> Future:
+        if self._deleter is None:  # outside land_pending
+            done: Future = Future()
+            done.set_result(self.store.delete_many(paths))
+            return done
+        return self._deleter.submit(self.store.delete_many, paths)
 
     def _load_all(self, candidates: Sequence[tuple[str, str | None]]) -> list[LoadedFile]:
         """Read and hash each file; one taken away since the listing is not ours to land."""
