@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--category", default="all_beauty")
     parser.add_argument("--rate", default="6000/min")
     parser.add_argument("--interval", type=int, default=5)
-    parser.add_argument("--trickle-minutes", type=float, default=3.0)
+    parser.add_argument("--trickle-minutes", type=float, default=3.0, help="0: the history alone")
     parser.add_argument("--trickle-rate", default="600/min")
     args = parser.parse_args()
 
@@ -129,6 +129,8 @@ def main() -> None:
 
         # Trickle of current-day reviews: file i is uploaded at t0 + i / rate.
         total = int(parse_rate(args.trickle_rate) * 60 * args.trickle_minutes)
+        if not total:
+            return
         unique_without_time(split, work / "trickle" / "trickle")
         total = min(total, len(list((work / "trickle" / "trickle").iterdir())))
         base = in_fact()

@@ -59,6 +59,7 @@ class PartitionedParquetIOManager(UPathIOManager):
         rows: dict[str, int] = {}
         present = self._months_present(name)
         pending: dict[str, list[pa.Table]] = {}  # rows of the month being gathered (chunks are sorted by day)
+        done: set[str] = set()  # months rewritten
         with self._table_lock(name):
             for chunk in chunks_of(obj):
                 for value, part in slices_by_value(chunk, spec.partition_column):
@@ -70,8 +71,9 @@ class PartitionedParquetIOManager(UPathIOManager):
                     rows[key] = part.num_rows
                     for month in [m for m in pending if m < key[:7]]:
                         self._replace_days(name, spec, month, _month_keys(keys, month), pending.pop(month), month in present)
+                        done.add(month)
                     pending.setdefault(key[:7], []).append(part)
-            for month in sorted({key[:7] for key in keys}):  # the rest: months gathered last, and empty ones
+            for month in sorted({key[:7] for key in keys} - done):  # the rest: months gathered last, and emptied ones
                 if month in pending or month in present:
                     self._replace_days(name, spec, month, _month_keys(keys, month), pending.pop(month, []), month in present)
         return {key: rows.get(key, 0) for key in keys}
