@@ -98,10 +98,11 @@ Lander(DataDirs(Path(sys.argv[1])), on_stage=stage).land_pending()
 """
 
 
-@pytest.mark.parametrize("stage", ["segments_written", "committed"])
+@pytest.mark.parametrize("stage", ["segments_written", "committed", "bundle_written"])
 def test_land_killed_at_each_gap_of_the_protocol_equals_a_clean_landing(tmp_path, beauty_files, clean_landing, stage):
-    """A real SIGKILL at the two gaps of the landing protocol: after the segments are written (before
-    the commit) and after the commit (before the files are archived)."""
+    """A real SIGKILL at the gaps of the landing protocol: after the segments are written (before
+    the commit), after the commit (before the files are archived) and after the bundle is written
+    (before its sources are deleted)."""
     chaos = uploaded(tmp_path / "chaos", beauty_files)
     killed = subprocess.run([sys.executable, "-c", KILL_AT_STAGE, str(chaos.root), stage], env=env_for(chaos), timeout=120)
     assert killed.returncode == -signal.SIGKILL
