@@ -90,9 +90,9 @@ def instance_yaml(kind: str, pg_url: str | None) -> str:
     if kind == "sqlite":
         return base
     # docker/dagster.yaml's storage (dagster-postgres), pointed at the throwaway server.
-    head, _, rest = base.partition("storage:")
+    head, _, rest = base.partition("\nstorage:\n")
     rest = rest.split("\n\n", 1)[1]
-    return head + f"storage:\n  postgres:\n    postgres_url: \"{pg_url}\"\n\n" + rest
+    return head + f"\nstorage:\n  postgres:\n    postgres_url: \"{pg_url}\"\n\n" + rest
 
 
 def events_by_type(home: Path, kind: str, pg_url: str | None) -> dict[str, int]:
@@ -112,7 +112,7 @@ def pg_size_mb(url: str, what: str) -> float:
     import sqlalchemy
 
     with sqlalchemy.create_engine(url).connect() as conn:
-        return conn.execute(sqlalchemy.text(what)).scalar() / 1e6
+        return float(conn.execute(sqlalchemy.text(what)).scalar() or 0) / 1e6
 
 
 def run_entry(entry: str, dump: Path, reviews: int, work: Path, args, server) -> dict:
@@ -126,11 +126,12 @@ def run_entry(entry: str, dump: Path, reviews: int, work: Path, args, server) ->
         import sqlalchemy
 
         db = f"bench_{entry}_{int(time.time())}"
-        with sqlalchemy.create_engine(server.get_uri(), isolation_level="AUTOCOMMIT").connect() as conn:
+        admin = server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+        with sqlalchemy.create_engine(admin, isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(sqlalchemy.text(f'CREATE DATABASE "{db}"'))
         pg_url = server.get_uri(db).replace("postgresql://", "postgresql+psycopg2://", 1)
-        if args.instance == "postgres":
-            env["BENCH_PG_INSTANCE"] = pg_url
+        if args.instance == "postgres":  # as docker/docker-compose.yml sets it for that instance
+            env.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
         if args.backend == "postgres":
             env |= {"AMZN_BACKEND": "postgres", "AMZN_POSTGRES_URL": server.get_uri(db)}
     (home / "dagster.yaml").write_text(instance_yaml(args.instance, pg_url))
