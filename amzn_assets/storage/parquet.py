@@ -159,25 +159,20 @@ class PartitionedParquetIOManager(UPathIOManager):
                 wanted = wanted.filter(pc.invert(pc.is_in(wanted, hits)))
         return pa.concat_arrays(found) if found else pa.array([], values.type)
 
-    def days_present(self, name: str, column: str, keys: Sequence[str]) -> set[str]:
-        """Which of these days have rows (one read of the day column per month)."""
-        present = self._months_present(name)
-        months = sorted({key[:7] for key in keys} & present)
+    def _days_with_rows(self, name: str, column: str, keys: Sequence[str], present: set[str]) -> set[str]:
+        """Which of these days have rows (one read of the day column per month with a file)."""
         days: set[str] = set()
-        for month in months:
+        for month in sorted({key[:7] for key in keys} & present):
             values = _read_table(self.month_path(name, month), [column])[column]
             days |= set(pc.cast(pc.unique(values), pa.string()).to_pylist())
         return days & set(keys)
 
     def _chunks(self, name: str, column: str, schema: pa.Schema, keys: list[str]) -> TableChunks:
         def read(chunk: list[str]) -> pa.Table:
-            wanted = pa.array(chunk, pa.string())
-            parts = []
-            for month in sorted({key[:7] for key in chunk}):
-                names = list(dict.fromkeys(schema.names + [column]))
-                table = _read_table(self.month_path(name, month), names, (column, chunk))
-                table = table.filter(pc.is_in(pc.cast(table[column], pa.string()), wanted))
-                parts.append(table.select(schema.names).cast(schema))
+            parts = [  # the filter keeps exactly the chunk's days (and skips row groups without them)
+                _read_table(self.month_path(name, month), schema.names, (column, chunk)).cast(schema)
+                for month in sorted({key[:7] for key in chunk})
+            ]
             return pa.concat_tables(parts) if parts else schema.empty_table()
 
         return TableChunks.by_days(keys, schema, read)
@@ -199,7 +194,8 @@ class PartitionedParquetIOManager(UPathIOManager):
         name = context.asset_key.path[-1]
         column = TABLES_BY_NAME[name].partition_column
         keys = list(context.asset_partition_keys)
-        missing = sorted(set(keys) - self.days_present(name, column, keys))
+        present = self._months_present(name)
+        missing = sorted(set(keys) - self._days_with_rows(name, column, keys, present))
         if missing:  # a materialized day without rows has no rows: it reads as no rows
             materialized = context.instance.get_materialized_partitions(context.asset_key)
             missing = [key for key in missing if key not in materialized]
@@ -213,7 +209,6 @@ class PartitionedParquetIOManager(UPathIOManager):
                 f"{missing[:5]}{' ...' if len(missing) > 5 else ''}: materialize them first"
             )
         schema = projected(TABLES_BY_NAME[name].schema, context.definition_metadata.get("columns"))
-        present = self._months_present(name)
         return self._chunks(name, column, schema, [key for key in keys if key[:7] in present])
 
 
