@@ -24,7 +24,7 @@ from amzn_assets.landing.compaction import compact_landed
 from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
 from amzn_assets.landing.ledger import Ledger, open_ledger
 from amzn_assets.landing.segments import SegmentStore
-from amzn_assets.landing.stores import LocalStore, S3Store, SourceStore
+from amzn_assets.landing.stores import LocalStore, SourceStore, open_store
 from amzn_assets.settings import DataDirs
 
 IN_FLIGHT_SUFFIXES = (".tmp", ".part", ".partial")
@@ -253,15 +253,7 @@ class Lander:
 def lander_for(dirs: DataDirs, *, upload_url: str = "", ledger_url: str = "", s3_client=None) -> Lander:
     """The lander of a deployment: uploaded/, raw/ and quarantine/ under upload_url (a folder or
     s3://bucket/prefix; default: the data directory), the ledger at ledger_url (default: open_ledger's)."""
-    if upload_url.startswith("s3://"):
-        if s3_client is None:
-            import boto3
-
-            s3_client = boto3.client("s3")  # boto3 reads AWS_ENDPOINT_URL and the other AWS_* variables
-        store: SourceStore = S3Store(upload_url, s3_client)
-    else:
-        store = LocalStore(upload_url or dirs.root)
-    return Lander(dirs, ledger=open_ledger(dirs, ledger_url), store=store)
+    return Lander(dirs, ledger=open_ledger(dirs, ledger_url), store=open_store(upload_url or str(dirs.root), s3_client))
 
 
 def is_complete(name: str) -> bool:
