@@ -32,7 +32,8 @@ from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.kinds import CLIMATE, PRODUCTS, REVIEWS, STATIONS, SourceKind
 from amzn_assets.landing.ledger_schema import landing_files
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.landing.stores import LocalStore, S3Store
+from amzn_assets.landing.s3_store import S3Store
+from amzn_assets.landing.stores import LocalStore
 from amzn_assets.settings import DataDirs
 from amzn_assets.sources.common import decompress
 from amzn_assets.transforms.climate import stations as stations_of_day

@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from amzn_assets import tables
 from amzn_assets.landing import compaction, segments as segments_module
-from amzn_assets.landing.compaction import Compactor, most_reaching_a_day, readable_segments
+from amzn_assets.landing.compaction import Compactor, readable_segments
+from amzn_assets.landing.pieces import most_reaching_a_day
 from amzn_assets.landing.intake import Lander, new_batch_id
 from amzn_assets.landing.kinds import REVIEWS
 from amzn_assets.landing.ledger import Ledger

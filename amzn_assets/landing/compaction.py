@@ -40,7 +40,6 @@ and exactly-once detection are untouched: compaction moves rows between files, n
 from __future__ import annotations
 
 import logging
-import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -57,8 +56,8 @@ from sqlalchemy import exists, insert, select, union_all, update
 from amzn_assets.landing.kinds import KINDS_BY_NAME
 from amzn_assets.landing.ledger import Ledger, utcnow
 from amzn_assets.landing.ledger_schema import landing_batches, landing_compacted, landing_compactions
+from amzn_assets.landing.pieces import by_day_and_batch, cut_between_days, day_number, day_numbers, most_reaching_a_day, with_batch
 from amzn_assets.landing.segments import (
-    BATCH_COLUMN,
     COMPACTED_FOLDER,
     SPAN_FOLDER,
     SegmentStore,
@@ -229,9 +228,9 @@ class Compactor:
         column, schema = source.partition_column, with_batch_column(source.schema)
         folder = self.segments.root / kind / COMPACTED_FOLDER
 
-        spans = [_with_batch(pq.read_table(path, schema=source.schema), batch) for batch, _, _, path in loose]
-        spans_table = _sorted(pa.concat_tables(spans) if spans else schema.empty_table(), column)
-        span_days = _day_numbers(spans_table[column])
+        spans = [with_batch(pq.read_table(path, schema=source.schema), batch) for batch, _, _, path in loose]
+        spans_table = by_day_and_batch(pa.concat_tables(spans) if spans else schema.empty_table(), column)
+        span_days = day_numbers(spans_table[column])
 
         pieces_of = {c: [] for c in merged}
         for owner, first, last, path in self.segments.ranged(kind, COMPACTED_FOLDER):
@@ -244,8 +243,8 @@ class Compactor:
         rows = pieces = 0
         for lo, hi in zip(bounds, bounds[1:]):
             parts = []
-            a = 0 if lo is None else int(np.searchsorted(span_days, _day_number(lo), "left"))
-            b = len(span_days) if hi is None else int(np.searchsorted(span_days, _day_number(hi), "left"))
+            a = 0 if lo is None else int(np.searchsorted(span_days, day_number(lo), "left"))
+            b = len(span_days) if hi is None else int(np.searchsorted(span_days, day_number(hi), "left"))
             if b > a:
                 parts.append(spans_table.slice(a, b - a))
             for owner_pieces in pieces_of.values():
@@ -254,11 +253,11 @@ class Compactor:
                         continue
                     filters = [f for f in ((column, ">=", lo), (column, "<", hi)) if f[2] is not None]
                     parts.append(pq.read_table(path, schema=schema, filters=filters or None))
-            window = _sorted(pa.concat_tables(parts), column) if parts else None
+            window = by_day_and_batch(pa.concat_tables(parts), column) if parts else None
             if window is None or window.num_rows == 0:
                 continue
             written = []
-            for piece in _cut(window, column, self.piece_rows):
+            for piece in cut_between_days(window, column, self.piece_rows):
                 first, last = pc.min_max(piece[column]).values()
                 name = f"{compaction_id}.{first.as_py().isoformat()}.{last.as_py().isoformat()}.parquet"
                 written.append((piece, folder / name, PIECE_ROW_GROUP))
@@ -266,50 +265,6 @@ class Compactor:
             rows += window.num_rows
             pieces += len(written)
         return rows, pieces
-
-
-def most_reaching_a_day(ranges: Sequence[tuple[str, str]]) -> int:
-    """The most of these inclusive day ranges (ISO text) that hold one same day."""
-    events = sorted([(first, 0) for first, _ in ranges] + [(last, 1) for _, last in ranges])
-    most = now = 0
-    for _, end in events:
-        now += -1 if end else 1
-        most = max(most, now)
-    return most
-
-
-def _with_batch(table: pa.Table, batch_id: str) -> pa.Table:
-    return table.append_column(BATCH_COLUMN, pa.array([batch_id] * table.num_rows, pa.string()))
-
-
-def _sorted(table: pa.Table, column: str) -> pa.Table:
-    """By day, then source batch; stable, so each batch's rows of a day keep their landed order."""
-    if table.num_rows == 0:
-        return table
-    return table.take(pc.sort_indices(table, [(column, "ascending"), (BATCH_COLUMN, "ascending")]))
-
-
-def _day_numbers(days: pa.ChunkedArray) -> np.ndarray:
-    return pc.cast(days, pa.int32()).to_numpy() if len(days) else np.empty(0, np.int32)
-
-
-def _day_number(day: date) -> int:
-    return (day - date(1970, 1, 1)).days
-
-
-def _cut(table: pa.Table, column: str, piece_rows: int) -> list[pa.Table]:
-    """Pieces of about piece_rows rows of a table sorted by day, cut between days (a day's rows
-    stay in one piece)."""
-    count = round(table.num_rows / piece_rows)  # pieces of 0.5 to 1.5 piece_rows
-    if count <= 1:
-        return [table]
-    days = _day_numbers(table[column])
-    cuts = {0, table.num_rows}
-    for k in range(1, count):
-        at = int(np.searchsorted(days, days[k * table.num_rows // count], "left"))
-        cuts.add(at)
-    cuts = sorted(cuts)
-    return [table.slice(a, b - a) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
 def compact_landed(ledger: Ledger, segments: SegmentStore) -> list[CompactionReport]:

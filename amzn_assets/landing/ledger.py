@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import fcntl
 import json
-import operator
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Table, create_engine, event, func, insert, select, text, update
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import create_engine, event, func, insert, select, text, update
+from sqlalchemy.engine import Engine
 
+from amzn_assets.landing.ledger_sql import in_list, insert_many, sqlite_pragmas
 from amzn_assets.landing.ledger_schema import (
     landing_applied,
     landing_batches,
@@ -52,7 +51,7 @@ class Ledger:
         self.url = url
         self.engine: Engine = create_engine(sqlalchemy_url(url), future=True)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", sqlite_pragmas)
             database = Path(self.engine.url.database)
             database.parent.mkdir(parents=True, exist_ok=True)
             if lock_path is None:
@@ -104,9 +103,9 @@ class Ledger:
         now = utcnow()
         with self.engine.begin() as conn:
             if files:
-                _insert_many(conn, landing_files, files, batch_id=batch_id, landed_at=now)
+                insert_many(conn, landing_files, files, batch_id=batch_id, landed_at=now)
             if rejected:
-                _insert_many(conn, quarantine, rejected, batch_id=batch_id, created_at=now)
+                insert_many(conn, quarantine, rejected, batch_id=batch_id, created_at=now)
             conn.execute(
                 update(landing_batches)
                 .where(landing_batches.c.batch_id == batch_id)
@@ -172,7 +171,7 @@ class Ledger:
         live: dict[str, LiveFile] = {}
         archived: dict[tuple[str, str], tuple[str, int]] = {}
         with self.engine.connect() as conn:
-            for among_hashes in _in_list(conn, landing_files.c.sha256, list(hashes)):
+            for among_hashes in in_list(conn, landing_files.c.sha256, list(hashes)):
                 # Only the hash in the WHERE clause: given "status = ?" too, SQLite picks the status
                 # index and scans every landed file.
                 rows = conn.execute(
@@ -194,7 +193,7 @@ class Ledger:
         """Which of these paths already have a ledger row (any status)."""
         found: set[str] = set()
         with self.engine.connect() as conn:
-            for among_paths in _in_list(conn, landing_files.c.path, list(paths)):
+            for among_paths in in_list(conn, landing_files.c.path, list(paths)):
                 found.update(r.path for r in conn.execute(select(landing_files.c.path).where(among_paths)))
         return found
 
@@ -260,47 +259,6 @@ class Ledger:
         with self.engine.connect() as conn:
             rows = conn.execute(select(quarantine).order_by(quarantine.c.quarantine_id))
             return [dict(r._mapping) for r in rows]
-
-
-def _in_list(conn: Connection, column: ColumnElement, values: list[str]) -> Iterator[ColumnElement[bool]]:
-    """Conditions `column IN values`, together covering all values: on SQLite one, with the values
-    in one JSON parameter (rendering thousands of bound parameters was most of the lookup of a
-    batch); elsewhere one per 500 values."""
-    if conn.dialect.name == "sqlite":
-        listed = func.json_each(json.dumps(values)).table_valued("value")
-        yield column.in_(select(listed.c.value))
-        return
-    for start in range(0, len(values), 500):
-        yield column.in_(values[start : start + 500])
-
-
-def _insert_many(conn: Connection, table: Table, rows: Sequence[dict], **shared) -> None:
-    """Insert rows (dicts with the same keys), each with the shared values.
-
-    On SQLite the rows go straight to the driver's executemany: SQLAlchemy's per-row parameter
-    handling was most of the time of committing a batch of 5,000 files.
-    """
-    keys = list(rows[0])
-    dialect = conn.dialect
-    binds = {k: table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys + list(shared)}
-    if dialect.name != "sqlite" or len(keys) < 2 or any(binds[k] for k in keys):
-        conn.execute(insert(table), [dict(r, **shared) for r in rows])
-        return
-    tail = tuple(binds[k](v) if binds[k] else v for k, v in shared.items())
-    columns = keys + list(shared)
-    values = operator.itemgetter(*keys)
-    conn.exec_driver_sql(
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [values(r) + tail for r in rows],
-    )
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")  # a committed batch must survive a power cut
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
 
 
 def open_ledger(dirs: DataDirs, url: str = "") -> Ledger:

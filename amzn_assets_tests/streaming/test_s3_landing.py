@@ -9,7 +9,7 @@ from dagster import DagsterInstance, SkipReason, build_sensor_context
 from amzn_assets.definitions import resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.landing.stores import S3Store
+from amzn_assets.landing.s3_store import S3Store
 from amzn_assets.domains.stream.sensor import stream_job, stream_sensor
 from amzn_assets.stream.upload import upload_files
 from amzn_assets_tests.conftest import gz_review
@@ -106,10 +106,10 @@ def test_one_review_objects_land_into_one_bundle_object_and_restore_byte_for_byt
     """On S3 a batch's bundle is one object (put whole), its sources deleted 1,000 per request (25
     here); a crash between the two is finished by the next run; restore reads the member by ranged GETs."""
     from amzn_assets.cli import main
-    from amzn_assets.landing import stores
+    from amzn_assets.landing import s3_store
     from amzn_assets_tests.test_landing import Crash, crash_at
 
-    monkeypatch.setattr(stores, "S3_DELETE_KEYS", 25)
+    monkeypatch.setattr(s3_store, "S3_DELETE_KEYS", 25)
     sent = {}
     for i in range(60):
         body = gz_review(reviewerID=f"AB{i:05d}")
