@@ -1,11 +1,18 @@
-"""The code location: the definitions under amzn_assets/domains and the resources the settings choose."""
+"""The code location: the definitions under amzn_assets/domains and the resources the settings choose.
+
+The domains folder is the `dg` project's defs folder ([tool.dg.project] defs_module in pyproject.toml):
+load_from_defs_folder finds every asset, check, job and sensor defined at module scope under it, as
+`dg list defs`, `dg check defs` and `dg dev` do; this module adds the resources, the executor and the
+assets' code references, and is the project's code_location_target_module.
+"""
 
 from __future__ import annotations
 
-from dagster import Definitions, in_process_executor, load_assets_from_modules, load_definitions_from_package_module
+from pathlib import Path
+
+from dagster import Definitions, in_process_executor, load_assets_from_modules, load_from_defs_folder, with_source_code_references
 from dagster_aws.s3 import S3Resource
 
-import amzn_assets.domains
 from amzn_assets.backends import backend_for
 from amzn_assets.domains.climate import assets as climate_assets
 from amzn_assets.domains.rating_model import ml_resources
@@ -63,11 +70,35 @@ def _ledger_url_config(settings: Settings):
     return settings.ledger_url
 
 
+def project_root() -> Path:
+    """The dg project (its pyproject.toml holds [tool.dg]): the repository holding the package, or, for
+    an installed package (the docker image), the working directory it runs from."""
+    beside_package = Path(__file__).resolve().parents[1]
+    return beside_package if (beside_package / "pyproject.toml").is_file() else Path.cwd()
+
+
+def domain_defs() -> Definitions:
+    """Every asset, check, job and sensor defined at module scope under amzn_assets/domains (the dg defs
+    folder: a new one needs no registration here), each asset with a reference to its source code."""
+    found = load_from_defs_folder(path_within_project=project_root())
+    return Definitions(
+        assets=with_source_code_references(_once(found.assets)),
+        asset_checks=_once(found.asset_checks),
+        jobs=_once(found.jobs),
+        sensors=_once(found.sensors),
+        schedules=_once(found.schedules),
+    )
+
+
+def _once(definitions) -> list:
+    """Each definition once: a module that re-exports one (a domain's __init__) lists it again."""
+    return list({id(d): d for d in definitions or []}.values())
+
+
 def defs_for(settings: Settings) -> Definitions:
-    """Every asset, check, job and sensor defined at module scope under amzn_assets/domains (found by
-    loading its modules: a new one needs no registration here), with this deployment's resources."""
+    """The domains' definitions with this deployment's resources."""
     return Definitions.merge(
-        load_definitions_from_package_module(amzn_assets.domains),
+        domain_defs(),
         # Steps of a run share its process (a job may name another executor: the Celery jobs do). A
         # step process costs ~4 s of imports and re-reads its inputs: a 4,770-day backfill of the
         # review assets took 170 s with one per step and 73 s in one process (docs/benchmarks.md).

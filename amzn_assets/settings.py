@@ -87,6 +87,10 @@ class Settings:
     backfill_days_per_run: str = ""
     model_window_months: int = 0  # 0: the rating model trains on all history up to its month; N: the N months ending with it
     model_preset: str = "full"
+    # Dagster freshness policies (wiring/policies.py): landed_reviews and reviews_fact fail after this
+    # many minutes without a materialization (warn after a sixth of it); the model evaluation after this many days.
+    stream_freshness_minutes: int = 360
+    model_freshness_days: int = 35
     debug: bool = False
     dagster_home: str = ""
     # Secrets read from the environment: Dagster resources get them as EnvVar, so the UI shows the
@@ -123,6 +127,8 @@ class Settings:
             backfill_days_per_run=get(BACKFILL_DAYS_ENV).strip(),
             model_window_months=_whole_number("AMZN_MODEL_WINDOW_MONTHS", get("AMZN_MODEL_WINDOW_MONTHS", "0")),
             model_preset=get("AMZN_MODEL_PRESET", "full"),
+            stream_freshness_minutes=_whole_number("AMZN_STREAM_FRESHNESS_MINUTES", get("AMZN_STREAM_FRESHNESS_MINUTES", "360")),
+            model_freshness_days=_whole_number("AMZN_MODEL_FRESHNESS_DAYS", get("AMZN_MODEL_FRESHNESS_DAYS", "35")),
             debug=bool(get("AMZN_DEBUG")),
             dagster_home=get("DAGSTER_HOME"),
             secrets_from_env=frozenset(

@@ -61,14 +61,15 @@ def test_webserver_serves_the_asset_graph(dirs, tmp_path):
     with running_webserver(env_for(dirs, tmp_path / "home")) as (_, nodes):
         graph = {"/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]} for n in nodes}
         expected = {
-            a.key.to_user_string(): {k.to_user_string() for k in a.asset_deps[a.key]} for a in defs.assets
+            node.key.to_user_string(): {k.to_user_string() for k in node.parent_keys} for node in defs.resolve_asset_graph().asset_nodes
         }
         assert graph == expected
         assert graph["reviews_fact"] == {"landed_reviews", "users", "products", "datetime"}
         assert graph["climate"] == {"landed_climate", "stations", "datetime"}
+        assert graph["landed_reviews"] == graph["landed_climate"] == {"upload_area"}  # the external asset starts the lineage
         assert graph["rating_model"] == {"reviews_fact", "rating_tokenizer"}
         assert graph["rating_model_evaluation"] == {"reviews_fact", "rating_model"}
         assert graph["rating_predictions"] == {"reviews_fact", "rating_model"}
         partitions = {"/".join(n["assetKey"]["path"]): n["partitionDefinition"] for n in nodes}
-        assert {key for key, p in partitions.items() if p is None} == {"station_list", "product_catalog"}  # reference data
+        assert {key for key, p in partitions.items() if p is None} == {"station_list", "product_catalog", "upload_area"}  # reference data, the uploads
         assert {p["type"] for p in partitions.values() if p} == {"TIME_WINDOW"}

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
 
 class Backend:
     name = ""
+    kind = ""  # the Dagster kind (UI icon) of the star tables' storage
+
+    def table_metadata(self, table: str, partitioned: bool) -> dict[str, str]:
+        """Where a star table lives, as catalog metadata: dagster/table_name (a database table,
+        schema-qualified) or dagster/uri (parquet files: the table's folder, or its file when whole)."""
+        raise NotImplementedError
 
     def __init__(self, settings: Settings):
         self.settings = settings

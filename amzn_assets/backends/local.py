@@ -7,6 +7,10 @@ from amzn_assets.backends.base import Backend
 
 class LocalBackend(Backend):
     name = "local"
+    kind = "parquet"
+
+    def table_metadata(self, table: str, partitioned: bool) -> dict[str, str]:
+        return {"dagster/uri": parquet_uri(self.settings.dirs.warehouse.as_uri(), table, partitioned)}
 
     def warehouse_io_manager(self):
         from amzn_assets.storage.parquet import ParquetIOManager
@@ -20,6 +24,11 @@ class LocalBackend(Backend):
 
     def location(self) -> str:
         return str(self.settings.dirs.warehouse)
+
+
+def parquet_uri(warehouse: str, table: str, partitioned: bool) -> str:
+    """A parquet table's URI: its folder of month files, or its one file (storage/parquet.py)."""
+    return f"{warehouse}/{table}/" if partitioned else f"{warehouse}/{table}.parquet"
 
 
 BACKEND = LocalBackend

@@ -7,6 +7,10 @@ from amzn_assets.backends.base import Backend
 
 class PostgresBackend(Backend):
     name = "postgres"
+    kind = "postgres"
+
+    def table_metadata(self, table: str, partitioned: bool) -> dict[str, str]:
+        return {"dagster/table_name": f"{self.settings.postgres_schema}.{table}"}
 
     def warehouse_io_manager(self):
         from amzn_assets.storage.postgres import PostgresIOManager

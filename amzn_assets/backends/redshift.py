@@ -7,6 +7,10 @@ from amzn_assets.backends.base import Backend
 
 class RedshiftBackend(Backend):
     name = "redshift"
+    kind = "redshift"
+
+    def table_metadata(self, table: str, partitioned: bool) -> dict[str, str]:
+        return {"dagster/table_name": f"{self.settings.redshift.schema}.{table}"}
 
     def warehouse_io_manager(self):
         from amzn_assets.storage.redshift import redshift_io_manager

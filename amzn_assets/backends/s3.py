@@ -7,6 +7,12 @@ from amzn_assets.backends.base import Backend
 
 class S3Backend(Backend):
     name = "s3"
+    kind = "s3"
+
+    def table_metadata(self, table: str, partitioned: bool) -> dict[str, str]:
+        from amzn_assets.backends.local import parquet_uri
+
+        return {"dagster/uri": parquet_uri(self.warehouse_url, table, partitioned)}
 
     @property
     def warehouse_url(self) -> str:

@@ -46,8 +46,9 @@ def pooled(url: str) -> Iterator:
 
 
 def ensure_schema(conn, schema: str) -> None:
-    """Create the schema and the star tables from sql/postgres/schema.sql (idempotent)."""
-    ddl = _ddl()
+    """Create the schema and the star tables from sql/postgres/schema.sql, then their column comments
+    (sql/postgres/comments.sql, generated from amzn_assets/tables.py) (idempotent)."""
+    ddl = _ddl() + "\n" + (sql_dir() / "postgres" / "comments.sql").read_text()
     with conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))

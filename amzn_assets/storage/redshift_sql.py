@@ -179,7 +179,8 @@ def redshift_ddl(sql_dir: Path | None = None) -> str:
         from amzn_assets.settings import sql_dir as default_sql_dir
 
         sql_dir = default_sql_dir()
-    return (Path(sql_dir) / "redshift" / "schema.sql").read_text()
+    # The column comments (generated from amzn_assets/tables.py) run after the tables they describe.
+    return (Path(sql_dir) / "redshift" / "schema.sql").read_text() + "\n" + (Path(sql_dir) / "redshift" / "comments.sql").read_text()
 
 
 def ensure_schema(schema: str, ddl: str | None = None) -> list[Statement]:

@@ -10,19 +10,26 @@ from amzn_assets.wiring.reporting import reader_through, record_landing
 from amzn_assets.domains.reviews.assets import datetime
 from amzn_assets.chunks import TableChunks
 from amzn_assets.wiring import groups
+from amzn_assets.wiring.catalog import STAGING_KINDS, staging_metadata, warehouse_metadata
 from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
+from amzn_assets.wiring.policies import TRANSIENT_RETRY
+from amzn_assets.domains.reviews.assets import WRITES_WAREHOUSE
 from amzn_assets.wiring.resources import LandingZone
 from amzn_assets.transforms import star
 
-COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name=groups.CLIMATE, owners=groups.OWNERS)
+COMMON = dict(
+    partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name=groups.CLIMATE, owners=groups.OWNERS,
+    retry_policy=TRANSIENT_RETRY,
+)
 
 
 @asset(
     **COMMON,
-    metadata=tables.LANDED_CLIMATE.as_metadata(),
+    metadata=staging_metadata(tables.LANDED_CLIMATE),
+    deps=["upload_area"],
     io_manager_key="staging_io_manager",
     description="NOAA daily observations landed from the upload area, per observation day.",
-    kinds={"parquet"},
+    kinds=STAGING_KINDS,
 )
 def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
     record_landing(context, landing)
@@ -30,7 +37,7 @@ def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> Tabl
     return star.landed_climate(reader, context.partition_keys)
 
 
-@asset(**COMMON, metadata=tables.STATIONS.as_metadata(), description="Stations reporting each day, from the GHCN station list; upserted by station_id.")
+@asset(**COMMON, **WRITES_WAREHOUSE, metadata=warehouse_metadata(tables.STATIONS), description="Stations reporting each day, from the GHCN station list; upserted by station_id.")
 def stations(context: AssetExecutionContext, landed_climate: TableChunks, landing: LandingZone) -> TableChunks:
     reader = reader_through(context, landing, "stations")
     return star.stations(landed_climate, reader.station_list())
@@ -40,7 +47,9 @@ def stations(context: AssetExecutionContext, landed_climate: TableChunks, landin
     group_name=groups.CLIMATE,
     owners=groups.OWNERS,
     backfill_policy=BackfillPolicy.single_run(),  # unpartitioned: runs beside a range of the daily assets
-    metadata=tables.STATION_LIST.as_metadata(),
+    retry_policy=TRANSIENT_RETRY,
+    **WRITES_WAREHOUSE,
+    metadata=warehouse_metadata(tables.STATION_LIST),
     description="Every station of the landed GHCN station list, reported on or not; replaced whole when a list lands. "
     "Queried as part of `stations` (docs/data-model.md).",
 )
@@ -51,7 +60,8 @@ def station_list(context: AssetExecutionContext, landing: LandingZone) -> pa.Tab
 
 @asset(
     **COMMON,
-    metadata=tables.CLIMATE.as_metadata(),
+    **WRITES_WAREHOUSE,
+    metadata=warehouse_metadata(tables.CLIMATE),
     deps=[stations, datetime],
     check_specs=check_specs("climate"),
     required_resource_keys={"io_manager", "landing"},  # the checks read back through them

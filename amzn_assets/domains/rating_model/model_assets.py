@@ -28,6 +28,7 @@ from amzn_assets.domains.rating_model.partitions import TRAINING_WINDOW_MONTHS, 
 from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER, RatingModelSettings
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.celery import ML_QUEUE_TAGS
+from amzn_assets.wiring.policies import TRANSIENT_RETRY, model_freshness
 from amzn_assets.chunks import TableChunks
 from amzn_assets.storage.artifacts import ArtifactDir, stage
 
@@ -55,6 +56,9 @@ COMMON = dict(
     owners=groups.OWNERS,
     io_manager_key=MODEL_IO_MANAGER,
     op_tags=ML_QUEUE_TAGS,
+    # Reading reviews_fact from the database and writing artifacts (S3) meet transient faults: retried
+    # with backoff; the refusals and a window too small to split raise Failure(allow_retries=False).
+    retry_policy=TRANSIENT_RETRY,
 )
 
 
@@ -75,7 +79,7 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         # The first step of a month's training: a day whose blocking check failed stops it here.
         refusal = refusal_for_failed_checks(context.instance, context.partition_key, context.asset_partition_keys_for_input("reviews_fact"))
         if refusal:
-            raise Failure(refusal)
+            raise Failure(refusal, allow_retries=False)  # deliberate: never retried (wiring/policies.py)
         from amzn_assets.ml.artifacts import save_tokenizer_folder
         from amzn_assets.ml.data import distinct_cutoff, split_distinct
         from amzn_assets.ml.tokenizer import Tokenizer
@@ -85,7 +89,8 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         try:
             cutoff = distinct_cutoff(reviews, config.test_fraction)
         except ValueError as exc:
-            raise ValueError(f"month {context.partition_key}, window {_window(context)}: {exc}") from None
+            # Too few reviews in the window: deterministic, a retry would fail the same way.
+            raise Failure(f"month {context.partition_key}, window {_window(context)}: {exc}", allow_retries=False) from None
         train = split_distinct(reviews, cutoff).train  # distinct texts: a text repeated across variants counts once
         tokenizer = Tokenizer.train(train.texts, config.vocab_size, config.seed)
         info = {
@@ -183,6 +188,7 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         **COMMON,
         ins={"reviews_fact": AssetIn(**window_in), "rating_model": AssetIn()},
         kinds={"tensorflow", "scikitlearn"},
+        freshness_policy=model_freshness(),  # a month's evaluation is expected every month (AMZN_MODEL_FRESHNESS_DAYS)
         description=(
             "The model scored on the later, unseen texts of its window (distinct-text time split), per review and per "
             "text, next to three baselines on the same split: majority class, TF-IDF + LR, VADER lexicon + LR. "
@@ -200,7 +206,7 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         reviews = _reviews(reviews_fact, saved.config)
         split = split_distinct(reviews, cutoff)
         if not len(split.test):
-            raise ValueError(f"month {context.partition_key}: no unseen texts at or after the test cutoff {_utc(cutoff)}")
+            raise Failure(f"month {context.partition_key}: no unseen texts at or after the test cutoff {_utc(cutoff)}", allow_retries=False)
         scored = evaluate.evaluate_split(saved.model, saved.tokenizer, saved.config, split)
         results, per_text = scored["per_review"], scored["per_text"]
         sanity = evaluate.evaluate_sanity(saved.model, saved.tokenizer, saved.config)

@@ -3,7 +3,10 @@
 # No `from __future__ import annotations`: Dagster reads the Config annotation of rating_predictions.
 from dagster import AssetDep, AssetExecutionContext, Config, Failure, LastPartitionMapping, Output, asset
 
-from amzn_assets.domains.rating_model.checks import refused_model
+from amzn_assets.domains.rating_model.automation import predictions_condition
+from amzn_assets.domains.rating_model.checks import model_beats_baselines, refused_model
+from amzn_assets.ml.serving import serving_month_in_store
+from amzn_assets.wiring.policies import TRANSIENT_RETRY
 from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER
 from amzn_assets.wiring.reporting import histogram_markdown
 from amzn_assets.wiring import groups
@@ -15,7 +18,7 @@ from amzn_assets.storage.artifacts import ArtifactDir, PartitionedArtifactIOMana
 
 
 class PredictionConfig(Config):
-    model_partition: str = ""  # a rating_model month (YYYY-MM); empty: the latest month stored
+    model_partition: str = ""  # a rating_model month (YYYY-MM); empty: the serving month (the latest whose evaluation passes)
 
 
 @asset(
@@ -28,8 +31,11 @@ class PredictionConfig(Config):
     deps=[AssetDep("rating_model", partition_mapping=LastPartitionMapping())],
     required_resource_keys={MODEL_IO_MANAGER},
     kinds={"tensorflow", "parquet"},
+    retry_policy=TRANSIENT_RETRY,  # reads reviews_fact (database) and writes artifacts (S3); refusals are not retried
+    automation_condition=predictions_condition(),  # made and re-made by rating_predictions_automation (sensor.py)
     description=(
-        "Each review of the day scored by a rating_model month (config model_partition; default the latest stored): "
+        "Each review of the day scored by a rating_model month (config model_partition; default the serving month: the "
+        "latest whose evaluation passes the blocking check); made automatically once the day and a serving month exist: "
         "predicted rating, expected rating and p(1★..5★), next to the true rating."
     ),
 )
@@ -44,12 +50,18 @@ def rating_predictions(context: AssetExecutionContext, config: PredictionConfig,
 
     io_manager: PartitionedArtifactIOManager = getattr(context.resources, MODEL_IO_MANAGER)
     store = io_manager.store
-    month = config.model_partition or store.latest("rating_model")
+    # Default: the serving month, the latest stored month whose evaluation passes the blocking check
+    # (the month the automation condition waits for: automation.py).
+    month = config.model_partition or serving_month_in_store(store, store.partitions("rating_model"), model_beats_baselines)
     if not month:
-        raise FileNotFoundError(f"no rating_model partition is stored in {store.base}: materialize one first")
+        raise Failure(
+            f"no rating_model month in {store.base} has an evaluation that passes rating_model_beats_baselines: "
+            "materialize (and evaluate) one first",
+            allow_retries=False,
+        )
     refusal = refused_model(store, month)
     if refusal:
-        raise Failure(refusal)
+        raise Failure(refusal, allow_retries=False)  # deliberate: never retried (wiring/policies.py)
     predictor = RatingPredictor.load(store.get("rating_model", month))
     context.log.info(f"scoring with rating_model {month} from {store.location('rating_model', month)}")
     schema = predictions_schema()

@@ -11,6 +11,8 @@ import json
 
 from dagster import (
     AssetKey,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
     AssetRecordsFilter,
     DefaultSensorStatus,
     RunRequest,
@@ -69,3 +71,18 @@ def rating_model_sensor(context: SensorEvaluationContext):
         run_requests=[RunRequest(run_key=f"{month}:{last_id}", partition_key=month)],
         cursor=cursor,
     )
+
+
+# rating_predictions follows the data (automation.py): a day's predictions are made once its
+# reviews_fact day and a serving model month exist, and again when either changes. Evaluated in the code
+# location (its condition reads the instance); emitted as backfills, so a new serving month re-scores
+# every day in runs of ranges (the asset's backfill policy), not a run per day.
+rating_predictions_automation = AutomationConditionSensorDefinition(
+    "rating_predictions_automation",
+    target=AssetSelection.assets("rating_predictions"),
+    use_user_code_server=True,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    # Off unless AMZN_MODEL_SENSOR_RUNNING=1, like the training it follows (scoring needs the `ml` extra).
+    default_status=DefaultSensorStatus.RUNNING if model_sensor_default_running() else DefaultSensorStatus.STOPPED,
+    description="Makes rating_predictions for each reviews_fact day once a serving model month exists, and again when either changes.",
+)

@@ -15,20 +15,29 @@ from amzn_assets.wiring.checks import check_specs, checked_output
 from amzn_assets.wiring.reporting import reader_through, record_landing
 from amzn_assets.chunks import TableChunks
 from amzn_assets.wiring import groups
+from amzn_assets.wiring.catalog import STAGING_KINDS, WAREHOUSE_KINDS, staging_metadata, warehouse_metadata
 from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
+from amzn_assets.wiring.policies import TRANSIENT_RETRY, WAREHOUSE_POOL, stream_freshness
 from amzn_assets.wiring.resources import LandingZone
 from amzn_assets.transforms import reviews as reviews_transform
 from amzn_assets.transforms import star
 
-COMMON = dict(partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name=groups.REVIEWS, owners=groups.OWNERS)
+COMMON = dict(
+    partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name=groups.REVIEWS, owners=groups.OWNERS,
+    retry_policy=TRANSIENT_RETRY,  # a database restart or an S3 5xx: retried with backoff (wiring/policies.py)
+)
+# The steps that write the warehouse share one concurrency pool; their tables carry the backend's kind.
+WRITES_WAREHOUSE = dict(pool=WAREHOUSE_POOL, kinds=WAREHOUSE_KINDS)
 
 
 @asset(
     **COMMON,
-    metadata=tables.LANDED_REVIEWS.as_metadata(),
+    metadata=staging_metadata(tables.LANDED_REVIEWS),
+    deps=["upload_area"],
     io_manager_key="staging_io_manager",
     description="Reviews landed from the upload area for each review day (a review repeated exactly: the later copy wins).",
-    kinds={"parquet"},
+    kinds=STAGING_KINDS,
+    freshness_policy=stream_freshness(),
 )
 def landed_reviews(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
     record_landing(context, landing)
@@ -38,7 +47,8 @@ def landed_reviews(context: AssetExecutionContext, landing: LandingZone) -> Tabl
 
 @asset(
     **COMMON,
-    metadata=tables.USERS.as_metadata(),
+    **WRITES_WAREHOUSE,
+    metadata=warehouse_metadata(tables.USERS),
     ins={"landed_reviews": AssetIn(metadata={"columns": list(reviews_transform.USERS_FROM)})},
     description="Reviewers seen each day; the table is their upsert by reviewer_id.",
 )
@@ -48,7 +58,8 @@ def users(landed_reviews: TableChunks) -> TableChunks:
 
 @asset(
     **COMMON,
-    metadata=tables.PRODUCTS.as_metadata(),
+    **WRITES_WAREHOUSE,
+    metadata=warehouse_metadata(tables.PRODUCTS),
     ins={"landed_reviews": AssetIn(metadata={"columns": list(reviews_transform.PRODUCTS_FROM)})},
     description="Products reviewed each day, with their landed metadata; upserted by asin.",
 )
@@ -61,7 +72,9 @@ def products(context: AssetExecutionContext, landed_reviews: TableChunks, landin
     group_name=groups.REVIEWS,
     owners=groups.OWNERS,
     backfill_policy=BackfillPolicy.single_run(),  # unpartitioned: runs beside a range of the daily assets
-    metadata=tables.PRODUCT_CATALOG.as_metadata(),
+    retry_policy=TRANSIENT_RETRY,
+    **WRITES_WAREHOUSE,
+    metadata=warehouse_metadata(tables.PRODUCT_CATALOG),
     description="Every product of the landed product metadata, reviewed or not; replaced whole when metadata lands. "
     "Queried as part of `products` (docs/data-model.md).",
 )
@@ -70,15 +83,17 @@ def product_catalog(context: AssetExecutionContext, landing: LandingZone) -> pa.
     return star.product_catalog(reader)
 
 
-@asset(**COMMON, metadata=tables.DATETIME.as_metadata(), description="The calendar: one row per day.")
+@asset(**COMMON, **WRITES_WAREHOUSE, metadata=warehouse_metadata(tables.DATETIME), description="The calendar: one row per day.")
 def datetime(context: AssetExecutionContext) -> TableChunks:
     return star.datetime(context.partition_keys)
 
 
 @asset(
     **COMMON,
-    metadata=tables.REVIEWS_FACT.as_metadata(),
+    **WRITES_WAREHOUSE,
+    metadata=warehouse_metadata(tables.REVIEWS_FACT),
     deps=[users, products, datetime],
+    freshness_policy=stream_freshness(),
     check_specs=check_specs("reviews_fact"),
     required_resource_keys={"io_manager", "landing"},  # the checks read back through them
     description="One row per review: the fact table of the star schema.",
