@@ -14,8 +14,10 @@ between listing and reading, an S3 object deleted between list and get.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
+import random
 import re
 import time
 from collections.abc import Callable
@@ -35,7 +37,7 @@ from amzn_assets.landing.readers import LandedReader
 from amzn_assets.landing.s3_store import S3Store
 from amzn_assets.landing.stores import LocalStore
 from amzn_assets.settings import DataDirs
-from amzn_assets.sources.common import decompress
+from amzn_assets.sources.inflate import ReadLimits, inflate
 from amzn_assets.transforms.climate import stations as stations_of_day
 from amzn_assets_tests.conftest import FIXTURES, review_json, upload
 
@@ -85,7 +87,8 @@ def review_2014(**overrides) -> bytes:
 
 def review_text_of(size: int) -> Callable[[], bytes]:
     def build() -> bytes:
-        text = ("All work and no play makes Jack a dull boy. " * (size // 44 + 1))[:size]
+        # Text that compresses like real text, not like a run of one sentence (a gzip bomb, over 100x).
+        text = base64.b64encode(random.Random(size).randbytes(size * 3 // 4 + 3)).decode()[:size]
         return gz(lines(line(reviewText=text), line(reviewerID="A2")))
 
     return build
@@ -191,7 +194,12 @@ CASES = [
         id="review-duplicate-keys-last-wins",
     ),
     pytest.param(
-        Case(R, review_text_of(50 * 2**20), rows=({"reviewer_id": "A2"},), refused=((1, r"^record too large: 52,428,\d{3} bytes \(the limit is 1 MiB\)$"),), dump=True),
+        Case(R, review_text_of(5 * 2**20), rows=({"reviewer_id": "A2"},), refused=((1, r"^record too large: 5,24\d,\d{3} bytes \(the limit is 1 MiB\)$"),), dump=True),
+        id="review-text-5-MB",
+    ),
+    pytest.param(
+        # Over the line limit (16 MiB): the file is refused where the line passes it, the rest not inflated.
+        Case(R, review_text_of(50 * 2**20), file_refused=r"a line longer than the limit of 16,777,216 bytes", dump=True),
         id="review-text-50-MB",
     ),
     pytest.param(
@@ -352,7 +360,8 @@ def test_bad_input(case: Case, dirs, tmp_path, request):
     else:
         upload(dirs, path, data)
 
-    lander = Lander(dirs)
+    # No grace for a truncated gzip: each file here is complete (hostile/ tests the waiting).
+    lander = Lander(dirs, limits=ReadLimits(partial_grace_s=0))
     lander.land_pending()
     ledger_row = file_row(lander, path)
     status = case.status or ("landed" if case.rows else "quarantined")
@@ -417,7 +426,7 @@ def project(rows, like) -> list[list]:
 def records_in(kind: SourceKind, data: bytes) -> int:
     """Records in an uploaded file: its JSON lines, or a JSON array's elements; the station list's
     lines (ended by LF, CRLF or CR); the CSV's rows (lines but the header, empty lines skipped)."""
-    plain = decompress(data, "input").removeprefix(BOM)
+    plain = inflate(data).removeprefix(BOM)
     if kind is PRODUCTS and plain.lstrip()[:1] == b"[":
         return len(orjson.loads(plain))
     if kind is CLIMATE:
@@ -465,9 +474,9 @@ class InterruptedBeforeReading:
         self._before_reading()
         return super().read(path)
 
-    def read_many(self, paths):
+    def read_many(self, paths, *args):
         self._before_reading()
-        return super().read_many(paths)
+        return super().read_many(paths, *args)
 
 
 class RenamingStore(InterruptedBeforeReading, LocalStore):

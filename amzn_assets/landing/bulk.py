@@ -7,7 +7,6 @@ bounded memory: parsed batches are buffered up to `flush_bytes`, then written as
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ import pyarrow as pa
 from amzn_assets.landing.intake import Lander, new_batch_id
 from amzn_assets.landing.kinds import KINDS_BY_NAME
 from amzn_assets.sources.common import ParseResult, SourceFileError
+from amzn_assets.sources.inflate import BoundedGzip
 
 DEFAULT_FLUSH_BYTES = 128 * 1024 * 1024
 
@@ -165,13 +165,13 @@ def _product_batches(path: Path, lines_per_batch: int = 50_000) -> Iterator[Pars
     from amzn_assets.sources.products import parse_products
 
     with open(path, "rb") as raw:
-        stream = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == b"\x1f\x8b" else raw
-        if stream.peek(4096).removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"[":  # after a BOM and blanks
-            yield parse_products(stream.read(), str(path))
+        dump = BoundedGzip(raw)
+        if dump.peek(4096).removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"[":  # after a BOM and blanks
+            yield parse_products(dump.read_whole(), str(path))
             return
         chunk: list[bytes] = []
         done = 0
-        for line in stream:
+        for line in dump.lines():
             chunk.append(line)
             if len(chunk) >= lines_per_batch:
                 yield _shifted(parse_products(b"".join(chunk), str(path)), done)

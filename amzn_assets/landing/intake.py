@@ -11,7 +11,7 @@ next run only finishes archiving.
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -21,14 +21,18 @@ from datetime import date, datetime, timezone
 
 from amzn_assets.landing.archive import BUNDLE_MAX_FILE_BYTES, Archive, Member, bundle_path, member_path, split_archived
 from amzn_assets.landing.compaction import compact_landed
+from amzn_assets.landing.discovery import Candidate, discover
 from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
 from amzn_assets.landing.ledger import Ledger, open_ledger
+from amzn_assets.landing.loading import LoadedBatch, load_batch
 from amzn_assets.landing.segments import SegmentStore
 from amzn_assets.landing.stores import LocalStore, SourceStore, open_store
 from amzn_assets.settings import DataDirs
+from amzn_assets.sources.inflate import ReadLimits
 
-IN_FLIGHT_SUFFIXES = (".tmp", ".part", ".partial")
 DEFAULT_BATCH_FILES = 20_000
+MAX_REASON_BYTES = 1024  # a reason is a sentence; a parser's message quoting input is cut here
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,6 +41,7 @@ class LandingReport:
     files_landed: int = 0
     files_quarantined: int = 0
     files_duplicate: int = 0
+    files_waiting: int = 0  # changing or still being written: the next landing takes them
     rows: int = 0
     rejected_records: int = 0
     partitions: dict[str, set[str]] = field(default_factory=dict)  # kind -> partition keys fed
@@ -54,8 +59,10 @@ class Lander:
         batch_files: int = DEFAULT_BATCH_FILES,
         on_stage: Callable[[str], None] | None = None,
         store: SourceStore | None = None,
+        limits: ReadLimits = ReadLimits(),
     ):
         self.dirs = dirs
+        self.limits = limits
         self.store = store or LocalStore(dirs.root)  # where uploaded/, raw/ and quarantine/ live
         self.archive = Archive(self.store)
         self.ledger = ledger or open_ledger(dirs)
@@ -76,9 +83,11 @@ class Lander:
                 self._deleter, deletes = deleter, []
                 try:
                     for kind in KINDS:
-                        candidates = sorted(self.discover(kind))
-                        for start in range(0, len(candidates), self.batch_files):
-                            deletes += self._land_batch(kind, candidates[start : start + self.batch_files], today, report)
+                        pending = sorted(self.discover(kind))
+                        while pending:
+                            loaded, pending = load_batch(self.store, pending, self.limits, self.batch_files)
+                            report.files_waiting += loaded.waiting
+                            deletes += self._land_batch(kind, loaded, today, report)
                 finally:
                     self._deleter = None
             for done in deletes:  # every archived source is gone before the lock is released
@@ -93,23 +102,23 @@ class Lander:
             self.segments.delete_batch(kind, batch_id)
             self.ledger.forget_batch(batch_id)
 
-    def discover(self, kind: SourceKind) -> Iterator[tuple[str, str | None]]:
-        """Complete files of this kind in the upload area: (path relative to the root, category)."""
-        subdir = f"uploaded/{kind.upload_subdir}"
-        folders: list[tuple[str, str | None]] = [(subdir, None)]
-        if kind.by_category:
-            folders = [(f"{subdir}/{name}", name) for name, is_dir in self.store.entries(subdir) if is_dir and not name.startswith(".")]
-        for folder, category in folders:
-            for name, is_dir in self.store.entries(folder):
-                if not is_dir and is_complete(name) and name.endswith(kind.suffixes):
-                    yield f"{folder}/{name}", category
+    def discover(self, kind: SourceKind) -> Iterator[Candidate]:
+        """Complete entries of this kind in the upload area: files to read and refused entries."""
+        return discover(self.store, kind, self.limits)
 
-    def _land_batch(
-        self, kind: SourceKind, candidates: Sequence[tuple[str, str | None]], today: date | None, report: LandingReport
-    ) -> list[Future]:
+    def _land_batch(self, kind: SourceKind, loaded: LoadedBatch, today: date | None, report: LandingReport) -> list[Future]:
         """Land one batch; the deletions of its archived sources, still running (see _archive)."""
-        files = self._load_all(candidates)
-        live, recorded = self.ledger.files_with_hashes(kind.name, {f.sha256 for f in files})
+        files = loaded.files
+        live, recorded = self.ledger.files_with_hashes(
+            kind.name, {f.sha256 for f in files} | {unread_hash(c) for c in loaded.refused}
+        )
+        refused, unmoved = [], []
+        for c in loaded.refused:
+            archived_at, _ = recorded.get((c.ledger_path, unread_hash(c)), (None, None))
+            if (c.ledger_path, unread_hash(c)) not in recorded:
+                refused.append(c)
+            elif archived_at and not self.archive.holds(archived_at):
+                unmoved.append((c, archived_at))  # committed, then killed before the move
         fresh, duplicates, unfinished, leftovers = [], [], [], []
         seen: set[str] = set()
         for f in files:
@@ -127,9 +136,10 @@ class Lander:
                 fresh.append(f)
                 seen.add(f.sha256)
         deletes = self._archive(unfinished, new=False)
+        self._quarantine_unread(unmoved, None)
         if leftovers:
             deletes.append(self._delete(leftovers))
-        if not fresh and not duplicates:
+        if not fresh and not duplicates and not refused:
             return deletes
 
         batch_id = new_batch_id()
@@ -139,18 +149,21 @@ class Lander:
         keys = self.segments.write(kind.name, table.select(kind.schema.names).cast(kind.schema), kind.partition_column, batch_id)
         self.on_stage("segments_written")
 
-        seen = self.ledger.known_paths([f.rel_path for f in fresh])
+        seen = self.ledger.known_paths([f.rel_path for f in fresh] + [c.ledger_path for c in refused])
         file_rows, plan = self._file_rows(kind, batch_id, fresh, duplicates, parsed, seen)
+        moves = [(c, self._unread_path(c, batch_id, c.ledger_path in seen)) for c in refused]
+        file_rows += [_unread_row(c, kind, dest) for c, dest in moves]
         rejected = [
-            {"kind": kind.name, "source": r.source, "line": r.line, "reason": r.reason, "record": r.record}
+            {"kind": kind.name, "source": r.source, "line": r.line, "reason": _bounded(r.reason), "record": r.record}
             for r in (parsed.rejected if parsed else [])
         ] + [
-            {"kind": kind.name, "source": path, "line": None, "reason": reason, "record": None}
+            {"kind": kind.name, "source": path, "line": None, "reason": _bounded(reason), "record": None}
             for path, reason in (parsed.file_errors.items() if parsed else [])
         ]
         self.ledger.commit_batch(batch_id, file_rows, rejected, table.num_rows)
         self.on_stage("committed")
         deletes += self._archive(plan, new=True)
+        self._quarantine_unread(moves, batch_id)
 
         report.batches += 1
         report.rows += table.num_rows
@@ -181,7 +194,7 @@ class Lander:
                 status, error = "landed", None
                 dest = self._archive_path("raw", f, bundle, batch_id, f.rel_path in seen)
             else:
-                status, error = "quarantined", parsed.file_errors.get(f.rel_path) or "no valid record in file"
+                status, error = "quarantined", _bounded(parsed.file_errors.get(f.rel_path) or "no valid record in file")
                 dest = self._archive_path("quarantine", f, None, batch_id, f.rel_path in seen)
             rows.append(_file_row(f, kind, status, dest, parsed.partitions_by_file.get(f.rel_path), error))
             plan.append((f, dest))
@@ -203,7 +216,23 @@ class Lander:
         if bundle is not None and f.size_bytes < BUNDLE_MAX_FILE_BYTES:
             return member_path(bundle, f.rel_path)
         dest = f"{area}/{f.rel_path[len('uploaded/'):]}"
-        return f"{dest}.{batch_id}" if seen_before else dest
+        return with_suffix(dest, f".{batch_id}") if seen_before else dest
+
+    def _unread_path(self, c: Candidate, batch_id: str, seen_before: bool) -> str:
+        dest = f"quarantine/{c.ledger_path[len('uploaded/'):]}"
+        return with_suffix(dest, f".{batch_id}") if seen_before else dest
+
+    def _quarantine_unread(self, moves: Sequence[tuple[Candidate, str]], batch_id: str | None) -> None:
+        """Move refused entries to quarantine/ unread (a rename moves a link, a FIFO or a folder
+        itself); one that cannot be moved stays, its ledger row saying why (batch_id None: rows
+        of earlier batches, whose move a crash cut short: tried again next time)."""
+        for c, dest in moves:
+            try:
+                self.store.move(c.path, dest)
+            except Exception as exc:  # noqa: BLE001 - an uploader's entry must not stop the landing
+                log.warning("could not move %s to %s: %s", c.ledger_path, dest, exc)
+                if batch_id is not None:
+                    self.ledger.left_in_place(batch_id, c.ledger_path, f"could not be moved to {dest} ({exc})"[:MAX_REASON_BYTES])
 
     def _archive(self, plan: Sequence[tuple[LoadedFile, str]], new: bool) -> list[Future]:
         """Archive committed files: each bundle written whole (atomically, durably) before its
@@ -239,26 +268,46 @@ class Lander:
             return done
         return self._deleter.submit(self.store.delete_many, paths)
 
-    def _load_all(self, candidates: Sequence[tuple[str, str | None]]) -> list[LoadedFile]:
-        """Read and hash each file; one taken away since the listing is not ours to land."""
-        contents = self.store.read_many([rel for rel, _ in candidates])
-        sha256 = hashlib.sha256
-        return [
-            LoadedFile(rel, len(found[0]), found[1], sha256(found[0]).hexdigest(), found[0], category)
-            for (rel, category), found in zip(candidates, contents)
-            if found is not None
-        ]
-
-
-def lander_for(dirs: DataDirs, *, upload_url: str = "", ledger_url: str = "", s3_client=None) -> Lander:
+def lander_for(
+    dirs: DataDirs, *, upload_url: str = "", ledger_url: str = "", s3_client=None, limits: ReadLimits = ReadLimits()
+) -> Lander:
     """The lander of a deployment: uploaded/, raw/ and quarantine/ under upload_url (a folder or
     s3://bucket/prefix; default: the data directory), the ledger at ledger_url (default: open_ledger's)."""
-    return Lander(dirs, ledger=open_ledger(dirs, ledger_url), store=open_store(upload_url or str(dirs.root), s3_client))
+    store = open_store(upload_url or str(dirs.root), s3_client)
+    return Lander(dirs, ledger=open_ledger(dirs, ledger_url), store=store, limits=limits)
 
 
-def is_complete(name: str) -> bool:
-    """Uploaders write '.<name>.tmp' (or *.part) and rename: those are still being written."""
-    return not name.startswith(".") and not name.endswith(IN_FLIGHT_SUFFIXES)
+def unread_hash(c: Candidate) -> str:
+    """The ledger's sha256 for an entry refused unread: its content is unknown, so what the
+    listing saw stands for it (the same entry found again is known; a new one gets a new row)."""
+    return f"unread:{c.size}:{c.mtime_ns}"
+
+
+def with_suffix(path: str, suffix: str, max_name_bytes: int = 255) -> str:
+    """path with suffix appended to its name, the name cut so that it stays a legal file name."""
+    folder, _, name = path.rpartition("/")
+    room = max_name_bytes - len(suffix.encode())
+    cut = name.encode()[:room].decode("utf-8", "ignore")
+    return f"{folder}/{cut}{suffix}" if folder else f"{cut}{suffix}"
+
+
+def _bounded(reason: str) -> str:
+    return reason if len(reason) <= MAX_REASON_BYTES // 4 else reason.encode()[:MAX_REASON_BYTES].decode("utf-8", "ignore")
+
+
+def _unread_row(c: Candidate, kind: SourceKind, dest: str) -> dict:
+    return {
+        "path": c.ledger_path,
+        "size_bytes": c.size or 0,
+        "mtime_ns": c.mtime_ns or 0,
+        "sha256": unread_hash(c),
+        "kind": kind.name,
+        "category": c.category,
+        "status": "quarantined",
+        "partitions": None,
+        "error": _bounded(c.refusal or "refused"),
+        "archived_path": dest,
+    }
 
 
 def _file_row(f: LoadedFile, kind: SourceKind, status: str, dest: str, partitions: str | None, error: str | None) -> dict:

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amzn_assets import tables
-from amzn_assets.sources.common import ParseResult, Rejected, SourceFileError, decompress, split_lines
+from amzn_assets.sources.common import ParseResult, Rejected, SourceFileError, split_lines
+from amzn_assets.sources.inflate import inflate
 
 
 class LoadedFile(NamedTuple):  # a tuple: built once per uploaded file, thousands per batch
@@ -19,8 +20,10 @@ class LoadedFile(NamedTuple):  # a tuple: built once per uploaded file, thousand
     size_bytes: int
     mtime_ns: int
     sha256: str
-    data: bytes
+    data: bytes  # as uploaded
     category: str | None
+    text: bytes | None = None  # inflated (landing/loading.py); None: inflate data when parsing
+    error: str | None = None  # why the whole file is refused (set when loading), instead of text
 
 
 @dataclass
@@ -49,7 +52,7 @@ def _parse_reviews(files: Sequence[LoadedFile], today: date | None) -> ParsedBat
     lines, file_errors = [], {}
     for f in files:
         try:
-            lines.extend(split_lines(decompress(f.data, f.rel_path), f.rel_path, f.category))
+            lines.extend(split_lines(content(f), f.rel_path, f.category))
         except SourceFileError as exc:
             file_errors[f.rel_path] = str(exc)
     try:
@@ -61,6 +64,13 @@ def _parse_reviews(files: Sequence[LoadedFile], today: date | None) -> ParsedBat
     row_sources = [line.source for line in lines if (line.source, line.line) not in refused]
     assert len(row_sources) == result.table.num_rows, "parser dropped a line without a reason"
     return _with_file_stats(result, file_errors, row_sources, "review_date")
+
+
+def content(f: LoadedFile) -> bytes:
+    """The file's inflated content; SourceFileError with the reason when it was refused."""
+    if f.error is not None:
+        raise SourceFileError(f.error)
+    return f.text if f.text is not None else inflate(f.data)
 
 
 def parser_failure(exc: Exception) -> str:
@@ -93,7 +103,7 @@ def _per_file(parser: Callable[[bytes, str], ParseResult], partition_column: str
         results, file_errors, row_sources = [], {}, []
         for f in files:
             try:
-                result = parser(decompress(f.data, f.rel_path), f.rel_path)
+                result = parser(content(f), f.rel_path)
             except SourceFileError as exc:
                 file_errors[f.rel_path] = str(exc)
                 continue

@@ -118,6 +118,15 @@ class Ledger:
                 )
             )
 
+    def left_in_place(self, batch_id: str, path: str, why: str) -> None:
+        """A refused entry that could not be moved to quarantine/: its row says so, with no archive path."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(landing_files)
+                .where(landing_files.c.batch_id == batch_id, landing_files.c.path == path)
+                .values(archived_path=None, error=landing_files.c.error + f"; left in place: {why}")
+            )
+
     def open_batches(self) -> list[tuple[str, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -164,7 +173,7 @@ class Ledger:
         self, kind: str, hashes: Iterable[str]
     ) -> tuple[dict[str, LiveFile], dict[tuple[str, str], tuple[str, int]]]:
         """One lookup of these content hashes: (the landed file of each hash, where there is one;
-        (path, sha256) -> (archived_path, mtime_ns) of the newest row whatever its status). A file
+        (path, sha256) -> (archived_path or None, mtime_ns) of the newest row whatever its status). A file
         found again at a recorded path with recorded content is one whose archiving a crash
         interrupted after the commit, not a new upload, when its archive copy is missing, or when
         it is there and the file has the row's mtime (a bundle written, its sources not yet deleted)."""
@@ -185,8 +194,7 @@ class Ledger:
                         continue
                     if r.status == "landed":
                         live[r.sha256] = LiveFile(r.path, r.archived_path)
-                    if r.archived_path:
-                        archived[(r.path, r.sha256)] = (r.archived_path, r.mtime_ns)
+                    archived[(r.path, r.sha256)] = (r.archived_path, r.mtime_ns)  # None: left in place
         return live, archived
 
     def known_paths(self, paths: Iterable[str]) -> set[str]:

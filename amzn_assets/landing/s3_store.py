@@ -7,6 +7,8 @@ import io
 from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
+from amzn_assets.landing.store_types import Entry, Found, ReadOutcome, Refused
+
 S3_DELETE_KEYS = 1_000  # DeleteObjects takes at most 1,000 keys a request
 
 
@@ -38,15 +40,40 @@ class S3Store:
             for obj in page.get("Contents", []):
                 yield obj["Key"][len(base) :], False
 
+    def listing(self, folder: str) -> list[Entry]:
+        base = self._key(folder).rstrip("/") + "/"
+        found = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=base, Delimiter="/"):
+            for common in page.get("CommonPrefixes", []):
+                name = common["Prefix"][len(base) :].rstrip("/")
+                # "a//b" lists a folder named "", "a/../b" one named "..": keys no file system has
+                odd = name in ("", ".", "..")
+                found.append(Entry(name, f"a key with a {name or 'empty'!r} segment" if odd else "folder"))
+            for obj in page.get("Contents", []):
+                name = obj["Key"][len(base) :]
+                if name:  # "" is the folder's own marker object (what S3 consoles make for a folder)
+                    found.append(Entry(name, "file", obj["Size"], int(obj["LastModified"].timestamp() * 1e9)))
+        return found
+
     def read(self, path: str) -> tuple[bytes, int] | None:
+        found = self._get(path, 1 << 62)
+        return None if found is None else (found.data, found.mtime_ns)
+
+    def read_many(self, paths: Sequence[str], max_bytes: int = 1 << 62) -> list[ReadOutcome]:
+        return [self._get(p, max_bytes) for p in paths]
+
+    def _get(self, path: str, max_bytes: int) -> Found | Refused | None:
         try:
             reply = self.client.get_object(Bucket=self.bucket, Key=self._key(path))
         except self.client.exceptions.NoSuchKey:
             return None
-        return reply["Body"].read(), int(reply["LastModified"].timestamp() * 1e9)
-
-    def read_many(self, paths: Sequence[str]) -> list[tuple[bytes, int] | None]:
-        return [self.read(p) for p in paths]
+        mtime_ns = int(reply["LastModified"].timestamp() * 1e9)
+        size = reply["ContentLength"]
+        if size > max_bytes:  # replaced by a bigger object since the listing: not read
+            reply["Body"].close()
+            return Refused(f"{size:,} bytes, over the limit of {max_bytes:,} per file; not read", size, mtime_ns)
+        return Found(reply["Body"].read(), mtime_ns, mtime_ns)
 
     def exists(self, path: str) -> bool:
         from botocore.exceptions import ClientError

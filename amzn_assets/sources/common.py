@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import pyarrow as pa
 
-MAX_RECORD_CHARS = 4000  # how much of a refused record the quarantine keeps
+MAX_RECORD_BYTES = 1024  # how much of a refused record the quarantine keeps (an excerpt, never a whole file)
 
 
 class SourceFileError(Exception):
@@ -44,42 +42,14 @@ class ParseResult:
 
 
 def excerpt(data: bytes | str | None) -> str | None:
+    """The first MAX_RECORD_BYTES bytes of a record, as text (a character cut in two is replaced)."""
     if data is None:
         return None
-    if isinstance(data, bytes):
-        data = data.decode("utf-8", errors="replace")
-    return data[:MAX_RECORD_CHARS]
-
-
-def decompress(raw: bytes, source: str) -> bytes:
-    """Gunzip a whole file (gzip magic detected; plain bytes pass through).
-
-    Raises SourceFileError for an empty or truncated/corrupt file.
-    """
-    if not raw:
-        raise SourceFileError("empty file")
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = _gunzip_whole(raw)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise SourceFileError(f"corrupt or truncated gzip: {exc}") from exc
-        if not raw.strip():
-            raise SourceFileError("empty file (gzip holds no data)")
-    elif not raw.strip():
-        raise SourceFileError("empty file")
-    return raw
-
-
-def _gunzip_whole(raw: bytes) -> bytes:
-    """One zlib call for the usual single-member file (gzip.decompress parses the header in Python);
-    anything else (several members, trailing bytes, truncated, corrupt) goes through gzip, which
-    reads or refuses it with its own message."""
-    inflater = zlib.decompressobj(31)
-    try:
-        data = inflater.decompress(raw)
-    except zlib.error:
-        return gzip.decompress(raw)
-    return data if inflater.eof and not inflater.unused_data else gzip.decompress(raw)
+    if isinstance(data, str):
+        if len(data) <= MAX_RECORD_BYTES // 4:  # short enough in any encoding
+            return data
+        data = data.encode("utf-8", errors="surrogatepass")
+    return data[:MAX_RECORD_BYTES].decode("utf-8", errors="replace")
 
 
 def split_lines(data: bytes, source: str, category: str | None = None) -> list[RawLine]:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from amzn_assets.sources.inflate import DUMP_LIMITS, ReadLimits
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _READ_BYTES = 1 << 20  # compressed bytes per read
 _PIECE_BYTES = 4 << 20  # most decompressed bytes per zlib call (bounds memory for any gzip ratio)
@@ -47,14 +49,22 @@ class _Corrupt(Exception):
     """The gzip stream is corrupt or truncated; the message says how."""
 
 
+class _Refused(_Corrupt):
+    """The dump breaks a limit (a gzip bomb, a line too long); the message says which."""
+
+
 _END = object()
 
 
 class DumpReader:
     """Reads, gunzips and splits the dump into chunks in a background thread."""
 
-    def __init__(self, file: Any, batch_lines: int) -> None:
+    def __init__(self, file: Any, batch_lines: int, limits: ReadLimits = DUMP_LIMITS) -> None:
         self._file = file
+        self._limits = limits
+        self._consumed = 0  # compressed bytes read
+        self._inflated = 0
+        self._line_bytes = 0  # bytes since the last newline
         self._batch_lines = batch_lines
         # a few chunks per batch: the pipeline fills early, and the chunks in flight (about six)
         # stay well under the batch size
@@ -67,11 +77,13 @@ class DumpReader:
         self._first = b""
         self.gzip = False
         self.error: str | None = None  # set (before the end of chunks()) when the gzip is bad
+        self.refused = False  # error says which limit the dump broke (not a damaged gzip)
         self.partial_line = False  # the bad gzip stopped inside a line
 
     def start(self) -> bool:
         """Start reading; False for an empty file."""
         self._first = self._file.read(_READ_BYTES)
+        self._consumed = len(self._first)
         if not self._first:
             return False
         self.gzip = self._first[:2] == _GZIP_MAGIC
@@ -124,13 +136,13 @@ class DumpReader:
         data = self._first
         while data:
             yield data
-            data = self._file.read(self._piece_bytes)
+            data = self._read(self._piece_bytes)
 
     def _gunzip(self) -> Iterator[bytes]:
         """Decompressed pieces of every gzip member (zero padding between members allowed, like
         gzip.decompress); raises _Corrupt at the point where the stream goes bad."""
-        read = self._file.read
         data = self._first
+        read = self._read
         while True:  # one gzip member
             inflater = zlib.decompressobj(31)  # gzip wrapper: header, CRC and size are checked
             while not inflater.eof:
@@ -147,6 +159,13 @@ class DumpReader:
                 out = _inflate(inflater, data, self._piece_bytes)
                 data = inflater.unconsumed_tail
                 if out:
+                    self._inflated += len(out)
+                    limits = self._limits
+                    if self._inflated > limits.ratio_floor and self._inflated > limits.max_ratio * self._consumed:
+                        raise _Refused(
+                            f"a gzip bomb: {self._consumed:,} compressed bytes inflated to {self._inflated:,} "
+                            f"(over {limits.max_ratio:g}x; refused there)"
+                        )
                     yield out
             data = inflater.unused_data.lstrip(b"\x00")
             while len(data) < 2:
@@ -159,6 +178,17 @@ class DumpReader:
             if data[:2] != _GZIP_MAGIC:
                 raise _Corrupt("trailing garbage after the gzip data")
 
+    def _read(self, size: int) -> bytes:
+        data = self._file.read(size)
+        self._consumed += len(data)
+        return data
+
+    def _check_line(self, piece: bytes, newlines: int) -> None:
+        cut = piece.rfind(b"\n") if newlines else -1
+        self._line_bytes = self._line_bytes + len(piece) if cut < 0 else len(piece) - cut - 1
+        if self._line_bytes > self._limits.max_line_bytes:
+            raise _Refused(f"a line longer than the limit of {self._limits.max_line_bytes:,} bytes (refused there)")
+
     def _split(self, pieces: Iterator[bytes]) -> None:
         """Cut the stream into chunks of whole lines: batches of exactly batch_lines lines (the
         last one: the rest), each cut into chunks of at most _chunk_lines lines. Only counts
@@ -170,6 +200,7 @@ class DumpReader:
             for piece in pieces:
                 start = 0  # bytes of this piece already in a chunk
                 newlines = piece.count(b"\n")
+                self._check_line(piece, newlines)
                 while True:
                     target = min(self._chunk_lines, self._batch_lines - in_batch)
                     if count + newlines < target:
@@ -187,6 +218,7 @@ class DumpReader:
                     count += newlines
         except _Corrupt as exc:
             self.error = str(exc)
+            self.refused = isinstance(exc, _Refused)
             while parts:  # keep the complete lines only
                 piece, start, end = parts[-1]
                 cut = piece.rfind(b"\n", start, end) + 1

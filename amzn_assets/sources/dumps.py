@@ -115,6 +115,8 @@ def iter_review_dump(
                 if job.ends_batch:
                     yield ParseResult(tables[0] if len(tables) == 1 else pa.concat_tables(tables), rejected)
                     tables, rejected = [], []
+        if reader.refused:
+            raise SourceFileError(f"{source}: {reader.error}")
         if reader.error is not None:
             raise SourceFileError(
                 f"{source}: corrupt or truncated gzip ({reader.error}); the last complete line is "

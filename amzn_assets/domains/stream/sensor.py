@@ -186,7 +186,7 @@ def stream_sensor(context: SensorEvaluationContext, landing: LandingZone):
             # Its process was killed: nothing else will end the run, and its amzn/serial slot would
             # block every later stream run. A failed run is retried (dagster.yaml run_retries).
             context.instance.report_run_failed(run, f"stream_job worker {run.tags.get(WORKER_TAG, 'of RUN_START')} is gone (killed?)")
-    pending = [path for kind in KINDS for path, _ in lander.discover(kind)]
+    pending = [c.ledger_path for kind in KINDS for c in lander.discover(kind)]
     applied = lander.ledger.applied_through(WAREHOUSE)
     unapplied = lander.ledger.committed_after(applied, limit=1)
     if not pending and not unapplied:
