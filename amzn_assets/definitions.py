@@ -52,6 +52,11 @@ def resources_from(settings: Settings) -> dict:
         ledger_url=_ledger_url_config(settings),
         # endpoint_url None: boto3 reads AWS_ENDPOINT_URL (a local S3 API) like every AWS_* variable.
         s3=S3Resource() if settings.uploads_to_s3 else None,
+        max_file_mb=settings.upload_max_file_mb,
+        max_inflated_mb=settings.upload_max_inflated_mb,
+        max_ratio=settings.upload_max_ratio,
+        max_line_mb=settings.upload_max_line_mb,
+        partial_grace_s=settings.upload_partial_grace_s,
     )
     return ml_resources(settings.backend, data_dir, settings.s3_prefix_url, preset=settings.model_preset) | {
         "landing": landing,

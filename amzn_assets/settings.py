@@ -91,6 +91,12 @@ class Settings:
     # many minutes without a materialization (warn after a sixth of it); the model evaluation after this many days.
     stream_freshness_minutes: int = 360
     model_freshness_days: int = 35
+    # What one uploaded file may hold (sources/inflate.py ReadLimits; docs/reliability.md).
+    upload_max_file_mb: int = 64
+    upload_max_inflated_mb: int = 64
+    upload_max_ratio: int = 100
+    upload_max_line_mb: int = 16
+    upload_partial_grace_s: int = 120
     debug: bool = False
     dagster_home: str = ""
     # Secrets read from the environment: Dagster resources get them as EnvVar, so the UI shows the
@@ -129,6 +135,11 @@ class Settings:
             model_preset=get("AMZN_MODEL_PRESET", "full"),
             stream_freshness_minutes=_whole_number("AMZN_STREAM_FRESHNESS_MINUTES", get("AMZN_STREAM_FRESHNESS_MINUTES", "360")),
             model_freshness_days=_whole_number("AMZN_MODEL_FRESHNESS_DAYS", get("AMZN_MODEL_FRESHNESS_DAYS", "35")),
+            upload_max_file_mb=_whole_number("AMZN_UPLOAD_MAX_FILE_MB", get("AMZN_UPLOAD_MAX_FILE_MB", "64")),
+            upload_max_inflated_mb=_whole_number("AMZN_UPLOAD_MAX_INFLATED_MB", get("AMZN_UPLOAD_MAX_INFLATED_MB", "64")),
+            upload_max_ratio=_whole_number("AMZN_UPLOAD_MAX_RATIO", get("AMZN_UPLOAD_MAX_RATIO", "100")),
+            upload_max_line_mb=_whole_number("AMZN_UPLOAD_MAX_LINE_MB", get("AMZN_UPLOAD_MAX_LINE_MB", "16")),
+            upload_partial_grace_s=_whole_number("AMZN_UPLOAD_PARTIAL_GRACE_S", get("AMZN_UPLOAD_PARTIAL_GRACE_S", "120")),
             debug=bool(get("AMZN_DEBUG")),
             dagster_home=get("DAGSTER_HOME"),
             secrets_from_env=frozenset(

@@ -199,7 +199,7 @@ CASES = [
     ),
     pytest.param(
         # Over the line limit (16 MiB): the file is refused where the line passes it, the rest not inflated.
-        Case(R, review_text_of(50 * 2**20), file_refused=r"a line longer than the limit of 16,777,216 bytes", dump=True),
+        Case(R, review_text_of(50 * 2**20), file_refused=r"line 1 is longer than the limit of 16,777,216 bytes", dump=True),
         id="review-text-50-MB",
     ),
     pytest.param(

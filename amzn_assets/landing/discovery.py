@@ -41,7 +41,7 @@ def discover(store: SourceStore, kind: SourceKind, limits: ReadLimits = ReadLimi
         return
     for entry in store.listing(subdir):
         path = f"{subdir}/{entry.name}"
-        if not is_complete(entry.name):
+        if entry.what == "file" and not is_complete(entry.name):
             continue
         if entry.what == "folder" and is_text(entry.name):
             yield from _files(store, kind, path, entry.name, limits)
@@ -56,12 +56,14 @@ def discover(store: SourceStore, kind: SourceKind, limits: ReadLimits = ReadLimi
 
 def _files(store: SourceStore, kind: SourceKind, folder: str, category: str | None, limits: ReadLimits) -> Iterator[Candidate]:
     for entry in store.listing(folder):
-        if not is_complete(entry.name):
-            continue
+        if entry.what == "file" and not is_complete(entry.name):
+            continue  # only a file is ever in flight: the uploader renames it when it is whole
         path = f"{folder}/{entry.name}"
         refusal = None
         if entry.what == "folder":
             refusal = f"a folder where files belong (files sit directly in {folder}/); its files were not read"
+        elif entry.what.startswith("a key"):  # S3 (landing/s3_store.py)
+            refusal = f"{entry.what}, which no file system path has; not read"
         elif entry.what != "file":
             refusal = f"{entry.what}: not a regular file, not read"
         elif not is_text(entry.name):

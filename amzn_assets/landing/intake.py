@@ -277,6 +277,12 @@ def lander_for(
     return Lander(dirs, ledger=open_ledger(dirs, ledger_url), store=store, limits=limits)
 
 
+def read_limits(max_file_mb: int, max_inflated_mb: int, max_ratio: int, max_line_mb: int, partial_grace_s: int) -> ReadLimits:
+    """The limits of the AMZN_UPLOAD_MAX_* settings (whole MiB, a ratio, seconds)."""
+    mib = 1 << 20
+    return ReadLimits(max_file_mb * mib, max_inflated_mb * mib, float(max_ratio), max_line_mb * mib, partial_grace_s=float(partial_grace_s))
+
+
 def unread_hash(c: Candidate) -> str:
     """The ledger's sha256 for an entry refused unread: its content is unknown, so what the
     listing saw stands for it (the same entry found again is known; a new one gets a new row)."""

@@ -49,7 +49,7 @@ class S3Store:
                 name = common["Prefix"][len(base) :].rstrip("/")
                 # "a//b" lists a folder named "", "a/../b" one named "..": keys no file system has
                 odd = name in ("", ".", "..")
-                found.append(Entry(name, f"a key with a {name or 'empty'!r} segment" if odd else "folder"))
+                found.append(Entry(name, (f"a key with a {name!r} segment" if name else "a key with an empty segment") if odd else "folder"))
             for obj in page.get("Contents", []):
                 name = obj["Key"][len(base) :]
                 if name:  # "" is the folder's own marker object (what S3 consoles make for a folder)

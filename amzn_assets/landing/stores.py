@@ -125,12 +125,16 @@ class LocalStore:
             folder_fd = folders.fd(folder)
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=folder_fd)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except BaseException:  # a full disk (ENOSPC): the space of the part written is given back
+                os.unlink(temporary, dir_fd=folder_fd)
+                raise
             os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
             os.fsync(folder_fd)
 

@@ -65,6 +65,7 @@ class DumpReader:
         self._consumed = 0  # compressed bytes read
         self._inflated = 0
         self._line_bytes = 0  # bytes since the last newline
+        self._lines_before = 0  # newlines before the piece being split
         self._batch_lines = batch_lines
         # a few chunks per batch: the pipeline fills early, and the chunks in flight (about six)
         # stay well under the batch size
@@ -187,7 +188,8 @@ class DumpReader:
         cut = piece.rfind(b"\n") if newlines else -1
         self._line_bytes = self._line_bytes + len(piece) if cut < 0 else len(piece) - cut - 1
         if self._line_bytes > self._limits.max_line_bytes:
-            raise _Refused(f"a line longer than the limit of {self._limits.max_line_bytes:,} bytes (refused there)")
+            raise _Refused(f"line {self._lines_before + newlines + 1:,} is longer than the limit of {self._limits.max_line_bytes:,} bytes (refused there)")
+        self._lines_before += newlines
 
     def _split(self, pieces: Iterator[bytes]) -> None:
         """Cut the stream into chunks of whole lines: batches of exactly batch_lines lines (the

@@ -69,7 +69,7 @@ def _gunzip(raw: bytes, limits: ReadLimits) -> bytes:
         raise SourceFileError(f"corrupt gzip: {exc}") from None
     if inflater.eof and not inflater.unused_data:  # the usual one-member file, inflated in one call
         return first
-    pieces, total, tail_line = [first], len(first), _line_tail(first, 0)
+    pieces, total, tail_line, newlines = [first], len(first), _line_tail(first, 0), first.count(b"\n")
     pending = inflater.unconsumed_tail
     while True:
         while not inflater.eof:
@@ -83,7 +83,10 @@ def _gunzip(raw: bytes, limits: ReadLimits) -> bytes:
             pieces.append(piece)
             total += len(piece)
             tail_line = _line_tail(piece, tail_line)
-            _check_growth(total, len(raw) - len(pending) - len(inflater.unused_data), tail_line, limits)
+            newlines += piece.count(b"\n")
+            _check_growth(total, len(raw) - len(pending) - len(inflater.unused_data), limits)
+            if tail_line > limits.max_line_bytes:
+                raise TooBig(_long_line(newlines + 1, limits.max_line_bytes))
         rest = inflater.unused_data.lstrip(b"\x00")  # members may be padded with zeros, as gzip allows
         if not rest:
             return b"".join(pieces)
@@ -98,7 +101,11 @@ def _line_tail(piece: bytes, tail: int) -> int:
     return tail + len(piece) if cut < 0 else len(piece) - cut - 1
 
 
-def _check_growth(total: int, consumed: int, tail_line: int, limits: ReadLimits) -> None:
+def _long_line(number: int, limit: int) -> str:
+    return f"line {number:,} is longer than the limit of {limit:,} bytes (refused there)"
+
+
+def _check_growth(total: int, consumed: int, limits: ReadLimits) -> None:
     if total > limits.max_inflated_bytes:
         raise TooBig(f"inflates past the limit of {limits.max_inflated_bytes:,} bytes (refused there)")
     if total > limits.ratio_floor and total > limits.max_ratio * max(consumed, 1):
@@ -106,8 +113,6 @@ def _check_growth(total: int, consumed: int, tail_line: int, limits: ReadLimits)
             f"a gzip bomb: {consumed:,} compressed bytes inflated to {total:,} "
             f"(over {limits.max_ratio:g}x; refused there)"
         )
-    if tail_line > limits.max_line_bytes:
-        raise TooBig(f"a line longer than the limit of {limits.max_line_bytes:,} bytes (refused there)")
 
 
 def _check_lines(data: bytes, max_line: int) -> None:
@@ -116,7 +121,7 @@ def _check_lines(data: bytes, max_line: int) -> None:
     lengths = np.concatenate((ends, [len(data)])) - starts
     longest = int(np.argmax(lengths))
     if lengths[longest] > max_line:
-        raise TooBig(f"line {longest + 1} is {int(lengths[longest]):,} bytes, over the limit of {max_line:,}")
+        raise TooBig(_long_line(longest + 1, max_line))
 
 
 class BoundedGzip:
@@ -124,7 +129,7 @@ class BoundedGzip:
     are read: `import` streams a whole dump through this, so only the size of a dump is unlimited."""
 
     def __init__(self, raw, limits: ReadLimits = DUMP_LIMITS):
-        self.raw, self.limits, self.inflated = raw, limits, 0
+        self.raw, self.limits, self.inflated, self.lines_read = raw, limits, 0, 0
         self.stream = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == _GZIP_MAGIC else raw
 
     def peek(self, size: int) -> bytes:
@@ -141,7 +146,8 @@ class BoundedGzip:
     def lines(self):
         while line := self.stream.readline(self.limits.max_line_bytes + 1):
             if len(line) > self.limits.max_line_bytes and not line.endswith(b"\n"):
-                raise TooBig(f"a line longer than the limit of {self.limits.max_line_bytes:,} bytes (refused there)")
+                raise TooBig(_long_line(self.lines_read + 1, self.limits.max_line_bytes))
+            self.lines_read += 1
             self.inflated += len(line)
             if self.inflated > self.limits.ratio_floor:
                 self._check_ratio()
