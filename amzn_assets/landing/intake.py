@@ -22,6 +22,7 @@ from datetime import date, datetime, timezone
 from amzn_assets.landing.archive import BUNDLE_MAX_FILE_BYTES, Archive, Member, bundle_path, member_path, split_archived
 from amzn_assets.landing.compaction import compact_landed
 from amzn_assets.landing.discovery import Candidate, discover
+from amzn_assets.landing.file_rows import MAX_REASON_BYTES, bounded, file_row, unread_hash, unread_row, with_suffix
 from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
 from amzn_assets.landing.ledger import Ledger, open_ledger
 from amzn_assets.landing.loading import LoadedBatch, load_batch
@@ -31,7 +32,6 @@ from amzn_assets.settings import DataDirs
 from amzn_assets.sources.inflate import ReadLimits
 
 DEFAULT_BATCH_FILES = 20_000
-MAX_REASON_BYTES = 1024  # a reason is a sentence; a parser's message quoting input is cut here
 log = logging.getLogger(__name__)
 
 
@@ -152,12 +152,12 @@ class Lander:
         seen = self.ledger.known_paths([f.rel_path for f in fresh] + [c.ledger_path for c in refused])
         file_rows, plan = self._file_rows(kind, batch_id, fresh, duplicates, parsed, seen)
         moves = [(c, self._unread_path(c, batch_id, c.ledger_path in seen)) for c in refused]
-        file_rows += [_unread_row(c, kind, dest) for c, dest in moves]
+        file_rows += [unread_row(c, kind, dest) for c, dest in moves]
         rejected = [
-            {"kind": kind.name, "source": r.source, "line": r.line, "reason": _bounded(r.reason), "record": r.record}
+            {"kind": kind.name, "source": r.source, "line": r.line, "reason": bounded(r.reason), "record": r.record}
             for r in (parsed.rejected if parsed else [])
         ] + [
-            {"kind": kind.name, "source": path, "line": None, "reason": _bounded(reason), "record": None}
+            {"kind": kind.name, "source": path, "line": None, "reason": bounded(reason), "record": None}
             for path, reason in (parsed.file_errors.items() if parsed else [])
         ]
         self.ledger.commit_batch(batch_id, file_rows, rejected, table.num_rows)
@@ -194,13 +194,13 @@ class Lander:
                 status, error = "landed", None
                 dest = self._archive_path("raw", f, bundle, batch_id, f.rel_path in seen)
             else:
-                status, error = "quarantined", _bounded(parsed.file_errors.get(f.rel_path) or "no valid record in file")
+                status, error = "quarantined", bounded(parsed.file_errors.get(f.rel_path) or "no valid record in file")
                 dest = self._archive_path("quarantine", f, None, batch_id, f.rel_path in seen)
-            rows.append(_file_row(f, kind, status, dest, parsed.partitions_by_file.get(f.rel_path), error))
+            rows.append(file_row(f, kind, status, dest, parsed.partitions_by_file.get(f.rel_path), error))
             plan.append((f, dest))
         for f in duplicates:
             dest = self._archive_path(f"raw/duplicates/{batch_id}", f, bundle, batch_id, False)
-            rows.append(_file_row(f, kind, "duplicate", dest, None, "same content already landed"))
+            rows.append(file_row(f, kind, "duplicate", dest, None, "same content already landed"))
             plan.append((f, dest))
         return rows, plan
 
@@ -281,54 +281,6 @@ def read_limits(max_file_mb: int, max_inflated_mb: int, max_ratio: int, max_line
     """The limits of the AMZN_UPLOAD_MAX_* settings (whole MiB, a ratio, seconds)."""
     mib = 1 << 20
     return ReadLimits(max_file_mb * mib, max_inflated_mb * mib, float(max_ratio), max_line_mb * mib, partial_grace_s=float(partial_grace_s))
-
-
-def unread_hash(c: Candidate) -> str:
-    """The ledger's sha256 for an entry refused unread: its content is unknown, so what the
-    listing saw stands for it (the same entry found again is known; a new one gets a new row)."""
-    return f"unread:{c.size}:{c.mtime_ns}"
-
-
-def with_suffix(path: str, suffix: str, max_name_bytes: int = 255) -> str:
-    """path with suffix appended to its name, the name cut so that it stays a legal file name."""
-    folder, _, name = path.rpartition("/")
-    room = max_name_bytes - len(suffix.encode())
-    cut = name.encode()[:room].decode("utf-8", "ignore")
-    return f"{folder}/{cut}{suffix}" if folder else f"{cut}{suffix}"
-
-
-def _bounded(reason: str) -> str:
-    return reason if len(reason) <= MAX_REASON_BYTES // 4 else reason.encode()[:MAX_REASON_BYTES].decode("utf-8", "ignore")
-
-
-def _unread_row(c: Candidate, kind: SourceKind, dest: str) -> dict:
-    return {
-        "path": c.ledger_path,
-        "size_bytes": c.size or 0,
-        "mtime_ns": c.mtime_ns or 0,
-        "sha256": unread_hash(c),
-        "kind": kind.name,
-        "category": c.category,
-        "status": "quarantined",
-        "partitions": None,
-        "error": _bounded(c.refusal or "refused"),
-        "archived_path": dest,
-    }
-
-
-def _file_row(f: LoadedFile, kind: SourceKind, status: str, dest: str, partitions: str | None, error: str | None) -> dict:
-    return {
-        "path": f.rel_path,
-        "size_bytes": f.size_bytes,
-        "mtime_ns": f.mtime_ns,
-        "sha256": f.sha256,
-        "kind": kind.name,
-        "category": f.category,
-        "status": status,
-        "partitions": partitions,
-        "error": error,
-        "archived_path": dest,
-    }
 
 
 def new_batch_id() -> str:

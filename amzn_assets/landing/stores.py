@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import errno
 import os
-import stat as stat_module
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO, Protocol
 
 from amzn_assets.landing.s3_store import S3Store
-from amzn_assets.landing.store_types import STILL_WRITING, UPLOAD_LAYOUT, Entry, Found, ReadOutcome, Refused
+from amzn_assets.landing.folders import Folders, listed_entry, read_at
+from amzn_assets.landing.store_types import Entry, ReadOutcome
 
 
 class SourceStore(Protocol):
@@ -73,7 +73,7 @@ class LocalStore:
     def listing(self, folder: str) -> list[Entry]:
         # Through folder descriptors opened with O_NOFOLLOW: a link standing for a folder of the
         # upload area is refused, never listed (nothing outside the area is read).
-        with _Folders(self.root) as folders:
+        with Folders(self.root) as folders:
             try:
                 folder_fd = folders.fd(folder)
             except (FileNotFoundError, NotADirectoryError):
@@ -84,7 +84,7 @@ class LocalStore:
                 raise
             device = os.fstat(folder_fd).st_dev
             with os.scandir(folder_fd) as listing:
-                return [_entry(item, device) for item in listing]
+                return [listed_entry(item, device) for item in listing]
 
     def read(self, path: str) -> tuple[bytes, int] | None:
         try:
@@ -96,8 +96,8 @@ class LocalStore:
     def read_many(self, paths: Sequence[str], max_bytes: int = 1 << 62) -> list[ReadOutcome]:
         # Opened relative to the folder's descriptor: one path walk per folder, not per file
         # (reading 5,000 one-review files took half the time through open()).
-        with _Folders(self.root) as folders:
-            return [_read_at(folders, folder, name, max_bytes) for folder, _, name in (p.rpartition("/") for p in paths)]
+        with Folders(self.root) as folders:
+            return [read_at(folders, folder, name, max_bytes) for folder, _, name in (p.rpartition("/") for p in paths)]
 
     def exists(self, path: str) -> bool:
         return os.path.lexists(self._abs(path))
@@ -106,7 +106,7 @@ class LocalStore:
         self.move_many([(source, dest)])
 
     def move_many(self, moves: Sequence[tuple[str, str]]) -> None:
-        with _Folders(self.root) as folders:
+        with Folders(self.root) as folders:
             for source, dest in moves:
                 source_folder, _, source_name = source.rpartition("/")
                 dest_folder, _, dest_name = dest.rpartition("/")
@@ -121,7 +121,7 @@ class LocalStore:
         folder, _, name = path.rpartition("/")
         _make_durable_folders(self.root, folder)
         temporary = f".{name}.tmp"
-        with _Folders(self.root) as folders:
+        with Folders(self.root) as folders:
             folder_fd = folders.fd(folder)
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=folder_fd)
             try:
@@ -141,7 +141,7 @@ class LocalStore:
     def delete_many(self, paths: Sequence[str]) -> None:
         # An unlink frees the file's inode and blocks: ~110 us here, mostly waiting on the disk (a
         # rename is ~35 us), so DELETE_THREADS unlink at once (~35 us a file together).
-        with _Folders(self.root) as folders:
+        with Folders(self.root) as folders:
             named = [(folders.fd(folder), name) for folder, _, name in (p.rpartition("/") for p in paths)]
             if len(named) < 4 * DELETE_THREADS:
                 _unlink_all(named)
@@ -183,118 +183,6 @@ def _make_durable_folders(root: str, folder: str) -> None:
             os.fsync(parent)
         finally:
             os.close(parent)
-
-
-class _Folders:
-    """Descriptors of the folders under a root, opened once each and closed together. Each one is
-    opened from its parent's descriptor with O_NOFOLLOW below the upload area's fixed folders
-    (UPLOAD_LAYOUT): a symbolic link an uploader put there is never followed (ELOOP)."""
-
-    def __init__(self, root: str):
-        self.root = root
-        self.fds: dict[str, int] = {}
-
-    def fd(self, folder: str) -> int:
-        fd = self.fds.get(folder)
-        if fd is None:
-            if not folder.startswith("uploaded/") or folder in UPLOAD_LAYOUT:
-                # The archive and the upload area's own folders may be links a deployment made.
-                fd = os.open(os.path.join(self.root, folder), os.O_RDONLY | os.O_DIRECTORY)
-            else:
-                parent, _, name = folder.rpartition("/")
-                fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=self.fd(parent))
-            self.fds[folder] = fd
-        return fd
-
-    def __enter__(self) -> "_Folders":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for fd in self.fds.values():
-            os.close(fd)
-
-
-# Reading a file just uploaded would update its access time (relatime does while atime <= mtime):
-# one inode write per file, a quarter of the reading time here. Only the owner (or root) may ask.
-_NO_ATIME = getattr(os, "O_NOATIME", 0)
-
-
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY  # a FIFO opens without waiting
-
-
-def _read_at(folders: _Folders, folder: str, name: str, max_bytes: int) -> ReadOutcome:
-    """A file of an upload folder, if it is a regular file of at most max_bytes, read whole."""
-    try:
-        folder_fd = folders.fd(folder)
-        try:
-            fd = os.open(name, _READ_FLAGS | _NO_ATIME, dir_fd=folder_fd)
-        except PermissionError:
-            fd = os.open(name, _READ_FLAGS, dir_fd=folder_fd)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:  # replaced since the listing: by a link (ELOOP), a socket (ENXIO)...
-        return Refused(_open_refusal(exc), 0, 0)
-    try:
-        before = os.fstat(fd)
-        refusal = _refusal(before, max_bytes)
-        if refusal:
-            return Refused(refusal, before.st_size, before.st_mtime_ns)
-        data = os.read(fd, before.st_size + 1)  # a shorter read is the end of a regular file
-        after = os.fstat(fd)
-        if len(data) != before.st_size or (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-            return STILL_WRITING
-        return Found(data, before.st_mtime_ns, max(before.st_mtime_ns, before.st_ctime_ns))
-    finally:
-        os.close(fd)
-
-
-def _refusal(stat: os.stat_result, max_bytes: int) -> str | None:
-    """Why a file is not read, from its (l)stat; None for a regular file within the limits."""
-    if not stat_module.S_ISREG(stat.st_mode):
-        return f"{special_kind(stat.st_mode)}: not a regular file, not read"
-    if stat.st_nlink > 1:
-        return (
-            f"a hard link ({stat.st_nlink} names): another name, maybe outside the upload area, "
-            "shares its content; not read"
-        )
-    if stat.st_size > max_bytes:
-        return f"{stat.st_size:,} bytes, over the limit of {max_bytes:,} per file; not read"
-    return None
-
-
-def _open_refusal(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "a symbolic link: not followed, not read"
-    if exc.errno == errno.ENXIO:
-        return "a socket: not a regular file, not read"
-    return f"cannot be opened ({exc.strerror}); not read"
-
-
-def special_kind(mode: int) -> str:
-    for test, words in (
-        (stat_module.S_ISLNK, "a symbolic link"),
-        (stat_module.S_ISDIR, "a folder"),
-        (stat_module.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat_module.S_ISSOCK, "a socket"),
-        (stat_module.S_ISCHR, "a character device"),
-        (stat_module.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return words
-    return "not a regular file"
-
-
-def _entry(item: os.DirEntry, device: int) -> Entry:
-    """What a listed entry is, from the folder listing's file type (a stat only for the rare kinds)."""
-    if item.is_file(follow_symlinks=False):
-        return Entry(item.name, "file")
-    if item.is_dir(follow_symlinks=False):
-        stat = item.stat(follow_symlinks=False)
-        if stat.st_dev != device:
-            return Entry(item.name, "a mount point (another file system)", stat.st_size, stat.st_mtime_ns)
-        return Entry(item.name, "folder", None, stat.st_mtime_ns)
-    stat = item.stat(follow_symlinks=False)
-    return Entry(item.name, special_kind(stat.st_mode), stat.st_size, stat.st_mtime_ns)
 
 
 def open_store(url: str, s3_client=None) -> SourceStore:
