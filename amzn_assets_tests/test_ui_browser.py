@@ -1,5 +1,7 @@
 """The Dagster UI in a real headless Chromium (Debian's, driven by Playwright): the asset lineage a
-user sees, and the backfill each kind of asset offers. `make test` installs chromium as root; elsewhere the
+user sees (from the upload area), the backfill each kind of asset offers, and what a catalog reads off
+reviews_fact: its column descriptions, its freshness state (evaluated by a real dagster-daemon), the
+backend's kind icon. `make test` installs chromium as root; elsewhere the
 test skips without it (fails under AMZN_TESTS_REQUIRE_ALL=1)."""
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dagster import DagsterInstance
 from amzn_assets.domains.rating_model import monthly_partitions
 from amzn_assets.definitions import resources_for
 from amzn_assets.domains.stream.sensor import stream_job
+from amzn_assets_tests.daemon import running_daemon, wait_for
 from amzn_assets_tests.needs import require_executable, require_module
 from amzn_assets_tests.webserver import env_for, running_webserver
 
@@ -45,13 +48,24 @@ def open_page(browser, url: str):
     return page
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, dirs, sample, tmp_path, monkeypatch):
     env = env_for(dirs, tmp_path / "home")
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])  # dagster.yaml puts the storage there
     with DagsterInstance.get() as instance:  # a stream run: check evaluations to show
         assert stream_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root))).success
-    with running_webserver(env) as (base, _):
+    # The daemon's freshness daemon evaluates reviews_fact's FreshnessPolicy (the stream run just
+    # materialized it: PASS); the sensors stay off.
+    daemon = running_daemon(dirs, tmp_path / "home", tmp_path / "daemon.log", AMZN_SENSORS_RUNNING="0", FRESHNESS_DAEMON_INTERVAL_SECONDS="1")
+    with daemon, running_webserver(env) as (base, _), DagsterInstance.get() as instance:
+        from dagster import AssetKey
+        from dagster._core.definitions.freshness import FreshnessState
+
+        def fresh() -> bool:
+            record = instance.get_freshness_state_records([AssetKey("reviews_fact")]).get(AssetKey("reviews_fact"))
+            return record is not None and record.freshness_state == FreshnessState.PASS
+
+        wait_for(fresh, 60, "the daemon's freshness evaluation of reviews_fact", tmp_path / "daemon.log")
         page = open_page(browser, f"{base}/assets/rating_model?view=lineage&lineageScope=upstream")
         graph = page.locator("text=rating_tokenizer").first
         graph.wait_for()
@@ -83,3 +97,17 @@ def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, di
             assert check in body, check
         page.screenshot(path=str(tmp_path / "reviews_fact_checks.png"))
         assert "Not evaluated" not in body and "Passed" in body
+
+        # The lineage starts at the upload area (an external asset upstream of the landed tables).
+        page = open_page(browser, f"{base}/assets/landed_reviews?view=lineage&lineageScope=upstream")
+        page.screenshot(path=str(tmp_path / "landed_reviews_lineage.png"))
+        page.locator("text=upload_area").first.wait_for()
+        assert "landed_reviews" in page.inner_text("body")
+
+        # What a catalog reads: the column descriptions (tables.py), the freshness state, the kind icon.
+        page = open_page(browser, f"{base}/assets/reviews_fact")
+        page.locator("text=Star rating, 1 to 5").first.wait_for()
+        body = page.inner_text("body")
+        assert "Freshness policy" in body and "Passing" in body and "not evaluated" not in body.lower(), body[:3000]
+        page.screenshot(path=str(tmp_path / "reviews_fact_overview.png"), full_page=True)
+        assert "tool-parquet-color" in page.content(), "no parquet kind icon"  # AMZN_BACKEND=local: the parquet kind's icon
