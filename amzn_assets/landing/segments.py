@@ -233,25 +233,36 @@ def _in_batch_order(tables: list[pa.Table], batches: list) -> pa.Table:
 
 def _write_durably(segments: list[tuple[pa.Table, Path, int | None]]) -> None:
     """Write each (rows, path, row group size) to a temporary name, fsync and rename it, then fsync
-    the folders that gained a name (and the parents of folders created here), once each."""
+    the folders that gained a name (and the parents of folders created here), once each.
+
+    A failed write (a full disk: ENOSPC) deletes its temporary file and the segments this call
+    wrote before it: they belong to a batch not committed, and would only take space."""
     touched: set[Path] = set()
-    for table, path, row_group_size in segments:
-        missing, folder = [], path.parent
-        while not folder.is_dir():
-            missing.append(folder)
-            folder = folder.parent
-        for folder in reversed(missing):
-            folder.mkdir(exist_ok=True)
-            touched.add(folder.parent)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as handle:
-            # lz4: landed segments are intermediate data, written once and read a few times; it
-            # writes ~15% faster than zstd here for ~40% more bytes.
-            pq.write_table(table, handle, compression="lz4", row_group_size=row_group_size)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        touched.add(path.parent)
+    written: list[Path] = []
+    try:
+        for table, path, row_group_size in segments:
+            missing, folder = [], path.parent
+            while not folder.is_dir():
+                missing.append(folder)
+                folder = folder.parent
+            for folder in reversed(missing):
+                folder.mkdir(exist_ok=True)
+                touched.add(folder.parent)
+            tmp = path.with_name(f".{path.name}.tmp")
+            written.append(tmp)
+            with open(tmp, "wb") as handle:
+                # lz4: landed segments are intermediate data, written once and read a few times; it
+                # writes ~15% faster than zstd here for ~40% more bytes.
+                pq.write_table(table, handle, compression="lz4", row_group_size=row_group_size)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+            written[-1] = path
+            touched.add(path.parent)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     for folder in sorted(touched, key=lambda p: len(p.parts), reverse=True):
         _fsync_folder(folder)
 
