@@ -9,8 +9,10 @@ splits it by the job's backfill policy. Every month shares reviewers and product
 so the runs upsert overlapping dimension keys concurrently.
 
 Proven from the runs' event logs: three runs (31 + 28 + 31 days), all successful, running at the
-same time, and both workers executed steps. Then every star table equals, row for row, the one a
-single in-process run over the whole range wrote into another schema.
+same time, and both workers executed steps; with the warehouse pool (amzn_warehouse) limited to one
+slot, no two steps that write PostgreSQL ran at the same time, across runs and workers, while the
+runs themselves overlapped. Then every star table equals, row for row, the one a single in-process
+run over the whole range wrote into another schema.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import psycopg2
 import pytest
 
 from amzn_assets.settings import libpq_url
+from amzn_assets.wiring.policies import WAREHOUSE_POOL
 from amzn_assets_tests.celery.test_celery import (  # noqa: F401  (fixtures)
     BIN,
     CELERY_YAML,
@@ -137,6 +140,18 @@ def request_backfill(home: str, partitions: list[str]) -> str:
     return backfill_id
 
 
+def pool_step_spans(instance, run_id: str) -> list[tuple[float, float, str]]:
+    """(start, end, step) of each step of the run in the warehouse pool: STEP_START to STEP_SUCCESS."""
+    from dagster import DagsterEventType
+
+    starts, ends = {}, {}
+    for record in instance.all_logs(run_id, of_type={DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}):
+        if record.step_key in STAR:
+            target = starts if record.dagster_event.event_type == DagsterEventType.STEP_START else ends
+            target[record.step_key] = record.timestamp
+    return [(starts[k], ends[k], f"{run_id[:8]}:{k}") for k in starts]
+
+
 def days(first: str, last: str) -> list[str]:
     import datetime as dt
 
@@ -168,6 +183,8 @@ def test_a_backfill_split_into_monthly_runs_runs_on_two_workers_and_equals_one_r
             return all("dagster" in {q["name"] for q in replies.get(node, [])} for node in nodes)
 
         wait_until(both_listen, 90, f"both workers to answer on {nodes}", tuple(procs))
+        with DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"])) as instance:
+            instance.event_log_storage.set_concurrency_slots(WAREHOUSE_POOL, 1)  # `dagster instance concurrency set`
         backfill_id = request_backfill(env["DAGSTER_HOME"], days(FIRST, LAST))
         started = time.monotonic()
         daemon = start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")], env, scratch)
@@ -202,6 +219,12 @@ def test_a_backfill_split_into_monthly_runs_runs_on_two_workers_and_equals_one_r
                 for step, where in placements(instance, run.run_id).items():
                     workers.setdefault(where.worker, []).append(step)
             assert set(workers) == set(nodes), workers
+
+            # The pool of one: the steps that write the warehouse never overlapped, across runs.
+            spans = sorted(span for run in runs for span in pool_step_spans(instance, run.run_id))
+            assert len(spans) == 3 * len(STAR), spans
+            overlaps = [(a, b) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
+            assert not overlaps, overlaps
     finally:
         for proc in procs:
             proc.quit_children()
