@@ -92,8 +92,8 @@ class Settings:
     stream_freshness_minutes: int = 360
     model_freshness_days: int = 35
     # What one uploaded file may hold (sources/inflate.py ReadLimits; docs/reliability.md).
-    upload_max_file_mb: int = 64
-    upload_max_inflated_mb: int = 64
+    upload_max_file_mb: int = 12
+    upload_max_inflated_mb: int = 12
     upload_max_ratio: int = 100
     upload_max_line_mb: int = 16
     upload_partial_grace_s: int = 120
@@ -135,8 +135,8 @@ class Settings:
             model_preset=get("AMZN_MODEL_PRESET", "full"),
             stream_freshness_minutes=_whole_number("AMZN_STREAM_FRESHNESS_MINUTES", get("AMZN_STREAM_FRESHNESS_MINUTES", "360")),
             model_freshness_days=_whole_number("AMZN_MODEL_FRESHNESS_DAYS", get("AMZN_MODEL_FRESHNESS_DAYS", "35")),
-            upload_max_file_mb=_whole_number("AMZN_UPLOAD_MAX_FILE_MB", get("AMZN_UPLOAD_MAX_FILE_MB", "64")),
-            upload_max_inflated_mb=_whole_number("AMZN_UPLOAD_MAX_INFLATED_MB", get("AMZN_UPLOAD_MAX_INFLATED_MB", "64")),
+            upload_max_file_mb=_whole_number("AMZN_UPLOAD_MAX_FILE_MB", get("AMZN_UPLOAD_MAX_FILE_MB", "12")),
+            upload_max_inflated_mb=_whole_number("AMZN_UPLOAD_MAX_INFLATED_MB", get("AMZN_UPLOAD_MAX_INFLATED_MB", "12")),
             upload_max_ratio=_whole_number("AMZN_UPLOAD_MAX_RATIO", get("AMZN_UPLOAD_MAX_RATIO", "100")),
             upload_max_line_mb=_whole_number("AMZN_UPLOAD_MAX_LINE_MB", get("AMZN_UPLOAD_MAX_LINE_MB", "16")),
             upload_partial_grace_s=_whole_number("AMZN_UPLOAD_PARTIAL_GRACE_S", get("AMZN_UPLOAD_PARTIAL_GRACE_S", "120")),

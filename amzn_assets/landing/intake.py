@@ -159,6 +159,9 @@ class Lander:
         ] + [
             {"kind": kind.name, "source": path, "line": None, "reason": bounded(reason), "record": None}
             for path, reason in (parsed.file_errors.items() if parsed else [])
+        ] + [
+            {"kind": kind.name, "source": c.ledger_path, "line": None, "reason": bounded(c.refusal), "record": None}
+            for c in refused
         ]
         self.ledger.commit_batch(batch_id, file_rows, rejected, table.num_rows)
         self.on_stage("committed")

@@ -21,7 +21,7 @@ from amzn_assets.sources.common import SourceFileError
 from amzn_assets.sources.inflate import ReadLimits, TruncatedGzip, inflate
 
 READ_SLICE = 1_000  # files read between two looks at the batch's byte budget
-DEFAULT_BATCH_BYTES = 256 << 20  # raw + inflated bytes a batch holds at most (one bigger file still goes alone)
+DEFAULT_BATCH_BYTES = 64 << 20  # raw + inflated bytes a batch holds at most (~20,000 one-review files)
 
 
 @dataclass

@@ -24,8 +24,11 @@ _STEP = MiB  # most bytes one zlib call inflates: the ratio and the line length 
 class ReadLimits:
     """What one uploaded file may hold (AMZN_UPLOAD_MAX_* settings; docs/reliability.md)."""
 
-    max_file_bytes: int = 64 * MiB  # as stored (compressed); a bigger file is not read
-    max_inflated_bytes: int = 64 * MiB  # after gunzip
+    # A review file's landing holds ~8x its inflated size at its peak (parse, Arrow, segment write):
+    # 12 MiB keeps one file's growth under 100 MB and passes ghcnd-stations.txt (10.6 MB), the
+    # largest real file the upload area takes; dumps go through `amzn-assets import` (DUMP_LIMITS).
+    max_file_bytes: int = 12 * MiB  # as stored (compressed); a bigger file is not read
+    max_inflated_bytes: int = 12 * MiB  # after gunzip
     max_ratio: float = 100.0  # inflated / compressed, judged once ratio_floor bytes are inflated
     max_line_bytes: int = 16 * MiB  # review records over 1 MiB are refused one by one before this (sources/reviews.py)
     ratio_floor: int = 4 * MiB  # a small file may compress well (a short run of one review's text)

@@ -21,8 +21,8 @@ class LandingZone(ConfigurableResource):
     ledger_url: str = ""  # SQLAlchemy or libpq URL; default: SQLite under data_dir/landed
     s3: S3Resource | None = None
     # What one uploaded file may hold (AMZN_UPLOAD_MAX_*; sources/inflate.py ReadLimits)
-    max_file_mb: int = 64
-    max_inflated_mb: int = 64
+    max_file_mb: int = 12
+    max_inflated_mb: int = 12
     max_ratio: int = 100
     max_line_mb: int = 16
     partial_grace_s: int = 120

@@ -109,8 +109,9 @@ def test_a_hostile_entry_is_refused_and_the_rest_lands(case: Hostile, dirs: Data
         assert os.path.lexists(dirs.root / row["archived_path"])
     assert_nothing_left_in_upload_area(dirs)
     quarantined = [q for q in lander.ledger.quarantined() if q["source"] == path]
+    assert [(q["line"], q["reason"], q["record"]) for q in quarantined] == [(None, row["error"], None)]
     if case.unread:
-        assert row["sha256"].startswith("unread:") and quarantined == []
+        assert row["sha256"].startswith("unread:")
     assert all(len((q["record"] or "").encode()) <= 1024 for q in lander.ledger.quarantined())
     assert_no_byte_from_outside(dirs)
 
