@@ -65,9 +65,9 @@ def read_at(folders: Folders, folder: str, name: str, max_bytes: int) -> ReadOut
         refusal = _refusal(before, max_bytes)
         if refusal:
             return Refused(refusal, before.st_size, before.st_mtime_ns)
-        data = os.read(fd, before.st_size + 1)  # a shorter read is the end of a regular file
-        after = os.fstat(fd)
-        if len(data) != before.st_size or (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        # One byte more than its size: a file still growing (or cut short) reads another length.
+        data = os.read(fd, before.st_size + 1)
+        if len(data) != before.st_size:
             return STILL_WRITING
         return Found(data, before.st_mtime_ns, max(before.st_mtime_ns, before.st_ctime_ns))
     finally:
