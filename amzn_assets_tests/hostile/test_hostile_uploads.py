@@ -202,3 +202,16 @@ def test_thousands_of_files_in_one_folder_land(dirs: DataDirs):
     report = land_within(Lander(dirs, batch_files=2000))
     assert (report.files_landed, report.rows, report.batches) == (5000, 5000, 3)
     assert not any(folder.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["reviews", "products"])
+def test_import_refuses_a_bomb_dump_where_it_passes_a_limit(kind: str, tmp_path: Path):
+    """`amzn-assets import` has no size limit, but a bomb breaks the line or the ratio limit early."""
+    from amzn_assets.landing.bulk import ImportFailed, import_dump
+
+    dump = tmp_path / f"{kind}.json.gz"
+    dump.write_bytes(corpus.zeros_bomb(1024))
+    lander = Lander(DataDirs(tmp_path / "data"))
+    with pytest.raises(ImportFailed, match=r"is longer than the limit of 16,777,216 bytes|a gzip bomb"):
+        import_dump(lander, dump, kind=kind, category="toys" if kind == "reviews" else None)
+    assert lander.ledger.file_status_counts() == {}
