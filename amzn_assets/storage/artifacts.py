@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dagster import (
     ConfigurableIOManagerFactory,
+    Failure,
     InputContext,
     IOManager,
     MetadataValue,
@@ -212,9 +213,11 @@ class PartitionedArtifactIOManager(IOManager):
         keys = self._keys(context)
         missing = [k for k in keys if not self.store.exists(asset, k)]
         if missing:
-            raise FileNotFoundError(
+            # Not a transient fault: a Failure the steps' RetryPolicy does not retry (wiring/policies.py).
+            raise Failure(
                 f"{asset} has no materialization for partitions {missing[:5]}{' ...' if len(missing) > 5 else ''} "
-                f"in {self.store.base}: materialize them first"
+                f"in {self.store.base}: materialize them first",
+                allow_retries=False,
             )
         loaded = {k: ArtifactDir(self.store.get(asset, k)) for k in keys}
         return loaded[keys[0]] if len(keys) == 1 else loaded

@@ -23,7 +23,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from dagster import ConfigurableIOManagerFactory, InputContext, MetadataValue, OutputContext, UPathIOManager
+from dagster import ConfigurableIOManagerFactory, Failure, InputContext, MetadataValue, OutputContext, UPathIOManager
 from dagster_aws.s3 import S3Resource
 from upath import UPath
 
@@ -204,9 +204,11 @@ class PartitionedParquetIOManager(UPathIOManager):
             context.log.warning(f"{context.asset_key.to_user_string()}: {len(missing)} of {len(keys)} partitions "
                                 f"not materialized, read as empty (first {missing[0]})")
         elif missing:
-            raise FileNotFoundError(
+            # Not a transient fault: a Failure the steps' RetryPolicy does not retry (wiring/policies.py).
+            raise Failure(
                 f"{context.asset_key.to_user_string()} has no materialization for partitions "
-                f"{missing[:5]}{' ...' if len(missing) > 5 else ''}: materialize them first"
+                f"{missing[:5]}{' ...' if len(missing) > 5 else ''}: materialize them first",
+                allow_retries=False,
             )
         schema = projected(TABLES_BY_NAME[name].schema, context.definition_metadata.get("columns"))
         return self._chunks(name, column, schema, [key for key in keys if key[:7] in present])
