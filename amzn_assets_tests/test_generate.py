@@ -192,19 +192,20 @@ def test_generated_files_parse_without_rejects(sample, review_records):
     products = pytest.importorskip("amzn_assets.sources.products")
     stations = pytest.importorskip("amzn_assets.sources.stations")
     climate = pytest.importorskip("amzn_assets.sources.climate")
-    from amzn_assets.sources.common import decompress, split_lines
+    from amzn_assets.sources.common import split_lines
+    from amzn_assets.sources.inflate import inflate
 
     root = sample.data_dir
     lines = []
     for path in sample.review_paths():
         source = path.relative_to(root).as_posix()
-        lines += split_lines(decompress(path.read_bytes(), source), source, path.parent.name)
+        lines += split_lines(inflate(path.read_bytes()), source, path.parent.name)
     result = reviews.parse_reviews(lines, today=sample.last_date)
     assert result.rejected == [] and result.table.num_rows == sample.review_files
     assert set(result.table["category"].to_pylist()) == set(sample.categories)
 
     for path in sample.product_files:
-        result = products.parse_products(decompress(path.read_bytes(), path.name), path.name)
+        result = products.parse_products(inflate(path.read_bytes()), path.name)
         assert result.rejected == [] and result.table.num_rows == sample.products // 2
         assert result.table["title"].null_count == 0
 

@@ -32,6 +32,7 @@ from dagster import (
 
 from amzn_assets.wiring.checks import evaluation_event, freshness_evaluation
 from amzn_assets.wiring.events import log_batch
+from amzn_assets.wiring.policies import TRANSIENT_RETRY, WAREHOUSE_POOL
 from amzn_assets.domains.climate.checks import station_check_evaluation
 from amzn_assets.checks.stations import landed_station_findings
 from amzn_assets.wiring.reporting import landing_metadata, partition_metadata, summary_metadata
@@ -99,6 +100,9 @@ def _start_time(pid: int) -> str:
 @op(
     out={},
     required_resource_keys={"landing", "io_manager", "staging_io_manager"},
+    # It writes the warehouse (the pool caps writers); a database restart or an S3 5xx costs a retry.
+    pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY,
     description="Land every complete file in the upload area, then materialize the days fed by batches not yet applied.",
 )
 def land_and_materialize(context: OpExecutionContext):
