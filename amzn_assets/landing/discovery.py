@@ -55,10 +55,16 @@ def discover(store: SourceStore, kind: SourceKind, limits: ReadLimits = ReadLimi
 
 
 def _files(store: SourceStore, kind: SourceKind, folder: str, category: str | None, limits: ReadLimits) -> Iterator[Candidate]:
+    suffixes = kind.suffixes
     for entry in store.listing(folder):
-        if entry.what == "file" and not is_complete(entry.name):
-            continue  # only a file is ever in flight: the uploader renames it when it is whole
-        path = f"{folder}/{entry.name}"
+        name = entry.name
+        if entry.what == "file":
+            if name[0] == "." or name.endswith(IN_FLIGHT_SUFFIXES):
+                continue  # only a file is ever in flight (is_complete): it is renamed when whole
+            if entry.size is None and name.endswith(suffixes) and name.isascii():
+                yield Candidate(f"{folder}/{name}", category)  # the usual upload, on local disk
+                continue
+        path = f"{folder}/{name}"
         refusal = None
         if entry.what == "folder":
             refusal = f"a folder where files belong (files sit directly in {folder}/); its files were not read"

@@ -62,9 +62,8 @@ def read_at(folders: Folders, folder: str, name: str, max_bytes: int) -> ReadOut
         return Refused(_open_refusal(exc), 0, 0)
     try:
         before = os.fstat(fd)
-        refusal = _refusal(before, max_bytes)
-        if refusal:
-            return Refused(refusal, before.st_size, before.st_mtime_ns)
+        if not (stat_module.S_ISREG(before.st_mode) and before.st_nlink == 1 and before.st_size <= max_bytes):
+            return Refused(_refusal(before, max_bytes), before.st_size, before.st_mtime_ns)
         # One byte more than its size: a file still growing (or cut short) reads another length.
         data = os.read(fd, before.st_size + 1)
         if len(data) != before.st_size:
@@ -74,8 +73,8 @@ def read_at(folders: Folders, folder: str, name: str, max_bytes: int) -> ReadOut
         os.close(fd)
 
 
-def _refusal(stat: os.stat_result, max_bytes: int) -> str | None:
-    """Why a file is not read, from its (l)stat; None for a regular file within the limits."""
+def _refusal(stat: os.stat_result, max_bytes: int) -> str:
+    """Why a file is not read, from its fstat (read_at asks only for one it does not read)."""
     if not stat_module.S_ISREG(stat.st_mode):
         return f"{special_kind(stat.st_mode)}: not a regular file, not read"
     if stat.st_nlink > 1:
@@ -83,9 +82,7 @@ def _refusal(stat: os.stat_result, max_bytes: int) -> str | None:
             f"a hard link ({stat.st_nlink} names): another name, maybe outside the upload area, "
             "shares its content; not read"
         )
-    if stat.st_size > max_bytes:
-        return f"{stat.st_size:,} bytes, over the limit of {max_bytes:,} per file; not read"
-    return None
+    return f"{stat.st_size:,} bytes, over the limit of {max_bytes:,} per file; not read"
 
 
 def _open_refusal(exc: OSError) -> str:

@@ -83,8 +83,8 @@ class LocalStore:
                     return []
                 raise
             device = os.fstat(folder_fd).st_dev
-            with os.scandir(folder_fd) as listing:
-                return [listed_entry(item, device) for item in listing]
+            with os.scandir(folder_fd) as listing:  # d_type: no stat for a regular file
+                return [Entry(item.name, "file") if item.is_file(follow_symlinks=False) else listed_entry(item, device) for item in listing]
 
     def read(self, path: str) -> tuple[bytes, int] | None:
         try:
