@@ -59,14 +59,21 @@ class DataDirs:
 
 @dataclass(frozen=True)
 class RedshiftSettings:
+    """AMZN_REDSHIFT_*: the warehouse's connection (the IO manager, `query`) and the cluster that
+    `amzn-assets redshift cluster create` makes (redshift_admin.ClusterSpec), with one set of defaults."""
+
     host: str = ""
     port: int = 5439
-    user: str = ""
+    user: str = "amzn_admin"
     password: str = ""
-    database: str = ""
+    database: str = "amzn"
     schema: str = "public"
     staging: str = ""
-    iam_role: str = ""
+    iam_role: str = ""  # comma-separated ARNs: COPY assumes the first, a new cluster gets them all
+    cluster_id: str = "amzn-assets"
+    node_type: str = "dc2.large"
+    nodes: int = 2
+    subnet_group: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,12 +129,16 @@ class Settings:
             redshift=RedshiftSettings(
                 host=get("AMZN_REDSHIFT_HOST"),
                 port=_whole_number("AMZN_REDSHIFT_PORT", get("AMZN_REDSHIFT_PORT", "5439")),
-                user=get("AMZN_REDSHIFT_USER"),
+                user=get("AMZN_REDSHIFT_USER", RedshiftSettings.user),
                 password=get("AMZN_REDSHIFT_PASSWORD"),
-                database=get("AMZN_REDSHIFT_DB"),
+                database=get("AMZN_REDSHIFT_DB", RedshiftSettings.database),
                 schema=get("AMZN_REDSHIFT_SCHEMA", "public"),
                 staging=get("AMZN_REDSHIFT_STAGING"),
                 iam_role=get("AMZN_REDSHIFT_IAM_ROLE"),
+                cluster_id=get("AMZN_REDSHIFT_CLUSTER_ID", RedshiftSettings.cluster_id),
+                node_type=get("AMZN_REDSHIFT_NODE_TYPE", RedshiftSettings.node_type),
+                nodes=_whole_number("AMZN_REDSHIFT_NODES", get("AMZN_REDSHIFT_NODES", str(RedshiftSettings.nodes))),
+                subnet_group=get("AMZN_REDSHIFT_SUBNET_GROUP"),
             ),
             sql_dir_override=get("AMZN_SQL_DIR"),
             sensors_running=get("AMZN_SENSORS_RUNNING") in _TRUE,
