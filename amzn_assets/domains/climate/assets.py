@@ -3,17 +3,15 @@ station); built by amzn_assets.transforms.star, made assets by climate_assets(se
 assets are (domains/reviews/assets.py)."""
 
 import pyarrow as pa
-from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, Output, asset
+from dagster import AssetExecutionContext, AssetsDefinition, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.chunks import TableChunks
-from amzn_assets.domains.reviews.assets import daily, writes_warehouse
+from amzn_assets.domains.reviews.assets import daily, landed_from_uploads, whole_reference_table, writes_warehouse
 from amzn_assets.settings import Settings
 from amzn_assets.transforms import star
 from amzn_assets.wiring import groups
-from amzn_assets.wiring.catalog import STAGING_KINDS, staging_metadata
 from amzn_assets.wiring.checks import check_specs, checked_output
-from amzn_assets.wiring.policies import TRANSIENT_RETRY
 from amzn_assets.wiring.reporting import reader_through, record_landing
 from amzn_assets.wiring.resources import LandingZone
 
@@ -43,22 +41,15 @@ def climate_assets(settings: Settings) -> list[AssetsDefinition]:
     return [
         asset(
             **common,
-            metadata=staging_metadata(settings, tables.LANDED_CLIMATE),
-            deps=["upload_area"],
-            io_manager_key="staging_io_manager",
+            **landed_from_uploads(settings, tables.LANDED_CLIMATE),
             description="NOAA daily observations landed from the upload area, per observation day.",
-            kinds=STAGING_KINDS,
         )(landed_climate),
         asset(
             **common, **writes_warehouse(settings, tables.STATIONS),
             description="Stations reporting each day, from the GHCN station list; upserted by station_id.",
         )(stations),
         asset(
-            group_name=groups.CLIMATE,
-            owners=groups.OWNERS,
-            backfill_policy=BackfillPolicy.single_run(),  # unpartitioned: runs beside a range of the daily assets
-            retry_policy=TRANSIENT_RETRY,
-            **writes_warehouse(settings, tables.STATION_LIST),
+            **whole_reference_table(settings, groups.CLIMATE, tables.STATION_LIST),
             description="Every station of the landed GHCN station list, reported on or not; replaced whole when a list lands. "
             "Queried as part of `stations` (docs/data-model.md).",
         )(station_list),

@@ -69,16 +69,28 @@ def writes_warehouse(settings: Settings, spec: tables.TableSpec) -> dict:
     return dict(pool=WAREHOUSE_POOL, kinds=warehouse_kinds(settings), metadata=warehouse_metadata(settings, spec))
 
 
+def landed_from_uploads(settings: Settings, spec: tables.TableSpec) -> dict:
+    """A landed_* table: read from the upload area, kept as local parquet whatever the backend."""
+    return dict(
+        metadata=staging_metadata(settings, spec), deps=["upload_area"], io_manager_key="staging_io_manager", kinds=STAGING_KINDS,
+    )
+
+
+def whole_reference_table(settings: Settings, group: str, spec: tables.TableSpec) -> dict:
+    """An unpartitioned reference table (product_catalog, station_list): runs beside a range of the daily assets."""
+    return dict(
+        group_name=group, owners=groups.OWNERS, backfill_policy=BackfillPolicy.single_run(), retry_policy=TRANSIENT_RETRY,
+        **writes_warehouse(settings, spec),
+    )
+
+
 def review_assets(settings: Settings) -> list[AssetsDefinition]:
     common = daily(settings, groups.REVIEWS)
     return [
         asset(
             **common,
-            metadata=staging_metadata(settings, tables.LANDED_REVIEWS),
-            deps=["upload_area"],
-            io_manager_key="staging_io_manager",
+            **landed_from_uploads(settings, tables.LANDED_REVIEWS),
             description="Reviews landed from the upload area for each review day (a review repeated exactly: the later copy wins).",
-            kinds=STAGING_KINDS,
             freshness_policy=stream_freshness(settings),
         )(landed_reviews),
         asset(
@@ -94,11 +106,7 @@ def review_assets(settings: Settings) -> list[AssetsDefinition]:
             description="Products reviewed each day, with their landed metadata; upserted by asin.",
         )(products),
         asset(
-            group_name=groups.REVIEWS,
-            owners=groups.OWNERS,
-            backfill_policy=BackfillPolicy.single_run(),  # unpartitioned: runs beside a range of the daily assets
-            retry_policy=TRANSIENT_RETRY,
-            **writes_warehouse(settings, tables.PRODUCT_CATALOG),
+            **whole_reference_table(settings, groups.REVIEWS, tables.PRODUCT_CATALOG),
             description="Every product of the landed product metadata, reviewed or not; replaced whole when metadata lands. "
             "Queried as part of `products` (docs/data-model.md).",
         )(product_catalog),
