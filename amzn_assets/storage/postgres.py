@@ -23,17 +23,18 @@ class PostgresIOManager(ConfigurableIOManager):
 
     url: str  # libpq URL, e.g. postgresql://user:pw@host:5432/db
     db_schema: str = "public"
+    sql_dir: str = ""  # AMZN_SQL_DIR; default: the repository's sql/
 
     def _connect(self):
         conn = pg_database.connect(self.url)
-        pg_database.ensure_schema_once(conn, self.db_schema)
+        pg_database.ensure_schema_once(conn, self.db_schema, self.sql_dir)
         return conn
 
     @contextmanager
     def _connection(self) -> Iterator:
         """The process's pooled connection, the schema checked once per process."""
         with pg_database.pooled(self.url) as conn:
-            pg_database.ensure_schema_once(conn, self.db_schema)
+            pg_database.ensure_schema_once(conn, self.db_schema, self.sql_dir)
             yield conn
 
     def write_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str], obj) -> dict[str, int]:
