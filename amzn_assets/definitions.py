@@ -1,46 +1,32 @@
-"""The code location: the definitions under amzn_assets/domains and the resources the settings choose.
+"""The code location: every domain's definitions, built from one Settings, and the resources it chooses.
 
-The domains folder is the `dg` project's defs folder ([tool.dg.project] defs_module in pyproject.toml):
-load_from_defs_folder finds every asset, check, job and sensor defined at module scope under it, as
-`dg list defs`, `dg check defs` and `dg dev` do; this module adds the resources, the executor and the
-assets' code references, and is the project's code_location_target_module.
+`defs` (a @dagster.definitions function, so nothing is built at import) is where the code location
+reads the environment: dagster, `dg` ([tool.dg.project] code_location_target_module) and the webserver
+load it. defs_for(settings) builds the same definitions from any Settings, in-process (tests).
+
+Every domain under amzn_assets/domains (the `dg` project's defs folder) exposes factories from a
+Settings (its backfill policy, freshness, sensors' interval and status, the model's window, where the
+tables live), composed here: a definition that depends on a setting cannot be a module-scope object
+that load_from_defs_folder would find, and a defs folder's @definitions function gets only a
+ComponentLoadContext, not the deployment's Settings (docs/contributing.md).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from dagster import Definitions, in_process_executor, load_assets_from_modules, load_from_defs_folder, with_source_code_references
+from dagster import Definitions, definitions, in_process_executor, with_source_code_references
 from dagster_aws.s3 import S3Resource
 
-from amzn_assets.backends import backend_for
-from amzn_assets.domains.climate import assets as climate_assets
-from amzn_assets.domains.rating_model import ml_resources
-from amzn_assets.domains.reviews import assets as review_assets
+from amzn_assets.backends import backend_for, ledger_url
+from amzn_assets.domains.celery.jobs import ml_daily_celery_job, ml_monthly_celery_job, warehouse_celery_job
+from amzn_assets.domains.climate.assets import climate_assets
+from amzn_assets.domains.climate.checks import stations_known_and_named_once
+from amzn_assets.domains.rating_model import ml_resources, model_assets, model_sensors, rating_model_job
+from amzn_assets.domains.reviews.assets import review_assets
+from amzn_assets.domains.stream.sensor import stream_job, stream_sensor
+from amzn_assets.domains.uploads.area import upload_area
 from amzn_assets.settings import Settings
 from amzn_assets.storage.parquet import ParquetIOManager
 from amzn_assets.wiring.resources import LandingZone
-
-
-def resources_for(
-    backend: str,
-    data_dir: str,
-    upload_url: str = "",
-    *,
-    postgres_url: str | None = None,
-    s3_prefix: str | None = None,
-    ledger_url: str = "",
-) -> dict:
-    """resources_from the environment's settings with these explicit values (tests) over them."""
-    settings = Settings.from_env().with_overrides(
-        backend=backend,
-        data_dir=data_dir,
-        upload_url=upload_url,
-        postgres_url=postgres_url,
-        s3_prefix=s3_prefix,
-        ledger_url=ledger_url or None,
-    )
-    return resources_from(settings)
 
 
 def resources_from(settings: Settings) -> dict:
@@ -70,40 +56,32 @@ def _ledger_url_config(settings: Settings):
     """The ledger's URL for the resource's config: the variable's name when it holds a password."""
     if settings.ledger_url_override:
         return settings.secret("AMZN_LEDGER_URL", settings.ledger_url_override)
-    if settings.ledger_url == settings.postgres_url:
+    url = ledger_url(settings)
+    if url == settings.postgres_url:
         return settings.secret("AMZN_POSTGRES_URL", settings.postgres_url)
-    return settings.ledger_url
+    return url
 
 
-def project_root() -> Path:
-    """The dg project (its pyproject.toml holds [tool.dg]): the repository holding the package, or, for
-    an installed package (the docker image), the working directory it runs from."""
-    beside_package = Path(__file__).resolve().parents[1]
-    return beside_package if (beside_package / "pyproject.toml").is_file() else Path.cwd()
+def daily_assets(settings: Settings) -> list:
+    """The daily warehouse assets (reviews and climate), for materialize() in tests and benchmarks."""
+    return [*review_assets(settings), *climate_assets(settings)]
 
 
-def domain_defs() -> Definitions:
-    """Every asset, check, job and sensor defined at module scope under amzn_assets/domains (the dg defs
-    folder: a new one needs no registration here), each asset with a reference to its source code."""
-    found = load_from_defs_folder(path_within_project=project_root())
+def domain_defs(settings: Settings) -> Definitions:
+    """Every asset, check, job and sensor of the domains, each asset with a reference to its source code."""
+    ml_assets, ml_checks = model_assets(settings)
     return Definitions(
-        assets=with_source_code_references(_once(found.assets)),
-        asset_checks=_once(found.asset_checks),
-        jobs=_once(found.jobs),
-        sensors=_once(found.sensors),
-        schedules=_once(found.schedules),
+        assets=with_source_code_references([upload_area(settings), *daily_assets(settings), *ml_assets]),
+        asset_checks=[stations_known_and_named_once, *ml_checks],
+        jobs=[stream_job, rating_model_job, warehouse_celery_job, ml_monthly_celery_job, ml_daily_celery_job],
+        sensors=[stream_sensor(settings), *model_sensors(settings)],
     )
-
-
-def _once(definitions) -> list:
-    """Each definition once: a module that re-exports one (a domain's __init__) lists it again."""
-    return list({id(d): d for d in definitions or []}.values())
 
 
 def defs_for(settings: Settings) -> Definitions:
     """The domains' definitions with this deployment's resources."""
     return Definitions.merge(
-        domain_defs(),
+        domain_defs(settings),
         # Steps of a run share its process (a job may name another executor: the Celery jobs do). A
         # step process costs ~4 s of imports and re-reads its inputs: a 4,770-day backfill of the
         # review assets took 170 s with one per step and 73 s in one process (docs/benchmarks.md).
@@ -111,7 +89,7 @@ def defs_for(settings: Settings) -> Definitions:
     )
 
 
-# The daily warehouse assets (reviews and climate), for materialize() in tests and benchmarks.
-all_assets = load_assets_from_modules([review_assets, climate_assets])
-
-defs = defs_for(Settings.from_env())
+@definitions
+def defs() -> Definitions:
+    """The code location under this process's environment (read here and in the CLI's main only)."""
+    return defs_for(Settings.from_env())

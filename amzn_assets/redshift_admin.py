@@ -7,16 +7,16 @@ points boto3 at a local emulator); the cluster's own settings from AMZN_REDSHIFT
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from amzn_assets.settings import RedshiftSettings
+
 RedshiftClient = Any  # botocore builds the client class at runtime; no stubs are installed
 
-DEFAULT_CLUSTER_ID = "amzn-assets"
 DEFAULT_TIMEOUT_S = 1800.0  # a new multi-node cluster usually needs 5 to 15 minutes
 WAIT_DELAY_S = 30.0
 
@@ -105,32 +105,20 @@ class ClusterSpec:
         return "single-node" if self.number_of_nodes == 1 else "multi-node"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ClusterSpec:
-        """Read AMZN_REDSHIFT_*; keyword overrides that are not None win (the CLI's flags)."""
-        env = os.environ if environ is None else environ
-        nodes = env.get("AMZN_REDSHIFT_NODES", "2")
-        try:
-            number_of_nodes = int(nodes)
-        except ValueError:
-            raise InvalidClusterSpec(f"AMZN_REDSHIFT_NODES must be a whole number (got {nodes!r})") from None
-        settings: dict[str, Any] = {
-            "identifier": cluster_id_from_env(env),
-            "master_password": env.get("AMZN_REDSHIFT_PASSWORD", ""),
-            "node_type": env.get("AMZN_REDSHIFT_NODE_TYPE") or "dc2.large",
-            "number_of_nodes": number_of_nodes,
-            "db_name": env.get("AMZN_REDSHIFT_DB") or "amzn",
-            "master_username": env.get("AMZN_REDSHIFT_USER") or "amzn_admin",
-            "iam_role_arns": [a.strip() for a in env.get("AMZN_REDSHIFT_IAM_ROLE", "").split(",") if a.strip()],
-            "subnet_group": env.get("AMZN_REDSHIFT_SUBNET_GROUP") or None,
+    def from_settings(cls, redshift: RedshiftSettings, **overrides: Any) -> ClusterSpec:
+        """The cluster of the AMZN_REDSHIFT_* settings; keyword overrides that are not None win (the CLI's flags)."""
+        spec: dict[str, Any] = {
+            "identifier": redshift.cluster_id,
+            "master_password": redshift.password,
+            "node_type": redshift.node_type,
+            "number_of_nodes": redshift.nodes,
+            "db_name": redshift.database,
+            "master_username": redshift.user,
+            "iam_role_arns": [a.strip() for a in redshift.iam_role.split(",") if a.strip()],
+            "subnet_group": redshift.subnet_group or None,
         }
-        settings.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**settings)
-
-
-def cluster_id_from_env(environ: Mapping[str, str] | None = None) -> str:
-    """AMZN_REDSHIFT_CLUSTER_ID, or the default identifier."""
-    env = os.environ if environ is None else environ
-    return env.get("AMZN_REDSHIFT_CLUSTER_ID") or DEFAULT_CLUSTER_ID
+        spec.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**spec)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
-"""Every setting of a deployment, read from the environment in one place (Settings.from_env), so the
-CLI, the Dagster resources and the tests agree. Nothing else in the package reads os.environ."""
+"""Every setting of a deployment, as data: read from the environment in one place (Settings.from_env),
+called by the two entry points only (the code location's definitions function in definitions.py and the
+CLI's main), which pass the Settings down. Nothing else in the package reads os.environ, and this module
+imports nothing of the package: what a setting selects (a backend, a ledger) is decided in backends/."""
 
 from __future__ import annotations
 
@@ -49,21 +51,29 @@ class DataDirs:
     def ledger_lock(self) -> Path:
         return self.landed / ".landing.lock"
 
-    def ledger_url(self) -> str:
-        """The ledger of this data directory under the current environment (Settings.ledger_url)."""
-        return Settings.from_env().with_data_dir(self.root).ledger_url
+    @property
+    def sqlite_ledger_url(self) -> str:
+        """The default ledger (no AMZN_LEDGER_URL, a backend without a database): SQLite under landed/."""
+        return f"sqlite:///{self.landed / 'ledger.sqlite'}"
 
 
 @dataclass(frozen=True)
 class RedshiftSettings:
+    """AMZN_REDSHIFT_*: the warehouse's connection (the IO manager, `query`) and the cluster that
+    `amzn-assets redshift cluster create` makes (redshift_admin.ClusterSpec), with one set of defaults."""
+
     host: str = ""
     port: int = 5439
-    user: str = ""
+    user: str = "amzn_admin"
     password: str = ""
-    database: str = ""
+    database: str = "amzn"
     schema: str = "public"
     staging: str = ""
-    iam_role: str = ""
+    iam_role: str = ""  # comma-separated ARNs: COPY assumes the first, a new cluster gets them all
+    cluster_id: str = "amzn-assets"
+    node_type: str = "dc2.large"
+    nodes: int = 2
+    subnet_group: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,12 +129,16 @@ class Settings:
             redshift=RedshiftSettings(
                 host=get("AMZN_REDSHIFT_HOST"),
                 port=_whole_number("AMZN_REDSHIFT_PORT", get("AMZN_REDSHIFT_PORT", "5439")),
-                user=get("AMZN_REDSHIFT_USER"),
+                user=get("AMZN_REDSHIFT_USER", RedshiftSettings.user),
                 password=get("AMZN_REDSHIFT_PASSWORD"),
-                database=get("AMZN_REDSHIFT_DB"),
+                database=get("AMZN_REDSHIFT_DB", RedshiftSettings.database),
                 schema=get("AMZN_REDSHIFT_SCHEMA", "public"),
                 staging=get("AMZN_REDSHIFT_STAGING"),
                 iam_role=get("AMZN_REDSHIFT_IAM_ROLE"),
+                cluster_id=get("AMZN_REDSHIFT_CLUSTER_ID", RedshiftSettings.cluster_id),
+                node_type=get("AMZN_REDSHIFT_NODE_TYPE", RedshiftSettings.node_type),
+                nodes=_whole_number("AMZN_REDSHIFT_NODES", get("AMZN_REDSHIFT_NODES", str(RedshiftSettings.nodes))),
+                subnet_group=get("AMZN_REDSHIFT_SUBNET_GROUP"),
             ),
             sql_dir_override=get("AMZN_SQL_DIR"),
             sensors_running=get("AMZN_SENSORS_RUNNING") in _TRUE,
@@ -183,15 +197,6 @@ class Settings:
         return DataDirs(self.data_dir)
 
     @property
-    def ledger_url(self) -> str:
-        """AMZN_LEDGER_URL; else the backend's default (the Postgres warehouse; SQLite under landed/)."""
-        if self.ledger_url_override:
-            return self.ledger_url_override
-        from amzn_assets.backends import backend_for
-
-        return backend_for(self).default_ledger_url()
-
-    @property
     def upload_root(self) -> str:
         """Where uploaded/, raw/ and quarantine/ live: AMZN_UPLOAD_URL, else the data directory."""
         return self.upload_url or str(self.data_dir)
@@ -215,10 +220,13 @@ class Settings:
 
     def sql_dir(self) -> Path:
         """The repository's sql/ folder (AMZN_SQL_DIR overrides it, e.g. in an image)."""
-        if self.sql_dir_override:
-            return Path(self.sql_dir_override)
-        beside_package = Path(__file__).resolve().parents[1] / "sql"
-        return beside_package if beside_package.is_dir() else Path.cwd() / "sql"
+        return Path(self.sql_dir_override) if self.sql_dir_override else default_sql_dir()
+
+
+def default_sql_dir() -> Path:
+    """sql/ beside the package (a checkout or an editable install), else under the working directory."""
+    beside_package = Path(__file__).resolve().parents[1] / "sql"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "sql"
 
 
 def _whole_number(name: str, text: str) -> int:
@@ -233,28 +241,6 @@ def s3_prefix(prefix: str | None) -> str:
     if not (prefix or "").startswith("s3://"):
         raise ValueError("AMZN_BACKEND=s3 needs AMZN_S3_PREFIX=s3://bucket/prefix")
     return prefix.rstrip("/")
-
-
-def data_dir_from_env() -> Path:
-    return Settings.from_env().data_dir
-
-
-def dirs_from_env() -> DataDirs:
-    return Settings.from_env().dirs
-
-
-def sensors_default_running() -> bool:
-    """AMZN_SENSORS_RUNNING=1 starts the sensors on (for compose and tests); else turn them on in the UI."""
-    return Settings.from_env().sensors_running
-
-
-def model_sensor_default_running() -> bool:
-    """AMZN_MODEL_SENSOR_RUNNING=1 starts rating_model_sensor on; else turn it on in the UI."""
-    return Settings.from_env().model_sensor_running
-
-
-def sql_dir() -> Path:
-    return Settings.from_env().sql_dir()
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance, materialize
 
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.warehouse.query import run_query
 
 ANALYSIS = Path(__file__).resolve().parents[1] / "sql" / "analysis"

@@ -42,7 +42,7 @@ def describe_retry(assets_def) -> str | None:
 def catalog(metadata) -> dict:
     """dagster/table_name and dagster/uri, the data directory written as $AMZN_DATA_DIR; the code reference
     relative to the repository."""
-    data_dir = Settings.from_env().data_dir.as_uri()
+    data_dir = Settings.from_env().data_dir.as_uri()  # the settings defs() built the graph with
     out = {k: str(getattr(metadata[k], "value", metadata[k])).replace(data_dir, "$AMZN_DATA_DIR") for k in ("dagster/table_name", "dagster/uri") if k in metadata}
     refs = metadata.get("dagster/code_references")
     if refs:
@@ -51,7 +51,8 @@ def catalog(metadata) -> dict:
 
 
 def graph_as_data() -> dict:
-    graph = defs.resolve_asset_graph()
+    built = defs()
+    graph = built.resolve_asset_graph()
     assets = {}
     for node in sorted(graph.asset_nodes, key=lambda n: n.key.to_user_string()):
         metadata = node.metadata
@@ -74,7 +75,7 @@ def graph_as_data() -> dict:
             "retry": describe_retry(node.assets_def),
             "catalog": catalog(metadata),
         }
-    repository = defs.get_repository_def()
+    repository = built.get_repository_def()
     return {
         "assets": assets,
         "jobs": sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")),

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.warehouse.query import run_query

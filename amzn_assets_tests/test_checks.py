@@ -13,17 +13,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from dagster import AssetKey, DagsterInstance, Failure, asset, build_sensor_context, materialize
+from dagster import AssetKey, BackfillPolicy, DagsterInstance, Failure, asset, build_sensor_context, materialize
 from dagster._core.instance.ref import InstanceRef
 
-from amzn_assets.domains.rating_model import ml_assets, ml_resources
+from amzn_assets.domains.rating_model import ml_resources, model_sensors
 from amzn_assets.checks.freshness import LandedBatch, reviews_freshness
 from amzn_assets.checks.warehouse import CHECKS
 from amzn_assets.cli import main
-from amzn_assets.definitions import all_assets, resources_for
-from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
+from amzn_assets_tests.deployment import ENV_SETTINGS, all_assets, ml_assets, resources_for
+from amzn_assets.wiring.partitions import daily_partitions
 from amzn_assets.domains.stream.sensor import stream_job
-from amzn_assets.domains.rating_model.sensor import rating_model_sensor
 from amzn_assets.transforms import star
 from amzn_assets_tests import broken
 from amzn_assets_tests.broken import DAYS, RANGE
@@ -90,7 +89,7 @@ def test_each_check_fails_on_its_broken_table(dirs, resources, instance):
     assert "rating=7" in outcomes[("reviews_fact", "ratings_in_range", broken.RATING_7)].metadata["examples"]
 
 
-@asset(partitions_def=daily_partitions, backfill_policy=single_run_backfill, deps=["reviews_fact"])
+@asset(partitions_def=daily_partitions, backfill_policy=BackfillPolicy.single_run(), deps=["reviews_fact"])
 def downstream_of_reviews_fact() -> None:
     """Stands for any daily asset reading reviews_fact (a blocking check must stop it)."""
 
@@ -108,7 +107,7 @@ def test_a_failed_blocking_check_stops_the_run_and_the_rating_model_until_the_da
 
     # The month whose window holds the day is refused by the sensor and by the model's first asset.
     with build_sensor_context(instance=instance) as context:
-        refused = rating_model_sensor(context)
+        refused = model_sensors(ENV_SETTINGS)[0](context)
     assert not refused.run_requests and f"{DAYS[1]} (references_exist)" in refused.skip_reason.skip_message
     assert "month 2018-01 is not trained" in refused.skip_reason.skip_message
     with pytest.raises(Failure, match=rf"month 2018-01 is not trained: .*{DAYS[1]} \(references_exist\)"):
@@ -118,7 +117,7 @@ def test_a_failed_blocking_check_stops_the_run_and_the_rating_model_until_the_da
     # Mended (the calendar day written again, the fact day checked again): the refused month is asked again.
     assert run(resources, instance, partition_key=DAYS[1], selection=["datetime", "reviews_fact"]).success
     with build_sensor_context(instance=instance, cursor=refused.cursor) as context:
-        retried = rating_model_sensor(context)
+        retried = model_sensors(ENV_SETTINGS)[0](context)
     assert [r.partition_key for r in retried.run_requests] == ["2018-01"]
 
 
@@ -153,7 +152,7 @@ def test_the_stream_job_records_the_checks_of_the_days_it_wrote_and_a_failure_re
             [e.asset_check_key for e in evaluations if not e.passed], partition_keys=[DAYS[1]]
         )[0].latest_execution_status.value == "FAILED"
         with build_sensor_context(instance=instance) as context:
-            refused = rating_model_sensor(context)
+            refused = model_sensors(ENV_SETTINGS)[0](context)
         assert f"{DAYS[1]} (matches_landed_reviews)" in refused.skip_reason.skip_message and json.loads(refused.cursor)["refused"] == "2018-01"
 
     # `amzn-assets summary`: from the instance when DAGSTER_HOME is set, else run now over the warehouse.

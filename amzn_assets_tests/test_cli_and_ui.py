@@ -61,7 +61,7 @@ def test_webserver_serves_the_asset_graph(dirs, tmp_path):
     with running_webserver(env_for(dirs, tmp_path / "home")) as (_, nodes):
         graph = {"/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]} for n in nodes}
         expected = {
-            node.key.to_user_string(): {k.to_user_string() for k in node.parent_keys} for node in defs.resolve_asset_graph().asset_nodes
+            node.key.to_user_string(): {k.to_user_string() for k in node.parent_keys} for node in defs().resolve_asset_graph().asset_nodes
         }
         assert graph == expected
         assert graph["reviews_fact"] == {"landed_reviews", "users", "products", "datetime"}

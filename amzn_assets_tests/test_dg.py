@@ -40,7 +40,7 @@ def test_dg_check_defs_and_list_defs(dg_env):
     assert listed.returncode == 0, listed.stderr[-3000:]
     found = json.loads(listed.stdout)
     assets = {a["asset_key"]: a for a in found["assets"]}
-    assert set(assets) == {node.key.to_user_string() for node in defs.resolve_asset_graph().asset_nodes}
+    assert set(assets) == {node.key.to_user_string() for node in defs().resolve_asset_graph().asset_nodes}
     assert assets["landed_reviews"]["dependency_keys"] == ["upload_area"] and not assets["upload_area"]["is_executable"]
     assert assets["reviews_fact"]["source"].startswith("amzn_assets/domains/reviews/assets.py:")  # the code reference
     assert {s["name"] for s in found["sensors"]} == {"stream_sensor", "rating_model_sensor", "rating_predictions_automation"}

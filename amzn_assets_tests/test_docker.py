@@ -264,7 +264,8 @@ def test_two_default_queue_workers_share_the_split_backfills(compose, monkeypatc
     runs the run queue starts side by side): what docs/scaling.md deploys."""
     from dagster import BackfillPolicy
 
-    from amzn_assets.wiring.partitions import BACKFILL_DAYS_ENV, daily_backfill_policy
+    from amzn_assets.settings import BACKFILL_DAYS_ENV, Settings
+    from amzn_assets.wiring.partitions import daily_backfill_policy
 
     services = compose["services"]
     default_queue = [name for name, svc in services.items() if "command" in svc and option(command_args(svc), "-q") == ["dagster"]]
@@ -272,12 +273,12 @@ def test_two_default_queue_workers_share_the_split_backfills(compose, monkeypatc
     assert command_args(services["worker"]) == command_args(services["worker_2"])
     days = compose_default(compose["x-amzn-env"][BACKFILL_DAYS_ENV])
     monkeypatch.setenv(BACKFILL_DAYS_ENV, days)
-    assert daily_backfill_policy() == BackfillPolicy.multi_run(int(days)) and int(days) == 31
+    assert daily_backfill_policy(Settings.from_env()) == BackfillPolicy.multi_run(int(days)) and int(days) == 31
     monkeypatch.setenv(BACKFILL_DAYS_ENV, "")
-    assert daily_backfill_policy() == BackfillPolicy.single_run()  # the code's default
+    assert daily_backfill_policy(Settings.from_env()) == BackfillPolicy.single_run()  # the code's default
     monkeypatch.setenv(BACKFILL_DAYS_ENV, "a month")
     with pytest.raises(ValueError, match="whole number of days"):
-        daily_backfill_policy()
+        daily_backfill_policy(Settings.from_env())
 
 
 def test_webserver_and_daemon_commands(compose, dockerfile):

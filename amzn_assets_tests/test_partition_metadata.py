@@ -12,7 +12,7 @@ import orjson
 import pytest
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
 
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.tables import TABLES_BY_NAME
 from amzn_assets_tests.warehouse_files import days_stored

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from amzn_assets.settings import Settings
 from amzn_assets.redshift_admin import (
     ClusterNotFound,
     ClusterSpec,
@@ -126,6 +127,10 @@ def test_password_rules(password: str, problem: str) -> None:
     assert problem in str(raised.value)
 
 
+def spec_from_env(env: dict, **overrides) -> ClusterSpec:
+    return ClusterSpec.from_settings(Settings.from_env(env).redshift, **overrides)
+
+
 def test_spec_from_env_and_other_rules() -> None:
     env = {
         "AMZN_REDSHIFT_CLUSTER_ID": "warehouse-1",
@@ -136,22 +141,22 @@ def test_spec_from_env_and_other_rules() -> None:
         "AMZN_REDSHIFT_PASSWORD": PASSWORD,
         "AMZN_REDSHIFT_IAM_ROLE": f"{ROLE}, arn:aws:iam::123456789012:role/other",
     }
-    got = ClusterSpec.from_env(env)
+    got = spec_from_env(env)
     assert (got.identifier, got.node_type, got.number_of_nodes, got.cluster_type) == (
         "warehouse-1", "ra3.xlplus", 1, "single-node"
     )
     assert (got.db_name, got.master_username, got.port, got.publicly_accessible) == ("reviews", "loader", 5439, False)
     assert got.iam_role_arns == [ROLE, "arn:aws:iam::123456789012:role/other"]
     assert PASSWORD not in repr(got)
-    assert ClusterSpec.from_env(env, identifier="other", number_of_nodes=None).identifier == "other"
+    assert spec_from_env(env, identifier="other", number_of_nodes=None).identifier == "other"
 
-    defaults = ClusterSpec.from_env({"AMZN_REDSHIFT_PASSWORD": PASSWORD})
+    defaults = spec_from_env({"AMZN_REDSHIFT_PASSWORD": PASSWORD})
     assert (defaults.identifier, defaults.node_type, defaults.number_of_nodes) == ("amzn-assets", "dc2.large", 2)
     assert defaults.cluster_type == "multi-node" and defaults.iam_role_arns == []
     with pytest.raises(InvalidClusterSpec, match="AMZN_REDSHIFT_PASSWORD"):
-        ClusterSpec.from_env({})
-    with pytest.raises(InvalidClusterSpec, match="whole number"):
-        ClusterSpec.from_env({**env, "AMZN_REDSHIFT_NODES": "two"})
+        spec_from_env({})
+    with pytest.raises(ValueError, match="whole number"):
+        spec_from_env({**env, "AMZN_REDSHIFT_NODES": "two"})
     with pytest.raises(InvalidClusterSpec, match="identifier 'Bad_Name'"):
         ClusterSpec(identifier="Bad_Name", master_password=PASSWORD)
     with pytest.raises(InvalidClusterSpec, match="number of nodes"):

@@ -15,7 +15,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from amzn_assets import tables
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander
 from amzn_assets.domains.stream.sensor import stream_job

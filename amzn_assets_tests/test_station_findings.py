@@ -10,7 +10,7 @@ from dagster import AssetCheckKey, AssetKey, DagsterInstance, materialize
 from amzn_assets.domains.climate.checks import CHECK_NAME, stations_known_and_named_once
 from amzn_assets.checks.stations import station_findings
 from amzn_assets.checks.summary import station_lines
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.domains.stream.sensor import stream_job

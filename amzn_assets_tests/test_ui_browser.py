@@ -12,7 +12,7 @@ import pytest
 from dagster import DagsterInstance
 
 from amzn_assets.domains.rating_model import monthly_partitions
-from amzn_assets.definitions import resources_for
+from amzn_assets_tests.deployment import resources_for
 from amzn_assets.domains.stream.sensor import stream_job
 from amzn_assets_tests.daemon import running_daemon, wait_for
 from amzn_assets_tests.needs import require_executable, require_module

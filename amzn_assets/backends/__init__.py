@@ -28,4 +28,9 @@ def backend_for(settings: Settings) -> Backend:
     return module.BACKEND(settings)
 
 
-__all__ = ["Backend", "backend_for", "backend_names"]
+def ledger_url(settings: Settings) -> str:
+    """AMZN_LEDGER_URL; else the backend's default (the Postgres warehouse; SQLite under landed/)."""
+    return settings.ledger_url_override or backend_for(settings).default_ledger_url()
+
+
+__all__ = ["Backend", "backend_for", "backend_names", "ledger_url"]

@@ -44,4 +44,4 @@ class Backend:
 
     def default_ledger_url(self) -> str:
         """The landing ledger when AMZN_LEDGER_URL is unset: SQLite under landed/."""
-        return f"sqlite:///{self.settings.dirs.landed / 'ledger.sqlite'}"
+        return self.settings.dirs.sqlite_ledger_url

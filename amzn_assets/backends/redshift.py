@@ -13,9 +13,25 @@ class RedshiftBackend(Backend):
         return {"dagster/table_name": f"{self.settings.redshift.schema}.{table}"}
 
     def warehouse_io_manager(self):
-        from amzn_assets.storage.redshift import redshift_io_manager
+        """Connection, staging and role from the AMZN_REDSHIFT_* settings."""
+        from dagster_aws.redshift import RedshiftClientResource
+        from dagster_aws.s3 import S3Resource
 
-        return redshift_io_manager(self.settings)
+        from amzn_assets.storage.redshift import RedshiftIOManager
+
+        r = self.settings.redshift
+        return RedshiftIOManager(
+            redshift=RedshiftClientResource(
+                host=r.host, port=r.port, user=r.user, database=r.database,
+                password=self.settings.secret("AMZN_REDSHIFT_PASSWORD", r.password),
+            ),
+            # endpoint_url None: boto3 reads AWS_ENDPOINT_URL and the other AWS_* variables.
+            s3=S3Resource(),
+            staging_prefix=r.staging,
+            iam_role_arn=r.iam_role,
+            db_schema=r.schema,
+            sql_dir=self.settings.sql_dir_override,
+        )
 
     def query(self, sql: str):
         from amzn_assets.warehouse.query import run_postgres_query

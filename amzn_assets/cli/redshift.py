@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from amzn_assets.cli.common import failed
+from amzn_assets.cli.common import failed, pass_settings
+from amzn_assets.settings import Settings
 
 IDENTIFIER_HELP = "cluster identifier (default: $AMZN_REDSHIFT_CLUSTER_ID or amzn-assets)"
 identifier_option = click.option("--identifier", help=IDENTIFIER_HELP)
@@ -32,11 +33,12 @@ def cluster() -> None:
 @click.option("--nodes", type=int, help="number of nodes; 1 makes a single-node cluster (default: $AMZN_REDSHIFT_NODES or 2)")
 @wait_option
 @timeout_option
-def create(identifier: str | None, node_type: str | None, nodes: int | None, wait: bool, timeout: float) -> int:
+@pass_settings
+def create(settings: Settings, identifier: str | None, node_type: str | None, nodes: int | None, wait: bool, timeout: float) -> int:
     from amzn_assets.redshift_admin import ClusterSpec, RedshiftAdminError, create_cluster, redshift_client
 
     try:
-        spec = ClusterSpec.from_env(identifier=identifier, node_type=node_type, number_of_nodes=nodes)
+        spec = ClusterSpec.from_settings(settings.redshift, identifier=identifier, node_type=node_type, number_of_nodes=nodes)
     except ValueError as exc:
         return failed("redshift", exc, 2)
     try:
@@ -55,11 +57,12 @@ def create(identifier: str | None, node_type: str | None, nodes: int | None, wai
 
 @cluster.command(help="print the cluster's node type, status, endpoint, VPC, ...")
 @identifier_option
-def describe(identifier: str | None) -> int:
-    from amzn_assets.redshift_admin import RedshiftAdminError, cluster_id_from_env, describe_cluster, redshift_client
+@pass_settings
+def describe(settings: Settings, identifier: str | None) -> int:
+    from amzn_assets.redshift_admin import RedshiftAdminError, describe_cluster, redshift_client
 
     try:
-        info = describe_cluster(redshift_client(), identifier or cluster_id_from_env())
+        info = describe_cluster(redshift_client(), identifier or settings.redshift.cluster_id)
     except RedshiftAdminError as exc:
         return failed("redshift", exc)
     print("\n".join(info.as_rows()))
@@ -72,16 +75,16 @@ def describe(identifier: str | None) -> int:
 @wait_option
 @timeout_option
 @click.option("--yes", is_flag=True, help="really delete; without it, only show what would go")
-def delete(identifier: str | None, final_snapshot: str | None, wait: bool, timeout: float, yes: bool) -> int:
+@pass_settings
+def delete(settings: Settings, identifier: str | None, final_snapshot: str | None, wait: bool, timeout: float, yes: bool) -> int:
     from amzn_assets.redshift_admin import (
         RedshiftAdminError,
-        cluster_id_from_env,
         delete_cluster,
         describe_cluster,
         redshift_client,
     )
 
-    identifier = identifier or cluster_id_from_env()
+    identifier = identifier or settings.redshift.cluster_id
     snapshot = f"final snapshot {final_snapshot}" if final_snapshot else "no final snapshot"
     try:
         client = redshift_client()

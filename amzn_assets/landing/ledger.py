@@ -271,5 +271,5 @@ class Ledger:
 
 def open_ledger(dirs: DataDirs, url: str = "") -> Ledger:
     """The landing ledger of a data directory (the one constructor the CLI, the lander and the
-    resources use): at url, else where the environment's settings put it (Settings.ledger_url)."""
-    return Ledger(url or dirs.ledger_url(), lock_path=dirs.ledger_lock)
+    resources use): at url (backends.ledger_url of the settings), else SQLite under landed/."""
+    return Ledger(url or dirs.sqlite_ledger_url, lock_path=dirs.ledger_lock)

@@ -37,34 +37,29 @@ import collections
 import datetime as dt
 import itertools
 import os
-import re
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
-import pyarrow.json as pj
 
 from amzn_assets.sources.common import ParseResult, RawLine, Rejected, SourceFileError
+from amzn_assets.sources.dump_json import culprits, find_all, in_line_order, line_ends, read_json, utf8_ok
 from amzn_assets.sources.dump_reader import DumpChunk, DumpReader
 from amzn_assets.sources.review_arrow import ReviewValidator
-from amzn_assets.sources.review_fields import DAY_SECONDS, FAST_PATH_JSON_SCHEMA, MAX_REVIEW_BYTES
+from amzn_assets.sources.review_fields import DAY_SECONDS, MAX_REVIEW_BYTES
 from amzn_assets.sources.reviews import parse_review_batch
 from amzn_assets.tables import PARSED_REVIEW_SCHEMA
 
-_BLOCK_BYTES = 4 << 20  # pyarrow JSON block size (raised to hold the longest line of a batch)
 _WORKERS = 2  # threads preparing and parsing chunks
 _PENDING = 3  # chunks submitted to them and not finished yet
-_ARROW_THREADS = True  # pyarrow's own threads too, within one parse
 _RETRIES = 4  # pyarrow tries again after its error names the lines to blame (then: halving)
 _MIN_SPLIT = 2048  # a block pyarrow refuses is halved down to this many lines, then parsed by orjson
 _ORJSON_GROUP = 1024  # lines per parse_review_batch call on the orjson path
 _DEEP_LINE = 2048  # a line this long may nest past orjson's limit (1024): its brackets are counted
 _LBRACE, _RBRACE, _CR, _NL, _SPACE = ord("{"), ord("}"), ord("\r"), ord("\n"), ord(" ")
-_PARSE_OPTIONS = pj.ParseOptions(explicit_schema=FAST_PATH_JSON_SCHEMA, unexpected_field_behavior="infer")
 
 
 
@@ -164,7 +159,7 @@ class _BatchParser:
         if n == 0:
             return job
         arr = np.frombuffer(data, np.uint8)
-        newlines = _newlines(arr)
+        newlines = line_ends(arr)
         starts = np.empty(n, np.int64)
         starts[0] = 0
         starts[1:] = newlines[: n - 1] + 1
@@ -193,7 +188,7 @@ class _BatchParser:
         rejected: list[Rejected] = []
         if job.fallback:
             job.trusted.append(self._orjson(job.fallback, job.first, rejected))
-        return ParseResult(_in_line_order(job.trusted), rejected)
+        return ParseResult(in_line_order(job.trusted), rejected)
 
     def _odd_lines(
         self, data: bytearray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, nonempty: np.ndarray
@@ -213,7 +208,7 @@ class _BatchParser:
         last_byte = np.where(crlf, arr[np.maximum(last - 1, 0)], last_byte)
         odd = nonempty & ~((arr[np.where(nonempty, starts, 0)] == _LBRACE) & (last_byte == _RBRACE))
 
-        suspects = _find_all(data, b"null")
+        suspects = find_all(data, b"null")
         if suspects:
             odd[np.searchsorted(ends, np.array(suspects, np.int64), side="left")] = True
         odd |= ends - starts > MAX_REVIEW_BYTES
@@ -221,7 +216,7 @@ class _BatchParser:
             s, e = int(starts[i]), int(ends[i])
             if data.count(b"[", s, e) + data.count(b"{", s, e) >= 1000:
                 odd[i] = True
-        if not data.isascii() and not _utf8_ok(data):
+        if not data.isascii() and not utf8_ok(data):
             for i in np.flatnonzero(nonempty & ~odd).tolist():
                 try:
                     data[starts[i] : ends[i]].decode("utf-8")
@@ -232,7 +227,7 @@ class _BatchParser:
     def _arrow(self, job: _Job, lines: np.ndarray, retries: int) -> None:
         """Have pyarrow parse `lines` (indices of non-blank lines, in order) and check its columns:
         the trusted rows go to `job.trusted`, the other lines to `job.fallback` (orjson)."""
-        parsed, error = _read_json(job.data, job.starts, job.ends, lines)
+        parsed, error = read_json(job.data, job.starts, job.ends, lines)
         if parsed is not None and parsed.num_rows == len(lines):
             table, clean = self.validator.validate(parsed)
             if not clean.all():
@@ -243,10 +238,10 @@ class _BatchParser:
                 job.trusted.append((table, lines))
             return
         if parsed is None and retries:  # refused: the error may say which lines are to blame
-            culprits = _culprits(job, lines, error)
-            if culprits is not None and culprits.any() and not culprits.all():
-                self._set_aside(job, lines[culprits], blank=True)
-                self._arrow(job, lines[~culprits], retries - 1)
+            blamed = culprits(job.data, job.ends, lines, error)
+            if blamed is not None and blamed.any() and not blamed.all():
+                self._set_aside(job, lines[blamed], blank=True)
+                self._arrow(job, lines[~blamed], retries - 1)
                 return
         if len(lines) <= _MIN_SPLIT:  # (also: not one row per line)
             self._set_aside(job, lines)
@@ -278,105 +273,3 @@ class _BatchParser:
         refused = {r.line for r in rejected[before:]}
         accepted = np.array([i for i in order if first + i + 1 not in refused], np.int64)
         return pa.Table.from_batches(batches, PARSED_REVIEW_SCHEMA), accepted
-
-
-
-def _newlines(arr: np.ndarray, block: int = 1 << 20) -> np.ndarray:
-    """int64 offsets of every newline, a block at a time (the temporaries stay in cache)."""
-    found = [np.flatnonzero(arr[at : at + block] == _NL) + at for at in range(0, len(arr), block)]
-    return np.concatenate(found) if found else np.zeros(0, np.int64)
-
-
-def _read_json(
-    data: bytearray, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray
-) -> tuple[pa.Table | None, str]:
-    """pyarrow's parse of the bytes from line lines[0] to line lines[-1] (other lines in between
-    are blank), or None and pyarrow's error when it refuses them."""
-    lo, hi = int(starts[lines[0]]), min(int(ends[lines[-1]]) + 1, len(data))
-    block = max(_BLOCK_BYTES, int((ends[lines] - starts[lines]).max()) + 2)
-    try:
-        table = pj.read_json(
-            pa.BufferReader(pa.py_buffer(memoryview(data)[lo:hi])),
-            read_options=pj.ReadOptions(use_threads=_ARROW_THREADS, block_size=block),
-            parse_options=_PARSE_OPTIONS,
-        )
-    except pa.ArrowException as exc:  # a type conflict, invalid JSON...: the orjson path decides
-        return None, str(exc)
-    return table, ""
-
-
-_CONFLICT = re.compile(r"Column\((/[^)]*)\) changed from (\w+) to")
-_UNCONVERTIBLE = re.compile(r"couldn't parse:(\S+)")
-_FIRST_BYTES = {"string": b'"', "number": b"-0123456789", "boolean": b"tf", "array": b"[", "object": b"{"}
-
-
-def _culprits(job: _Job, lines: np.ndarray, error: str) -> np.ndarray | None:
-    """Which of `lines` pyarrow's error blames, as a mask (None: the error does not say).
-
-    "Column(/vote) changed from string to number": the lines where a "vote" key holds anything
-    but a string. "Failed to convert JSON to int64, couldn't parse:1.5e9": the lines holding
-    that text. A guess is harmless: blamed lines go to the orjson path, and pyarrow tries again.
-    """
-    data = job.data
-    blamed: list[int] = []
-    if match := _CONFLICT.search(error):
-        path = match.group(1).split("/")[1:]
-        names = [name for name in path if name != "[]"]
-        if not names:
-            return None
-        key = orjson.dumps(names[-1])
-        expected = None if path[-1] == "[]" else _FIRST_BYTES.get(match.group(2))
-        for at in _find_all(data, key):
-            value = _skip_blanks(data, at + len(key))
-            if value < len(data) and data[value] == ord(":"):
-                value = _skip_blanks(data, value + 1)
-                if expected is None or value >= len(data) or data[value] not in expected:
-                    blamed.append(at)
-    elif match := _UNCONVERTIBLE.search(error):
-        blamed = _find_all(data, match.group(1).encode())
-    else:
-        return None
-    if not blamed:
-        return None
-    return np.isin(lines, np.searchsorted(job.ends, np.array(blamed, np.int64), side="left"))
-
-
-def _skip_blanks(data: bytearray, at: int) -> int:
-    while at < len(data) and data[at] in b" \t\r":
-        at += 1
-    return at
-
-
-def _in_line_order(tables: list[tuple[pa.Table, np.ndarray]]) -> pa.Table:
-    tables = [(t, lines) for t, lines in tables if t.num_rows]
-    if not tables:
-        return PARSED_REVIEW_SCHEMA.empty_table()
-    if len(tables) == 1:
-        return tables[0][0]
-    lines = np.concatenate([lines for _, lines in tables])
-    table = pa.concat_tables([t for t, _ in tables])
-    if np.all(lines[1:] > lines[:-1]):
-        return table
-    return table.take(pa.array(np.argsort(lines, kind="stable")))
-
-
-
-def _find_all(data: bytearray, token: bytes) -> list[int]:
-    """Offsets of every occurrence of `token` in data."""
-    found: list[int] = []
-    at = data.find(token)
-    while at != -1:
-        found.append(at)
-        at = data.find(token, at + 1)
-    return found
-
-
-def _utf8_ok(data: bytearray) -> bool:
-    """Whole-buffer UTF-8 check in C++ (the same rules as Python's codec), without a str copy."""
-    offsets = pa.py_buffer(np.array([0, len(data)], np.int64))
-    array = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
-    try:
-        array.validate(full=True)
-    except pa.ArrowInvalid:
-        return False
-    return True

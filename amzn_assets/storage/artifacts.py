@@ -239,10 +239,10 @@ class ArtifactIOManager(ConfigurableIOManagerFactory):
 
 def models_base_path(backend: str, data_dir: str, s3_prefix: str | None = None) -> str:
     """<s3 prefix>/models with the S3 backend, else <data_dir>/models (Postgres and Redshift hold
-    tables, not files: their artifacts stay beside the data). Explicit values over the environment's."""
+    tables, not files: their artifacts stay beside the data)."""
     from amzn_assets.backends import backend_for
 
-    settings = settings_module.Settings.from_env().with_overrides(backend=backend, data_dir=data_dir, s3_prefix=s3_prefix)
+    settings = settings_module.Settings(data_dir=Path(data_dir).resolve(), backend=backend, s3_prefix_url=s3_prefix or "")
     return backend_for(settings).models_base_path()
 
 

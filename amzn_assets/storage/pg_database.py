@@ -12,7 +12,9 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from amzn_assets.settings import libpq_url, sql_dir
+from pathlib import Path
+
+from amzn_assets.settings import default_sql_dir, libpq_url
 
 _SCHEMA_LOCK = 7_411_001  # pg_advisory_xact_lock key: one DDL run at a time
 
@@ -45,10 +47,10 @@ def pooled(url: str) -> Iterator:
         conn.close()
 
 
-def ensure_schema(conn, schema: str) -> None:
+def ensure_schema(conn, schema: str, sql_dir: str = "") -> None:
     """Create the schema and the star tables from sql/postgres/schema.sql, then their column comments
     (sql/postgres/comments.sql, generated from amzn_assets/tables.py) (idempotent)."""
-    ddl = _ddl() + "\n" + (sql_dir() / "postgres" / "comments.sql").read_text()
+    ddl = _ddl(sql_dir) + "\n" + (_sql_folder(sql_dir) / "postgres" / "comments.sql").read_text()
     with conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
@@ -59,7 +61,7 @@ def ensure_schema(conn, schema: str) -> None:
 _current: set[tuple[str, str]] = set()
 
 
-def ensure_schema_once(conn, schema: str) -> None:
+def ensure_schema_once(conn, schema: str, sql_dir: str = "") -> None:
     """ensure_schema, skipped when this process already did it for this server and schema or when
     every table, column and index the DDL declares exists (one catalog query). Running the DDL on a
     schema in use is not free: CREATE INDEX IF NOT EXISTS takes a SHARE lock on its table first,
@@ -67,13 +69,18 @@ def ensure_schema_once(conn, schema: str) -> None:
     dsn = conn.dsn
     if (dsn, schema) in _current:
         return
-    if not _schema_is_current(conn, schema):
-        ensure_schema(conn, schema)
+    if not _schema_is_current(conn, schema, sql_dir):
+        ensure_schema(conn, schema, sql_dir)
     _current.add((dsn, schema))
 
 
-def _ddl() -> str:
-    return (sql_dir() / "postgres" / "schema.sql").read_text()
+def _sql_folder(sql_dir: str) -> Path:
+    """AMZN_SQL_DIR (Settings.sql_dir, passed down by the backend), else the repository's sql/."""
+    return Path(sql_dir) if sql_dir else default_sql_dir()
+
+
+def _ddl(sql_dir: str = "") -> str:
+    return (_sql_folder(sql_dir) / "postgres" / "schema.sql").read_text()
 
 
 _CREATE_TABLE = re.compile(r'CREATE TABLE IF NOT EXISTS "?(\w+)"?\s*\((.*?)\n\);', re.S)
@@ -92,8 +99,8 @@ def declared_objects(ddl: str) -> tuple[set[tuple[str, str]], set[str]]:
     return columns, set(_CREATE_INDEX.findall(ddl))
 
 
-def _schema_is_current(conn, schema: str) -> bool:
-    columns, indexes = declared_objects(_ddl())
+def _schema_is_current(conn, schema: str, sql_dir: str = "") -> bool:
+    columns, indexes = declared_objects(_ddl(sql_dir))
     with conn.cursor() as cur:
         cur.execute(
             "SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from amzn_assets.chunks import TableChunks, chunks_of
-from amzn_assets.storage import pg_database, pg_tables
+from amzn_assets.storage import pg_database, pg_reads, pg_tables
 from amzn_assets.storage.contract import StorageSpec, projected, whole_table
 from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
@@ -23,17 +23,18 @@ class PostgresIOManager(ConfigurableIOManager):
 
     url: str  # libpq URL, e.g. postgresql://user:pw@host:5432/db
     db_schema: str = "public"
+    sql_dir: str = ""  # AMZN_SQL_DIR; default: the repository's sql/
 
     def _connect(self):
         conn = pg_database.connect(self.url)
-        pg_database.ensure_schema_once(conn, self.db_schema)
+        pg_database.ensure_schema_once(conn, self.db_schema, self.sql_dir)
         return conn
 
     @contextmanager
     def _connection(self) -> Iterator:
         """The process's pooled connection, the schema checked once per process."""
         with pg_database.pooled(self.url) as conn:
-            pg_database.ensure_schema_once(conn, self.db_schema)
+            pg_database.ensure_schema_once(conn, self.db_schema, self.sql_dir)
             yield conn
 
     def write_partitions(self, name: str, spec: StorageSpec, keys: Sequence[str], obj) -> dict[str, int]:
@@ -54,7 +55,7 @@ class PostgresIOManager(ConfigurableIOManager):
 
         def read(chunk_keys: list[str]):
             with self._connection() as conn:
-                return pg_tables.read_partitions(conn, self.db_schema, name, schema, spec.partition_column, chunk_keys)
+                return pg_reads.read_partitions(conn, self.db_schema, name, schema, spec.partition_column, chunk_keys)
 
         return TableChunks.by_days(keys, schema, read)
 
@@ -64,7 +65,7 @@ class PostgresIOManager(ConfigurableIOManager):
 
     def existing_keys(self, name: str, spec: StorageSpec, column: str, values, near: Sequence[str] = ()):
         with self._connection() as conn:
-            return pg_tables.existing_values(conn, self.db_schema, name, column, values)
+            return pg_reads.existing_values(conn, self.db_schema, name, column, values)
 
     def handle_output(self, context: OutputContext, obj) -> None:
         name = context.asset_key.path[-1]

@@ -33,7 +33,6 @@ from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
 from amzn_assets.chunks import TableChunks, chunks_of
-from amzn_assets.settings import Settings
 from amzn_assets.storage import redshift_sql
 from amzn_assets.storage.contract import StorageSpec, count_by_key, projected, whole_table
 from amzn_assets.storage.metadata import record_partition_metadata
@@ -172,6 +171,7 @@ class RedshiftIOManager(ConfigurableIOManager):
     # The role COPY assumes to read the staged objects. A comma-separated list (the roles that
     # `amzn-assets redshift cluster create` attaches, same variable) uses its first ARN.
     iam_role_arn: str
+    sql_dir: str = ""  # AMZN_SQL_DIR; default: the repository's sql/
     db_schema: str = "public"
     keep_staged: bool = False  # keep the staged parquet after a successful COPY
     rows_per_object: int = ROWS_PER_OBJECT
@@ -196,7 +196,7 @@ class RedshiftIOManager(ConfigurableIOManager):
         return self.redshift.get_client().execute_query(query, fetch_results=True) or []
 
     def schema_statements(self) -> list[redshift_sql.Statement]:
-        return redshift_sql.ensure_schema(self.db_schema)
+        return redshift_sql.ensure_schema(self.db_schema, redshift_sql.redshift_ddl(self.sql_dir) if self.sql_dir else None)
 
     # -----------------------------------------------------------------------------------------------
 
@@ -302,26 +302,3 @@ def _counted(chunks, column: str, counts: dict[str, int]):
     for chunk in chunks:
         count_by_key(chunk, column, counts)
         yield chunk
-
-
-def redshift_io_manager_from_env() -> RedshiftIOManager:
-    """AMZN_BACKEND=redshift: connection, staging and role from AMZN_REDSHIFT_*."""
-    return redshift_io_manager(Settings.from_env())
-
-
-def redshift_io_manager(settings: Settings) -> RedshiftIOManager:
-    r = settings.redshift
-    return RedshiftIOManager(
-        redshift=RedshiftClientResource(
-            host=r.host,
-            port=r.port,
-            user=r.user,
-            password=settings.secret("AMZN_REDSHIFT_PASSWORD", r.password),
-            database=r.database,
-        ),
-        # endpoint_url None: boto3 reads AWS_ENDPOINT_URL and the other AWS_* variables.
-        s3=S3Resource(),
-        staging_prefix=r.staging,
-        iam_role_arn=r.iam_role,
-        db_schema=r.schema,
-    )

@@ -183,15 +183,6 @@ def format_table(result: QueryResult, max_width: int = 60) -> str:
     return table + f"\n({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})"
 
 
-def query_from_env(local_warehouse: Path):
-    """The `amzn-assets query` target under the environment's settings, over this local warehouse
-    folder: a function from SQL to QueryResult."""
-    from amzn_assets.backends import backend_for
-    from amzn_assets.settings import Settings
-
-    return backend_for(Settings.from_env().with_data_dir(Path(local_warehouse).parent)).query
-
-
 def counts_with(query) -> dict[str, tuple[int, int | None]]:
     """Rows and distinct partitions (None: an unpartitioned table) per table that exists, through any backend."""
     counts = {}

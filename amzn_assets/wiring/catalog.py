@@ -11,25 +11,26 @@ from amzn_assets.backends.local import parquet_uri
 from amzn_assets.settings import Settings
 from amzn_assets.tables import TableSpec
 
-_SETTINGS = Settings.from_env()  # read when the code location loads, like every setting of the definitions
-_BACKEND = backend_for(_SETTINGS)
-
-WAREHOUSE_KINDS = {_BACKEND.kind}  # the star and reference tables: "parquet", "s3", "postgres" or "redshift"
 STAGING_KINDS = {"parquet"}  # landed_* stay local parquet whatever the backend
 
 
-def warehouse_metadata(spec: TableSpec) -> dict[str, object]:
+def warehouse_kinds(settings: Settings) -> set[str]:
+    """The star and reference tables' kind: "parquet", "s3", "postgres" or "redshift"."""
+    return {backend_for(settings).kind}
+
+
+def warehouse_metadata(settings: Settings, spec: TableSpec) -> dict[str, object]:
     """A star or reference table's metadata: its storage contract and columns, and where it lives."""
-    return spec.as_metadata() | _BACKEND.table_metadata(spec.name, partitioned=bool(spec.partition_column))
+    return spec.as_metadata() | backend_for(settings).table_metadata(spec.name, partitioned=bool(spec.partition_column))
 
 
-def staging_metadata(spec: TableSpec) -> dict[str, object]:
+def staging_metadata(settings: Settings, spec: TableSpec) -> dict[str, object]:
     """A landed_* table's metadata: it is parquet under the data directory's warehouse/ folder."""
-    return spec.as_metadata() | {"dagster/uri": parquet_uri(_SETTINGS.dirs.warehouse.as_uri(), spec.name, True)}
+    return spec.as_metadata() | {"dagster/uri": parquet_uri(settings.dirs.warehouse.as_uri(), spec.name, True)}
 
 
-def upload_area_uri() -> str:
+def upload_area_uri(settings: Settings) -> str:
     """Where uploads arrive: <AMZN_UPLOAD_URL>/uploaded (s3://...), else the data directory's uploaded/."""
-    if _SETTINGS.uploads_to_s3:
-        return _SETTINGS.upload_root.rstrip("/") + "/uploaded/"
-    return (Path(_SETTINGS.upload_root).resolve() / "uploaded").as_uri() + "/"
+    if settings.uploads_to_s3:
+        return settings.upload_root.rstrip("/") + "/uploaded/"
+    return (Path(settings.upload_root).resolve() / "uploaded").as_uri() + "/"

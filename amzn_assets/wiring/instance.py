@@ -1,7 +1,7 @@
 """What the sensors and checks read back from the Dagster instance, and what they share.
 
 - latest_materializations: each partition's latest materialization record (run id, timestamp).
-- SERIAL_TAG, listing_digest, sensor_interval_seconds: the sensors' run tag, run keys and interval.
+- SERIAL_TAG, listing_digest, sensor_status: the sensors' run tag, run keys and default status.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 
-from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, EventLogRecord
-
-from amzn_assets.settings import Settings
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DefaultSensorStatus, EventLogRecord
 
 # Runs that write the warehouse share this tag; dagster.yaml lets one such run at a time, oldest
 # first, so a later run (which sees more landed data) always writes last.
@@ -23,8 +21,9 @@ def listing_digest(paths: Iterable[str]) -> str:
     return hashlib.sha256(json.dumps(sorted(paths)).encode()).hexdigest()[:16]
 
 
-def sensor_interval_seconds() -> int:
-    return Settings.from_env().sensor_interval_s
+def sensor_status(running: bool) -> DefaultSensorStatus:
+    """A sensor's default status from its setting (AMZN_SENSORS_RUNNING, AMZN_MODEL_SENSOR_RUNNING)."""
+    return DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED
 
 
 def latest_materializations(instance: DagsterInstance, asset: str, days: Sequence[str], page: int = 1_000) -> dict[str, EventLogRecord]:

@@ -11,27 +11,20 @@ FIRST_REVIEW_DAY = "1996-05-01"
 daily_partitions = DailyPartitionsDefinition(start_date=FIRST_REVIEW_DAY, end_offset=1)
 
 
-
-def daily_backfill_policy() -> BackfillPolicy:
+def daily_backfill_policy(settings: Settings) -> BackfillPolicy:
     """How a backfill of the daily assets is split into runs.
 
     Unset (the default): one run per range, which `dagster asset materialize --partition-range`
     and a single-run backfill from the UI need. AMZN_BACKFILL_DAYS_PER_RUN=N: runs of at most N
     days, which the run queue starts side by side, so a backfill of years spreads over Celery
-    workers (docs/scaling.md). Read when the code location loads: give every process of a
-    deployment the same value.
+    workers (docs/scaling.md). Give every process of a deployment the same value.
     """
-    days = Settings.from_env().backfill_days_per_run
+    days = settings.backfill_days_per_run
     if not days:
         return BackfillPolicy.single_run()
     if not days.isdigit() or int(days) < 1:
         raise ValueError(f"{BACKFILL_DAYS_ENV}={days!r}: a whole number of days (>= 1), or unset for one run per range")
     return BackfillPolicy.multi_run(int(days))
-
-
-# The daily assets' policy (its name predates the setting): one run per range unless
-# AMZN_BACKFILL_DAYS_PER_RUN splits it.
-single_run_backfill = daily_backfill_policy()
 
 
 def partition_days(keys: list[str]) -> list[date]:

@@ -31,17 +31,17 @@ TRANSIENT_RETRY = RetryPolicy(max_retries=3, delay=5, backoff=Backoff.EXPONENTIA
 _MINUTE = timedelta(minutes=1)
 
 
-def stream_freshness(settings: Settings | None = None) -> FreshnessPolicy:
+def stream_freshness(settings: Settings) -> FreshnessPolicy:
     """Fails after AMZN_STREAM_FRESHNESS_MINUTES without a materialization (default 6 h), warns after a
     sixth of it (1 h) when that is at least Dagster's minimum of one minute."""
-    fail = timedelta(minutes=(settings or Settings.from_env()).stream_freshness_minutes)
+    fail = timedelta(minutes=settings.stream_freshness_minutes)
     warn = fail / 6
     return FreshnessPolicy.time_window(fail_window=fail, warn_window=warn if warn >= _MINUTE else None)
 
 
-def model_freshness(settings: Settings | None = None) -> FreshnessPolicy:
+def model_freshness(settings: Settings) -> FreshnessPolicy:
     """A month's evaluation is expected every month: fails after AMZN_MODEL_FRESHNESS_DAYS (default 35)
     without a rating_model_evaluation materialization, warns three days before."""
-    days = (settings or Settings.from_env()).model_freshness_days
+    days = settings.model_freshness_days
     warn = timedelta(days=days - 3)
     return FreshnessPolicy.time_window(fail_window=timedelta(days=days), warn_window=warn if warn >= _MINUTE else None)

@@ -356,7 +356,7 @@ def resolved_jobs(monkeypatch, scratch) -> dict:
     monkeypatch.setenv("DAGSTER_CELERY_BACKEND_URL", "redis://127.0.0.1:1/1")
     from amzn_assets.definitions import defs
 
-    return {name: defs.resolve_job_def(name) for name in ("warehouse_celery_job", "ml_monthly_celery_job", "ml_daily_celery_job")}
+    return {name: defs().resolve_job_def(name) for name in ("warehouse_celery_job", "ml_monthly_celery_job", "ml_daily_celery_job")}
 
 
 def test_jobs_route_ml_steps_to_ml_queue_in_the_plan(monkeypatch, scratch):
@@ -391,7 +391,7 @@ def test_each_celery_job_resolves_on_one_partitions_definition():
         "ml_monthly_celery_job": monthly_partitions,
     }
     for name, partitions in expected.items():
-        job = defs.resolve_job_def(name)
+        job = defs().resolve_job_def(name)
         assert job.executor_def.name == "celery_redis"
         assert job.partitions_def == partitions, name
 

@@ -252,6 +252,7 @@ def single_process_run(env: dict, postgres_url: str, schema: str) -> None:
         "from dagster import DagsterInstance, materialize\n"
         "from dagster import AssetSelection\n"
         "from amzn_assets.definitions import defs\n"
+        "defs = defs()\n"
         "from amzn_assets.wiring.groups import WAREHOUSE\n"
         f"tags = {{'dagster/asset_partition_range_start': {FIRST!r}, 'dagster/asset_partition_range_end': {LAST!r}}}\n"
         "keys = AssetSelection.groups(*WAREHOUSE).resolve(defs.resolve_asset_graph())\n"

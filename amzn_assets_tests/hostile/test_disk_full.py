@@ -26,7 +26,7 @@ from dagster import AssetSelection, DagsterEventType, DagsterInstance, Definitio
 from sqlalchemy.exc import OperationalError
 
 from amzn_assets.cli import main
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.generate import generate_sample
 from amzn_assets.landing.archive import Archive
 from amzn_assets.landing.intake import Lander

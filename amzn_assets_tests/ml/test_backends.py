@@ -5,6 +5,7 @@ of the All Beauty excerpt), so each case trains in seconds."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -13,7 +14,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from amzn_assets.domains.rating_model import build_ml_assets, ml_resources
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import ENV_SETTINGS, all_assets, resources_for
 from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander
 from amzn_assets.settings import DataDirs, libpq_url
@@ -34,9 +35,9 @@ def train_month(dirs: DataDirs, backend: str, **where) -> dict:
     """Import the excerpt, load the window's warehouse on `backend`, train and evaluate MONTH; the
     evaluation's metadata."""
     import_dump(Lander(dirs), FIXTURES / "All_Beauty_5.json.gz", category="all_beauty")
-    resources = resources_for(backend, str(dirs.root), ledger_url=dirs.ledger_url(), **where)
+    resources = resources_for(backend, str(dirs.root), ledger_url=dirs.sqlite_ledger_url, **where)
     resources |= ml_resources(backend, str(dirs.root), where.get("s3_prefix"), preset="tiny")
-    model_assets, checks = build_ml_assets(window_months=2)
+    model_assets, checks = build_ml_assets(replace(ENV_SETTINGS, model_window_months=2))
     with DagsterInstance.ephemeral() as instance:
         assert materialize(all_assets, resources=resources, instance=instance, selection="*reviews_fact", tags=WINDOW).success
         result = materialize(

@@ -115,8 +115,9 @@ def predicted_days(instance) -> set[str]:
 
 
 def predictions_follow_the_data(instance, dirs: DataDirs, source: Path, log: Path) -> None:
-    from amzn_assets.definitions import all_assets, resources_for
-    from amzn_assets.domains.rating_model import ml_asset_checks, ml_assets, ml_resources
+    from amzn_assets_tests.deployment import all_assets, resources_for
+    from amzn_assets.domains.rating_model import ml_resources
+    from amzn_assets_tests.deployment import ml_asset_checks, ml_assets
     from amzn_assets_tests.celery.test_celery import pass_the_model_check
 
     [gate] = [i for i in instance.event_log_storage.get_asset_check_partition_info([GATE]) if i.partition_key == MONTH]

@@ -37,14 +37,8 @@ from dagster import (
     materialize,
 )
 
-from amzn_assets.domains.rating_model import (
-    TRAINING_WINDOW_MONTHS,
-    ml_asset_checks,
-    ml_assets,
-    ml_resources,
-    monthly_partitions,
-)
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets.domains.rating_model import ml_resources, model_sensors, monthly_partitions
+from amzn_assets_tests.deployment import ENV_SETTINGS, all_assets, ml_asset_checks, ml_assets, resources_for
 from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander
 from amzn_assets.ml import artifacts
@@ -84,7 +78,7 @@ def trained(tmp_path_factory):
     dirs = DataDirs(tmp_path_factory.mktemp("ml-pipeline") / "data")
     import_dump(Lander(dirs), FIXTURES / "All_Beauty_5.json.gz", category="all_beauty")
     resources = resources_for("local", str(dirs.root)) | ml_resources("local", str(dirs.root), preset="tiny")
-    assert TRAINING_WINDOW_MONTHS == 0  # the default: the growing window
+    assert ENV_SETTINGS.model_window_months == 0  # the default: the growing window
     window = {"dagster/asset_partition_range_start": WAREHOUSE_DAYS[0], "dagster/asset_partition_range_end": WAREHOUSE_DAYS[1]}
     with DagsterInstance.ephemeral() as instance:
         assert materialize(all_assets, resources=resources, instance=instance, selection="*reviews_fact", tags=window).success
@@ -306,7 +300,7 @@ def test_rating_model_sensor_trains_the_month_the_reviews_moved_past(trained):
     """rating_model_sensor on the instance's real reviews_fact events (kept last: it materializes June
     days): the window up to 2018-05-31 closes 2018-04; June days close 2018-05; a repeated tick asks
     nothing; a late May day retrains 2018-05; a re-materialized March day retrains nothing."""
-    from amzn_assets.domains.rating_model.sensor import rating_model_sensor
+    rating_model_sensor = model_sensors(ENV_SETTINGS)[0]
 
     def tick(cursor):
         with build_sensor_context(instance=trained.instance, cursor=cursor) as context:

@@ -12,7 +12,7 @@ from dagster import DagsterInstance, materialize
 from dagster_aws.s3 import S3Resource
 from pyarrow import fs
 
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets_tests import broken
 from amzn_assets_tests.broken import DAYS, FAULTS, RANGE
 from amzn_assets_tests.storage.test_postgres_backend import in_schema, pg_schema, query  # noqa: F401 (a fixture)

@@ -9,9 +9,9 @@ import psycopg2
 import pytest
 from dagster import DagsterInstance, materialize
 
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.settings import libpq_url
-from amzn_assets.storage import pg_database, pg_tables
+from amzn_assets.storage import pg_database, pg_reads, pg_tables
 from amzn_assets.tables import STAR_TABLES
 
 ANALYSIS = Path(__file__).resolve().parents[2] / "sql" / "analysis"
@@ -96,7 +96,7 @@ def test_upsert_keeps_the_latest_partition_and_reads_back_in_arrow_types(postgre
     older = pa.table({"reviewer_id": ["A1", "A1"], "reviewer_name": ["Old", "Older"], "seen_date": [dt.date(2018, 1, 2), dt.date(2018, 1, 1)]}, schema=USERS_SCHEMA)
     pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", [newer])
     pg_tables.upsert(conn, pg_schema, "users", ["reviewer_id"], "seen_date", [older])  # a re-run of older days
-    back = pg_tables.read_partitions(conn, pg_schema, "users", USERS_SCHEMA, "seen_date", [f"2018-01-{d:02d}" for d in range(1, 32)])
+    back = pg_reads.read_partitions(conn, pg_schema, "users", USERS_SCHEMA, "seen_date", [f"2018-01-{d:02d}" for d in range(1, 32)])
     assert back.to_pylist() == [{"reviewer_id": "A1", "reviewer_name": "New", "seen_date": dt.date(2018, 1, 5)}]
     conn.close()
 
@@ -125,7 +125,7 @@ def test_fact_rows_round_trip_through_copy(postgres_url, pg_schema):
     row["review_id"] = review_ids(pa.Table.from_pylist([row]))[0].as_py()
     fact = pa.Table.from_pylist([row], schema=REVIEWS_FACT_SCHEMA)
     pg_tables.replace_partitions(conn, pg_schema, "reviews_fact", "review_date", ["2018-01-02"], [fact])
-    back = pg_tables.read_partitions(conn, pg_schema, "reviews_fact", REVIEWS_FACT_SCHEMA, "review_date", ["2018-01-02"])
+    back = pg_reads.read_partitions(conn, pg_schema, "reviews_fact", REVIEWS_FACT_SCHEMA, "review_date", ["2018-01-02"])
     assert back.to_pylist() == [row]  # empty string stays empty, NULL stays NULL, quotes and newlines survive
     conn.close()
 

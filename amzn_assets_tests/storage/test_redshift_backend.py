@@ -50,7 +50,6 @@ from amzn_assets.storage.redshift import (
     RedshiftIOManager,
     delete_staged,
     prepare_for_copy,
-    redshift_io_manager_from_env,
     stage_parquet,
 )
 from amzn_assets.tables import (
@@ -693,6 +692,14 @@ def test_io_manager_refuses_a_bad_role_before_staging(postgres_url, empty_schema
     assert keys_under(client, bucket) == [] and io_manager._sent == []
 
 
+def redshift_io_manager_from_env():
+    """The backend switch: AMZN_BACKEND=redshift's IO manager under the environment's settings."""
+    from amzn_assets.backends import backend_for
+    from amzn_assets.settings import Settings
+
+    return backend_for(Settings.from_env().with_overrides(backend="redshift", data_dir="/nonexistent")).warehouse_io_manager()
+
+
 def test_from_env_and_the_backend_switch(monkeypatch):
     for name, value in {
         "AMZN_REDSHIFT_HOST": "example.abc123.us-east-1.redshift.amazonaws.com",
@@ -715,9 +722,6 @@ def test_from_env_and_the_backend_switch(monkeypatch):
         assert resolved.staging_prefix == "s3://amzn-staging/redshift"
         assert resolved.copy_role == ROLE  # the first of the cluster's roles
 
-    from amzn_assets.storage.backends import warehouse_io_manager
-
-    assert isinstance(warehouse_io_manager("redshift", "/nonexistent"), RedshiftIOManager)
     monkeypatch.delenv("AMZN_REDSHIFT_PORT")
     assert redshift_io_manager_from_env().redshift.port == 5439
 
@@ -726,7 +730,7 @@ def test_definitions_import_with_the_redshift_backend(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMZN_")}
     env |= {"AMZN_BACKEND": "redshift", "AMZN_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-c", "import amzn_assets.definitions as d; print(type(d.defs.resources['io_manager']).__name__)"],
+        [sys.executable, "-c", "import amzn_assets.definitions as d; print(type(d.defs().resources['io_manager']).__name__)"],
         env=env, capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr

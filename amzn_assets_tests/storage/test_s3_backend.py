@@ -8,8 +8,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 from pyarrow import fs
 
-from amzn_assets.definitions import all_assets, resources_for
-from amzn_assets.warehouse.query import query_from_env
+from amzn_assets_tests.deployment import all_assets, query_from_env, resources_for
+
 
 BUCKET = "amzn-lake"
 PREFIX = f"s3://{BUCKET}/lake"

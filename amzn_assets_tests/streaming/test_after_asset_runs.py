@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from dagster import DagsterInstance, materialize
 
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.warehouse.apply import WAREHOUSE
 from amzn_assets_tests.conftest import gz_review, upload

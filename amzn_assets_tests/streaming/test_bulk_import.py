@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from amzn_assets.definitions import all_assets, resources_for
+from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.landing.bulk import ImportFailed, import_dump
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader

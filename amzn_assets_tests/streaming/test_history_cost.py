@@ -17,7 +17,7 @@ import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
-from amzn_assets.definitions import resources_for
+from amzn_assets_tests.deployment import resources_for
 from amzn_assets.domains.stream.sensor import stream_job
 from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander

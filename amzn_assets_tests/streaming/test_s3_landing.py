@@ -6,7 +6,7 @@ import boto3
 import pytest
 from dagster import DagsterInstance, SkipReason, build_sensor_context
 
-from amzn_assets.definitions import resources_for
+from amzn_assets_tests.deployment import ENV_SETTINGS, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.landing.s3_store import S3Store
@@ -53,11 +53,11 @@ def test_uploader_sensor_and_landing_on_s3(s3, dirs, tmp_path):
     resources = resources_for("local", str(dirs.root), upload_url=ROOT)
     with DagsterInstance.ephemeral() as instance:
         with build_sensor_context(instance=instance, resources=resources) as context:
-            requested = stream_sensor(context)
+            requested = stream_sensor(ENV_SETTINGS)(context)
         assert requested.tags["amzn/files_waiting"] == "21"
         assert stream_job.execute_in_process(instance=instance, resources=resources).success
         with build_sensor_context(instance=instance, resources=resources) as context:
-            assert isinstance(stream_sensor(context), SkipReason)
+            assert isinstance(stream_sensor(ENV_SETTINGS)(context), SkipReason)
 
     assert keys(s3, "data/uploaded/") == []
     lander = Lander(dirs, store=S3Store(ROOT, s3))

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from dagster import AssetKey, DagsterInstance, SkipReason, build_sensor_context
 
-from amzn_assets.definitions import resources_for
+from amzn_assets_tests.deployment import ENV_SETTINGS, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.domains.stream.sensor import stream_job, stream_sensor
@@ -28,7 +28,7 @@ def instance():
 
 def tick(dirs, instance):
     with build_sensor_context(instance=instance, resources=resources_for("local", str(dirs.root))) as context:
-        return stream_sensor(context)
+        return stream_sensor(ENV_SETTINGS)(context)
 
 
 def stream(dirs, instance):

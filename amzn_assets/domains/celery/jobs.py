@@ -17,7 +17,6 @@ from __future__ import annotations
 from dagster import AssetSelection
 
 from amzn_assets.domains.rating_model.jobs import MONTHLY_MODEL_ASSETS
-from amzn_assets.domains.rating_model.predictions import rating_predictions
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.celery import DEFAULT_QUEUE, ML_QUEUE, celery_asset_job
 
@@ -37,6 +36,6 @@ ml_monthly_celery_job = celery_asset_job(
 
 ml_daily_celery_job = celery_asset_job(
     "ml_daily_celery_job",
-    AssetSelection.assets(rating_predictions),
+    AssetSelection.assets("rating_predictions"),
     description=f"A day's rating_predictions on the Celery workers (queue '{ML_QUEUE}').",
 )

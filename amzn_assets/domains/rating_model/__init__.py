@@ -7,11 +7,12 @@
 
     partitions.py     monthly partitions, the training window (default: all history up to the month)
     resources.py      RatingModelSettings, the artifact IO manager (ml_resources)
-    model_assets.py   the three monthly assets and their two checks (build_ml_assets)
+    model_assets.py   the three monthly assets and their two checks (build_ml_assets(settings))
     checks.py         the checks' decisions and the refusals, as plain functions of metrics.json
     predictions.py    rating_predictions
-    jobs.py           the code location's instances and rating_model_job
-    sensor.py         rating_model_sensor: trains a month once its reviews are complete
+    jobs.py           model_assets(settings): every model asset and check; rating_model_job
+    sensor.py         model_sensors(settings): rating_model_sensor (trains a month once its reviews are
+                      complete) and rating_predictions_automation
 
 Nothing here imports TensorFlow, SentencePiece or scikit-learn at module import: the code location
 loads without the `ml` extra. amzn_assets/definitions.py loads every module here (the assets,
@@ -26,43 +27,31 @@ from amzn_assets.domains.rating_model.checks import (
     refused_model,
     sanity_check_result,
 )
-from amzn_assets.domains.rating_model.jobs import (
-    ml_asset_checks,
-    ml_assets,
-    rating_model,
-    rating_model_beats_baselines,
-    rating_model_evaluation,
-    rating_model_job,
-    rating_model_sanity,
-    rating_tokenizer,
-)
+from amzn_assets.domains.rating_model.jobs import MONTHLY_MODEL_ASSETS, model_assets, rating_model_job
 from amzn_assets.domains.rating_model.model_assets import build_ml_assets
-from amzn_assets.domains.rating_model.partitions import TRAINING_WINDOW_MONTHS, monthly_partitions, training_window, window_days
-from amzn_assets.domains.rating_model.predictions import PredictionConfig, predictions_schema, rating_predictions
+from amzn_assets.domains.rating_model.partitions import GROWING_WINDOW, monthly_partitions, training_window, window_days
+from amzn_assets.domains.rating_model.predictions import PredictionConfig, predictions_schema, rating_predictions_asset
 from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER, MODEL_SETTINGS, RatingModelSettings, ml_resources
+from amzn_assets.domains.rating_model.sensor import model_sensors
 
 __all__ = [
+    "GROWING_WINDOW",
     "MODEL_IO_MANAGER",
     "MODEL_SETTINGS",
+    "MONTHLY_MODEL_ASSETS",
     "SANITY_MIN_SHARE",
-    "TRAINING_WINDOW_MONTHS",
     "PredictionConfig",
     "RatingModelSettings",
     "build_ml_assets",
     "beats_baselines_check_result",
-    "ml_asset_checks",
-    "ml_assets",
     "ml_resources",
+    "model_assets",
     "model_beats_baselines",
+    "model_sensors",
     "monthly_partitions",
     "predictions_schema",
-    "rating_model",
-    "rating_model_beats_baselines",
-    "rating_model_evaluation",
     "rating_model_job",
-    "rating_model_sanity",
-    "rating_predictions",
-    "rating_tokenizer",
+    "rating_predictions_asset",
     "refusal_for_failed_checks",
     "refused_model",
     "sanity_check_result",

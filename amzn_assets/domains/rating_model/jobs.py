@@ -1,14 +1,13 @@
-"""The code location's model assets, checks and rating_model_job (the window from the settings)."""
+"""The model's assets and checks under the settings (its training window and freshness), and
+rating_model_job, which selects them by name."""
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, AssetsDefinition, AssetChecksDefinition, define_asset_job
 
 from amzn_assets.domains.rating_model.model_assets import build_ml_assets
-from amzn_assets.domains.rating_model.predictions import rating_predictions
+from amzn_assets.domains.rating_model.predictions import rating_predictions_asset
+from amzn_assets.settings import Settings
 
-MONTHLY_MODEL_ASSETS, ml_asset_checks = build_ml_assets()  # (tokenizer, model, evaluation), their checks
-rating_tokenizer, rating_model, rating_model_evaluation = MONTHLY_MODEL_ASSETS
-rating_model_beats_baselines, rating_model_sanity = ml_asset_checks
-ml_assets = [*MONTHLY_MODEL_ASSETS, rating_predictions]
+MONTHLY_MODEL_ASSETS = ("rating_tokenizer", "rating_model", "rating_model_evaluation")
 
 # One month's tokenizer, model, evaluation and checks, on the default executor: what
 # rating_model_sensor launches (ml_monthly_celery_job is the same selection on Celery).
@@ -17,3 +16,9 @@ rating_model_job = define_asset_job(
     selection=AssetSelection.assets(*MONTHLY_MODEL_ASSETS),
     description="Trains and evaluates one month's rating model (tokenizer, model, evaluation, checks).",
 )
+
+
+def model_assets(settings: Settings) -> tuple[list[AssetsDefinition], list[AssetChecksDefinition]]:
+    """(the monthly tokenizer, model and evaluation and the daily rating_predictions; the model's checks)."""
+    monthly, checks = build_ml_assets(settings)
+    return [*monthly, rating_predictions_asset(settings)], checks

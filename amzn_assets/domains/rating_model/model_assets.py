@@ -24,12 +24,13 @@ from dagster import (
 )
 
 from amzn_assets.domains.rating_model.checks import SANITY_MIN_SHARE, beats_baselines_check_result, refusal_for_failed_checks, sanity_check_result
-from amzn_assets.domains.rating_model.partitions import TRAINING_WINDOW_MONTHS, describe_window, monthly_partitions, training_window
+from amzn_assets.domains.rating_model.partitions import describe_window, monthly_partitions, training_window
 from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER, RatingModelSettings
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.celery import ML_QUEUE_TAGS
 from amzn_assets.wiring.policies import TRANSIENT_RETRY, model_freshness
 from amzn_assets.chunks import TableChunks
+from amzn_assets.settings import Settings
 from amzn_assets.storage.artifacts import ArtifactDir, stage
 
 
@@ -62,8 +63,9 @@ COMMON = dict(
 )
 
 
-def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, list]:
-    """(assets, asset checks) with a training window of `window_months` months (0: all history)."""
+def build_ml_assets(settings: Settings) -> tuple[list, list]:
+    """(assets, asset checks) with the settings' training window (0 months: all history) and freshness."""
+    window_months = settings.model_window_months
     window = training_window(window_months)
     # A day of the window never materialized reads as no reviews: the stream materializes only days
     # that received some (the parquet IO manager logs how many were missing).
@@ -188,7 +190,7 @@ def build_ml_assets(window_months: int = TRAINING_WINDOW_MONTHS) -> tuple[list, 
         **COMMON,
         ins={"reviews_fact": AssetIn(**window_in), "rating_model": AssetIn()},
         kinds={"tensorflow", "scikitlearn"},
-        freshness_policy=model_freshness(),  # a month's evaluation is expected every month (AMZN_MODEL_FRESHNESS_DAYS)
+        freshness_policy=model_freshness(settings),  # a month's evaluation is expected every month (AMZN_MODEL_FRESHNESS_DAYS)
         description=(
             "The model scored on the later, unseen texts of its window (distinct-text time split), per review and per "
             "text, next to three baselines on the same split: majority class, TF-IDF + LR, VADER lexicon + LR. "

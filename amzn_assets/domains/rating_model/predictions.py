@@ -1,7 +1,7 @@
 """rating_predictions: each review of a day scored by a stored rating_model month (daily partitions)."""
 
 # No `from __future__ import annotations`: Dagster reads the Config annotation of rating_predictions.
-from dagster import AssetDep, AssetExecutionContext, Config, Failure, LastPartitionMapping, Output, asset
+from dagster import AssetDep, AssetExecutionContext, AssetsDefinition, Config, Failure, LastPartitionMapping, Output, asset
 
 from amzn_assets.domains.rating_model.automation import predictions_condition
 from amzn_assets.domains.rating_model.checks import model_beats_baselines, refused_model
@@ -12,7 +12,8 @@ from amzn_assets.wiring.reporting import histogram_markdown
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.celery import ML_QUEUE_TAGS
 from amzn_assets.chunks import TableChunks
-from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
+from amzn_assets.settings import Settings
+from amzn_assets.wiring.partitions import daily_backfill_policy, daily_partitions
 from amzn_assets.slicing import slices_by_value
 from amzn_assets.storage.artifacts import ArtifactDir, PartitionedArtifactIOManager, stage
 
@@ -21,24 +22,6 @@ class PredictionConfig(Config):
     model_partition: str = ""  # a rating_model month (YYYY-MM); empty: the serving month (the latest whose evaluation passes)
 
 
-@asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,  # a range is one run: the model loads once
-    group_name=groups.RATING_MODEL,
-    owners=groups.OWNERS,
-    io_manager_key=MODEL_IO_MANAGER,
-    op_tags=ML_QUEUE_TAGS,
-    deps=[AssetDep("rating_model", partition_mapping=LastPartitionMapping())],
-    required_resource_keys={MODEL_IO_MANAGER},
-    kinds={"tensorflow", "parquet"},
-    retry_policy=TRANSIENT_RETRY,  # reads reviews_fact (database) and writes artifacts (S3); refusals are not retried
-    automation_condition=predictions_condition(),  # made and re-made by rating_predictions_automation (sensor.py)
-    description=(
-        "Each review of the day scored by a rating_model month (config model_partition; default the serving month: the "
-        "latest whose evaluation passes the blocking check); made automatically once the day and a serving month exist: "
-        "predicted rating, expected rating and p(1★..5★), next to the true rating."
-    ),
-)
 def rating_predictions(context: AssetExecutionContext, config: PredictionConfig, reviews_fact: TableChunks):
     import numpy as np
     import pyarrow as pa
@@ -119,3 +102,24 @@ def predictions_schema():
     fields += [pa.field("predicted_rating", pa.int8()), pa.field("expected_rating", pa.float32())]
     fields += [pa.field(f"p_{k}", pa.float32()) for k in range(1, 6)] + [pa.field("model_partition", pa.string())]
     return pa.schema(fields)
+
+
+def rating_predictions_asset(settings: Settings) -> AssetsDefinition:
+    return asset(
+        partitions_def=daily_partitions,
+        backfill_policy=daily_backfill_policy(settings),  # a range is one run: the model loads once
+        group_name=groups.RATING_MODEL,
+        owners=groups.OWNERS,
+        io_manager_key=MODEL_IO_MANAGER,
+        op_tags=ML_QUEUE_TAGS,
+        deps=[AssetDep("rating_model", partition_mapping=LastPartitionMapping())],
+        required_resource_keys={MODEL_IO_MANAGER},
+        kinds={"tensorflow", "parquet"},
+        retry_policy=TRANSIENT_RETRY,  # reads reviews_fact (database) and writes artifacts (S3); refusals are not retried
+        automation_condition=predictions_condition(),  # made and re-made by rating_predictions_automation (sensor.py)
+        description=(
+            "Each review of the day scored by a rating_model month (config model_partition; default the serving month: the "
+            "latest whose evaluation passes the blocking check); made automatically once the day and a serving month exist: "
+            "predicted rating, expected rating and p(1★..5★), next to the true rating."
+        ),
+    )(rating_predictions)

@@ -4,7 +4,6 @@ from typing import Optional
 
 from dagster import ConfigurableResource
 
-from amzn_assets.settings import Settings
 from amzn_assets.storage.artifacts import artifact_io_manager
 
 MODEL_IO_MANAGER = "model_io_manager"
@@ -55,11 +54,11 @@ class RatingModelSettings(ConfigurableResource):
         return preset(self.preset).replace(**{name: getattr(self, name) for name in names})
 
 
-def ml_resources(backend: str, data_dir: str, s3_prefix: str | None = None, *, preset: str | None = None) -> dict:
+def ml_resources(backend: str, data_dir: str, s3_prefix: str | None = None, *, preset: str = "full") -> dict:
     """The resources the ML assets need, to merge into resources_for(...): the artifact IO manager
     (<data_dir>/models, or <s3_prefix>/models with the S3 backend) and the model settings
-    (preset: argument, else AMZN_MODEL_PRESET, else "full")."""
+    (preset: the code location passes AMZN_MODEL_PRESET's)."""
     return {
         MODEL_IO_MANAGER: artifact_io_manager(backend, data_dir, s3_prefix),
-        MODEL_SETTINGS: RatingModelSettings(preset=preset or Settings.from_env().model_preset),
+        MODEL_SETTINGS: RatingModelSettings(preset=preset),
     }

@@ -14,34 +14,27 @@ from dagster import (
     AssetSelection,
     AutomationConditionSensorDefinition,
     AssetRecordsFilter,
-    DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
+    SensorDefinition,
     sensor,
 )
 
-from amzn_assets.domains.rating_model import monthly_partitions, rating_model_job, refusal_for_failed_checks, window_days
+from amzn_assets.domains.rating_model.checks import refusal_for_failed_checks
+from amzn_assets.domains.rating_model.jobs import rating_model_job
+from amzn_assets.domains.rating_model.partitions import monthly_partitions, window_days
 from amzn_assets.ml.planning import model_month_to_train
-from amzn_assets.wiring.instance import sensor_interval_seconds
-from amzn_assets.settings import model_sensor_default_running
+from amzn_assets.settings import Settings
+from amzn_assets.wiring.instance import sensor_status
 
 REVIEWS_FACT = AssetKey("reviews_fact")
 EVENTS_PER_TICK = 10_000
 
 
-@sensor(
-    job=rating_model_job,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    # Off unless AMZN_MODEL_SENSOR_RUNNING=1: training takes CPU minutes and the `ml` extra.
-    default_status=DefaultSensorStatus.RUNNING if model_sensor_default_running() else DefaultSensorStatus.STOPPED,
-    description=(
-        "Trains and evaluates the latest closed month (the month before the latest reviews_fact day) when the "
-        "reviews move past it, and again when its days are re-materialized. Older months: backfill."
-    ),
-)
-def rating_model_sensor(context: SensorEvaluationContext):
+def month_to_train(context: SensorEvaluationContext, window_months: int):
+    """rating_model_sensor's tick: the month to train now, if any."""
     state = json.loads(context.cursor) if context.cursor else {"storage_id": None, "frontier": None}
     result = context.instance.fetch_materializations(
         AssetRecordsFilter(asset_key=REVIEWS_FACT, after_storage_id=state["storage_id"]),
@@ -63,7 +56,7 @@ def rating_model_sensor(context: SensorEvaluationContext):
     if not any(day.startswith(month) for day in context.instance.get_materialized_partitions(REVIEWS_FACT)):
         return SensorResult(skip_reason=f"month {month} has no reviews_fact day materialized", cursor=cursor)
     # Never train on a day whose latest blocking reviews_fact check failed (the asset refuses it too).
-    refusal = refusal_for_failed_checks(context.instance, month, window_days(month))
+    refusal = refusal_for_failed_checks(context.instance, month, window_days(month, window_months))
     if refusal:
         refused_cursor = json.dumps({"storage_id": last_id, "frontier": frontier or None, "refused": month})
         return SensorResult(skip_reason=refusal, cursor=refused_cursor)
@@ -73,16 +66,33 @@ def rating_model_sensor(context: SensorEvaluationContext):
     )
 
 
-# rating_predictions follows the data (automation.py): a day's predictions are made once its
-# reviews_fact day and a serving model month exist, and again when either changes. Evaluated in the code
-# location (its condition reads the instance); emitted as backfills, so a new serving month re-scores
-# every day in runs of ranges (the asset's backfill policy), not a run per day.
-rating_predictions_automation = AutomationConditionSensorDefinition(
-    "rating_predictions_automation",
-    target=AssetSelection.assets("rating_predictions"),
-    use_user_code_server=True,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    # Off unless AMZN_MODEL_SENSOR_RUNNING=1, like the training it follows (scoring needs the `ml` extra).
-    default_status=DefaultSensorStatus.RUNNING if model_sensor_default_running() else DefaultSensorStatus.STOPPED,
-    description="Makes rating_predictions for each reviews_fact day once a serving model month exists, and again when either changes.",
-)
+def model_sensors(settings: Settings) -> list[SensorDefinition]:
+    """rating_model_sensor and rating_predictions_automation: off unless AMZN_MODEL_SENSOR_RUNNING=1
+    (training takes CPU minutes and the `ml` extra), ticking every AMZN_SENSOR_INTERVAL_S."""
+    status = sensor_status(settings.model_sensor_running)
+
+    @sensor(
+        job=rating_model_job,
+        minimum_interval_seconds=settings.sensor_interval_s,
+        default_status=status,
+        description=(
+            "Trains and evaluates the latest closed month (the month before the latest reviews_fact day) when the "
+            "reviews move past it, and again when its days are re-materialized. Older months: backfill."
+        ),
+    )
+    def rating_model_sensor(context: SensorEvaluationContext):
+        return month_to_train(context, settings.model_window_months)
+
+    # rating_predictions follows the data (automation.py): a day's predictions are made once its
+    # reviews_fact day and a serving model month exist, and again when either changes. Evaluated in the code
+    # location (its condition reads the instance); emitted as backfills, so a new serving month re-scores
+    # every day in runs of ranges (the asset's backfill policy), not a run per day.
+    rating_predictions_automation = AutomationConditionSensorDefinition(
+        "rating_predictions_automation",
+        target=AssetSelection.assets("rating_predictions"),
+        use_user_code_server=True,
+        minimum_interval_seconds=settings.sensor_interval_s,
+        default_status=status,
+        description="Makes rating_predictions for each reviews_fact day once a serving model month exists, and again when either changes.",
+    )
+    return [rating_model_sensor, rating_predictions_automation]

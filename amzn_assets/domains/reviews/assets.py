@@ -5,99 +5,119 @@ Each asset returns TableChunks built by amzn_assets.transforms.star (the stream 
 tables with the same functions): a range is produced a month of days at a time, so a backfill's
 memory does not grow with its length. Metadata gathered along the way reaches the IO manager
 through the chunks' summary.
+
+The asset bodies are plain functions; review_assets(settings) makes them assets with what the
+settings choose (backfill policy, freshness, the warehouse's kind and location).
 """
 
 import pyarrow as pa
-from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, Output, asset
+from dagster import AssetExecutionContext, AssetIn, AssetsDefinition, BackfillPolicy, Output, asset
 
 from amzn_assets import tables
-from amzn_assets.wiring.checks import check_specs, checked_output
-from amzn_assets.wiring.reporting import reader_through, record_landing
 from amzn_assets.chunks import TableChunks
-from amzn_assets.wiring import groups
-from amzn_assets.wiring.catalog import STAGING_KINDS, WAREHOUSE_KINDS, staging_metadata, warehouse_metadata
-from amzn_assets.wiring.partitions import daily_partitions, single_run_backfill
-from amzn_assets.wiring.policies import TRANSIENT_RETRY, WAREHOUSE_POOL, stream_freshness
-from amzn_assets.wiring.resources import LandingZone
+from amzn_assets.settings import Settings
 from amzn_assets.transforms import reviews as reviews_transform
 from amzn_assets.transforms import star
+from amzn_assets.wiring import groups
+from amzn_assets.wiring.catalog import STAGING_KINDS, staging_metadata, warehouse_kinds, warehouse_metadata
+from amzn_assets.wiring.checks import check_specs, checked_output
+from amzn_assets.wiring.partitions import daily_backfill_policy, daily_partitions
+from amzn_assets.wiring.policies import TRANSIENT_RETRY, WAREHOUSE_POOL, stream_freshness
+from amzn_assets.wiring.reporting import reader_through, record_landing
+from amzn_assets.wiring.resources import LandingZone
 
-COMMON = dict(
-    partitions_def=daily_partitions, backfill_policy=single_run_backfill, group_name=groups.REVIEWS, owners=groups.OWNERS,
-    retry_policy=TRANSIENT_RETRY,  # a database restart or an S3 5xx: retried with backoff (wiring/policies.py)
-)
-# The steps that write the warehouse share one concurrency pool; their tables carry the backend's kind.
-WRITES_WAREHOUSE = dict(pool=WAREHOUSE_POOL, kinds=WAREHOUSE_KINDS)
 
-
-@asset(
-    **COMMON,
-    metadata=staging_metadata(tables.LANDED_REVIEWS),
-    deps=["upload_area"],
-    io_manager_key="staging_io_manager",
-    description="Reviews landed from the upload area for each review day (a review repeated exactly: the later copy wins).",
-    kinds=STAGING_KINDS,
-    freshness_policy=stream_freshness(),
-)
 def landed_reviews(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:
     record_landing(context, landing)
     reader = reader_through(context, landing, "reviews")
     return star.landed_reviews(reader, context.partition_keys)
 
 
-@asset(
-    **COMMON,
-    **WRITES_WAREHOUSE,
-    metadata=warehouse_metadata(tables.USERS),
-    ins={"landed_reviews": AssetIn(metadata={"columns": list(reviews_transform.USERS_FROM)})},
-    description="Reviewers seen each day; the table is their upsert by reviewer_id.",
-)
 def users(landed_reviews: TableChunks) -> TableChunks:
     return star.users(landed_reviews)
 
 
-@asset(
-    **COMMON,
-    **WRITES_WAREHOUSE,
-    metadata=warehouse_metadata(tables.PRODUCTS),
-    ins={"landed_reviews": AssetIn(metadata={"columns": list(reviews_transform.PRODUCTS_FROM)})},
-    description="Products reviewed each day, with their landed metadata; upserted by asin.",
-)
 def products(context: AssetExecutionContext, landed_reviews: TableChunks, landing: LandingZone) -> TableChunks:
     reader = reader_through(context, landing, "products")
     return star.products(landed_reviews, reader.product_metadata())
 
 
-@asset(
-    group_name=groups.REVIEWS,
-    owners=groups.OWNERS,
-    backfill_policy=BackfillPolicy.single_run(),  # unpartitioned: runs beside a range of the daily assets
-    retry_policy=TRANSIENT_RETRY,
-    **WRITES_WAREHOUSE,
-    metadata=warehouse_metadata(tables.PRODUCT_CATALOG),
-    description="Every product of the landed product metadata, reviewed or not; replaced whole when metadata lands. "
-    "Queried as part of `products` (docs/data-model.md).",
-)
 def product_catalog(context: AssetExecutionContext, landing: LandingZone) -> pa.Table:
     reader = reader_through(context, landing, "products")
     return star.product_catalog(reader)
 
 
-@asset(**COMMON, **WRITES_WAREHOUSE, metadata=warehouse_metadata(tables.DATETIME), description="The calendar: one row per day.")
 def datetime(context: AssetExecutionContext) -> TableChunks:
     return star.datetime(context.partition_keys)
 
 
-@asset(
-    **COMMON,
-    **WRITES_WAREHOUSE,
-    metadata=warehouse_metadata(tables.REVIEWS_FACT),
-    deps=[users, products, datetime],
-    freshness_policy=stream_freshness(),
-    check_specs=check_specs("reviews_fact"),
-    required_resource_keys={"io_manager", "landing"},  # the checks read back through them
-    description="One row per review: the fact table of the star schema.",
-)
 def reviews_fact(context: AssetExecutionContext, landed_reviews: TableChunks):
     facts = star.reviews_fact(landed_reviews, len(context.partition_keys))
     yield from checked_output(context, "reviews_fact", Output(facts))
+
+
+def daily(settings: Settings, group: str) -> dict:
+    """What every daily asset of a group shares."""
+    return dict(
+        partitions_def=daily_partitions, backfill_policy=daily_backfill_policy(settings), group_name=group, owners=groups.OWNERS,
+        retry_policy=TRANSIENT_RETRY,  # a database restart or an S3 5xx: retried with backoff (wiring/policies.py)
+    )
+
+
+def writes_warehouse(settings: Settings, spec: tables.TableSpec) -> dict:
+    """An asset that writes the configured warehouse: the pool, the backend's kind, where the table lives."""
+    return dict(pool=WAREHOUSE_POOL, kinds=warehouse_kinds(settings), metadata=warehouse_metadata(settings, spec))
+
+
+def landed_from_uploads(settings: Settings, spec: tables.TableSpec) -> dict:
+    """A landed_* table: read from the upload area, kept as local parquet whatever the backend."""
+    return dict(
+        metadata=staging_metadata(settings, spec), deps=["upload_area"], io_manager_key="staging_io_manager", kinds=STAGING_KINDS,
+    )
+
+
+def whole_reference_table(settings: Settings, group: str, spec: tables.TableSpec) -> dict:
+    """An unpartitioned reference table (product_catalog, station_list): runs beside a range of the daily assets."""
+    return dict(
+        group_name=group, owners=groups.OWNERS, backfill_policy=BackfillPolicy.single_run(), retry_policy=TRANSIENT_RETRY,
+        **writes_warehouse(settings, spec),
+    )
+
+
+def review_assets(settings: Settings) -> list[AssetsDefinition]:
+    common = daily(settings, groups.REVIEWS)
+    return [
+        asset(
+            **common,
+            **landed_from_uploads(settings, tables.LANDED_REVIEWS),
+            description="Reviews landed from the upload area for each review day (a review repeated exactly: the later copy wins).",
+            freshness_policy=stream_freshness(settings),
+        )(landed_reviews),
+        asset(
+            **common,
+            **writes_warehouse(settings, tables.USERS),
+            ins={"landed_reviews": AssetIn(metadata={"columns": list(reviews_transform.USERS_FROM)})},
+            description="Reviewers seen each day; the table is their upsert by reviewer_id.",
+        )(users),
+        asset(
+            **common,
+            **writes_warehouse(settings, tables.PRODUCTS),
+            ins={"landed_reviews": AssetIn(metadata={"columns": list(reviews_transform.PRODUCTS_FROM)})},
+            description="Products reviewed each day, with their landed metadata; upserted by asin.",
+        )(products),
+        asset(
+            **whole_reference_table(settings, groups.REVIEWS, tables.PRODUCT_CATALOG),
+            description="Every product of the landed product metadata, reviewed or not; replaced whole when metadata lands. "
+            "Queried as part of `products` (docs/data-model.md).",
+        )(product_catalog),
+        asset(**common, **writes_warehouse(settings, tables.DATETIME), description="The calendar: one row per day.")(datetime),
+        asset(
+            **common,
+            **writes_warehouse(settings, tables.REVIEWS_FACT),
+            deps=["users", "products", "datetime"],
+            freshness_policy=stream_freshness(settings),
+            check_specs=check_specs("reviews_fact"),
+            required_resource_keys={"io_manager", "landing"},  # the checks read back through them
+            description="One row per review: the fact table of the star schema.",
+        )(reviews_fact),
+    ]

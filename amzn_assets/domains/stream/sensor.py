@@ -18,7 +18,7 @@ from dagster import (
     AssetMaterialization,
     DagsterEventType,
     DagsterRunStatus,
-    DefaultSensorStatus,
+    SensorDefinition,
     OpExecutionContext,
     RunRequest,
     RunsFilter,
@@ -40,8 +40,8 @@ from amzn_assets.landing.kinds import KINDS
 from amzn_assets.warehouse.read_through import NewestBatches, days_already_written, reference_tables_already_written
 from amzn_assets.wiring.resources import LandingZone
 from amzn_assets.warehouse.apply import WAREHOUSE, apply_days, reference_tables_fed, take_batches, write_reference_tables
-from amzn_assets.wiring.instance import SERIAL_TAG, latest_materializations, listing_digest, sensor_interval_seconds
-from amzn_assets.settings import sensors_default_running
+from amzn_assets.wiring.instance import SERIAL_TAG, latest_materializations, listing_digest, sensor_status
+from amzn_assets.settings import Settings
 
 STAGING_TABLES = {"landed_reviews", "landed_climate"}  # on staging_io_manager, like their assets
 NOT_BEGUN = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING]
@@ -176,13 +176,18 @@ def stream_job():
     land_and_materialize()
 
 
-@sensor(
-    job=stream_job,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    default_status=DefaultSensorStatus.RUNNING if sensors_default_running() else DefaultSensorStatus.STOPPED,
-    description="Requests a stream_job run when files wait in the upload area (local or S3) or landed batches wait to be materialized.",
-)
-def stream_sensor(context: SensorEvaluationContext, landing: LandingZone):
+def stream_sensor(settings: Settings) -> SensorDefinition:
+    """Ticks every AMZN_SENSOR_INTERVAL_S; on by default with AMZN_SENSORS_RUNNING=1."""
+    return sensor(
+        name="stream_sensor",
+        job=stream_job,
+        minimum_interval_seconds=settings.sensor_interval_s,
+        default_status=sensor_status(settings.sensors_running),
+        description="Requests a stream_job run when files wait in the upload area (local or S3) or landed batches wait to be materialized.",
+    )(stream_tick)
+
+
+def stream_tick(context: SensorEvaluationContext, landing: LandingZone):
     # Landed files leave the upload area, so a listing costs O(files waiting), not O(all files ever).
     lander = landing.lander()
     for run in context.instance.get_runs(RunsFilter(job_name=stream_job.name, statuses=IN_PROGRESS), limit=10):

@@ -7,17 +7,21 @@ source of all data at the start of the lineage graph, with its location as dagst
 
 from dagster import AssetSpec
 
+from amzn_assets.settings import Settings
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.catalog import upload_area_uri
 
-upload_area = AssetSpec(
-    "upload_area",
-    group_name=groups.UPLOADS,
-    owners=groups.OWNERS,
-    kinds={"s3", "json", "csv"} if upload_area_uri().startswith("s3://") else {"json", "csv"},
-    metadata={"dagster/uri": upload_area_uri()},
-    description=(
-        "Where files are uploaded: reviews/<category>/*.json.gz, metadata/products/*.json.gz, "
-        "metadata/climate/ghcnd-stations.txt, climate/*.csv (data/README.md). Landed exactly once, then archived."
-    ),
-)
+
+def upload_area(settings: Settings) -> AssetSpec:
+    uri = upload_area_uri(settings)
+    return AssetSpec(
+        "upload_area",
+        group_name=groups.UPLOADS,
+        owners=groups.OWNERS,
+        kinds={"s3", "json", "csv"} if uri.startswith("s3://") else {"json", "csv"},
+        metadata={"dagster/uri": uri},
+        description=(
+            "Where files are uploaded: reviews/<category>/*.json.gz, metadata/products/*.json.gz, "
+            "metadata/climate/ghcnd-stations.txt, climate/*.csv (data/README.md). Landed exactly once, then archived."
+        ),
+    )
