@@ -14,6 +14,8 @@ import pyarrow.compute as pc
 
 PER_DAY = "per_day"
 
+RATING_STATS = tuple(f"rating_{r}" for r in range(1, 6))  # a day's reviews per star rating, counted by the star builders
+
 
 def day_key(value: object) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -58,3 +60,9 @@ def per_day_of(summary: dict) -> DayStats:
 
 def run_level_of(summary: dict) -> dict:
     return {k: v for k, v in summary.items() if k != PER_DAY}
+
+
+def count_by_key(table: pa.Table, column: str, counts: dict[str, int]) -> None:
+    """Add the table's rows per partition key (ISO day) to counts, vectorized."""
+    for key, n in counts_by_day(table[column]).items():
+        counts[key] = counts.get(key, 0) + n

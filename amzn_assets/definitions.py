@@ -17,6 +17,7 @@ from dagster import Definitions, definitions, in_process_executor, with_source_c
 from dagster_aws.s3 import S3Resource
 
 from amzn_assets.backends import backend_for, ledger_url
+from amzn_assets.backends.base import secret
 from amzn_assets.domains.celery.jobs import ml_daily_celery_job, ml_monthly_celery_job, warehouse_celery_job
 from amzn_assets.domains.climate.assets import climate_assets
 from amzn_assets.domains.climate.checks import stations_known_and_named_once
@@ -55,10 +56,10 @@ def resources_from(settings: Settings) -> dict:
 def _ledger_url_config(settings: Settings):
     """The ledger's URL for the resource's config: the variable's name when it holds a password."""
     if settings.ledger_url_override:
-        return settings.secret("AMZN_LEDGER_URL", settings.ledger_url_override)
+        return secret(settings, "AMZN_LEDGER_URL", settings.ledger_url_override)
     url = ledger_url(settings)
     if url == settings.postgres_url:
-        return settings.secret("AMZN_POSTGRES_URL", settings.postgres_url)
+        return secret(settings, "AMZN_POSTGRES_URL", settings.postgres_url)
     return url
 
 

@@ -210,24 +210,6 @@ class Settings:
         under <prefix>/warehouse, model artifacts under <prefix>/models."""
         return s3_prefix(self.s3_prefix_url)
 
-    def secret(self, name: str, value: str):
-        """A secret for a Dagster resource's config: EnvVar(name) when it came from the environment."""
-        if name in self.secrets_from_env:
-            from dagster import EnvVar
-
-            return EnvVar(name)
-        return value
-
-    def sql_dir(self) -> Path:
-        """The repository's sql/ folder (AMZN_SQL_DIR overrides it, e.g. in an image)."""
-        return Path(self.sql_dir_override) if self.sql_dir_override else default_sql_dir()
-
-
-def default_sql_dir() -> Path:
-    """sql/ beside the package (a checkout or an editable install), else under the working directory."""
-    beside_package = Path(__file__).resolve().parents[1] / "sql"
-    return beside_package if beside_package.is_dir() else Path.cwd() / "sql"
-
 
 def _whole_number(name: str, text: str) -> int:
     try:
@@ -241,19 +223,3 @@ def s3_prefix(prefix: str | None) -> str:
     if not (prefix or "").startswith("s3://"):
         raise ValueError("AMZN_BACKEND=s3 needs AMZN_S3_PREFIX=s3://bucket/prefix")
     return prefix.rstrip("/")
-
-
-def sqlalchemy_url(url: str) -> str:
-    """A libpq URL (postgresql://...) for SQLAlchemy with the psycopg2 driver this project ships.
-
-    SQLAlchemy 2.1 would otherwise pick psycopg 3, which is not installed.
-    """
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix) :]
-    return url
-
-
-def libpq_url(url: str) -> str:
-    """The inverse of sqlalchemy_url, for psycopg2.connect and psql."""
-    return url.replace("postgresql+psycopg2://", "postgresql://", 1)

@@ -128,27 +128,6 @@ class TableSpec:
         """The column's description (the UI's column table, COMMENT ON COLUMN in sql/<dialect>/comments.sql)."""
         return COLUMN_DESCRIPTIONS.get((self.name, column)) or COLUMN_DESCRIPTIONS[column]
 
-    def as_metadata(self) -> dict[str, object]:
-        """The asset definition's metadata: how the IO managers store it, and its columns for the
-        UI and catalog (dagster/column_schema, the key columns marked unique-together)."""
-        from dagster import TableColumn, TableColumnConstraints, TableSchema  # tables.py stays importable without Dagster
-
-        columns = [
-            TableColumn(
-                f.name,
-                str(f.type),
-                description=self.column_description(f.name),
-                constraints=TableColumnConstraints(nullable=f.name not in self.primary_key),
-                tags={"primary_key": ""} if f.name in self.primary_key else {},
-            )
-            for f in self.schema
-        ]
-        return {
-            "partition_column": self.partition_column,
-            "primary_key": ",".join(self.primary_key),
-            "write_mode": self.mode,
-            "dagster/column_schema": TableSchema(columns=columns),
-        }
 
 
 LANDED_REVIEWS = TableSpec("landed_reviews", LANDED_REVIEW_SCHEMA, "review_date", ("review_id",), "replace")

@@ -114,7 +114,7 @@ def test_loading_an_unmaterialized_upstream_partition_fails_clearly(dirs, sample
 def test_unmatched_rows_are_counted_across_chunks():
     import pyarrow as pa
 
-    from amzn_assets.transforms.star import counting_unmatched
+    from amzn_assets.warehouse.star import counting_unmatched
     from amzn_assets.chunks import TableChunks
 
     days = {

@@ -23,7 +23,7 @@ from amzn_assets.cli import main
 from amzn_assets_tests.deployment import ENV_SETTINGS, all_assets, ml_assets, resources_for
 from amzn_assets.wiring.partitions import daily_partitions
 from amzn_assets.domains.stream.sensor import stream_job
-from amzn_assets.transforms import star
+from amzn_assets.warehouse import star
 from amzn_assets_tests import broken
 from amzn_assets_tests.broken import DAYS, RANGE
 from amzn_assets_tests.daemon import create_instance

@@ -63,9 +63,9 @@ def test_definitions_follow_the_settings_they_are_built_with(tmp_path):
 
 
 def test_a_plain_module_imports_under_any_settings():
-    """transforms/star.py is plain code: a bad AMZN_BACKFILL_DAYS_PER_RUN is the code location's error, not its."""
+    """warehouse/star.py is plain code: a bad AMZN_BACKFILL_DAYS_PER_RUN is the code location's error, not its."""
     done = subprocess.run(
-        [sys.executable, "-c", "import amzn_assets.transforms.star"],
+        [sys.executable, "-c", "import amzn_assets.warehouse.star"],
         env={**os.environ, "AMZN_BACKFILL_DAYS_PER_RUN": "x"}, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]

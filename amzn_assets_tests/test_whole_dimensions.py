@@ -13,13 +13,14 @@ import pyarrow as pa
 import pytest
 from dagster import AssetKey, DagsterInstance, build_output_context, materialize
 
+from amzn_assets.wiring.catalog import table_metadata
 from amzn_assets import tables
 from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.generate.noaa import Station, station_list
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.ledger import Ledger
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.settings import libpq_url
+from amzn_assets.db_urls import libpq_url
 from amzn_assets.warehouse.query import run_postgres_query, run_query, table_counts
 from amzn_assets_tests.deployment import query_from_env
 from amzn_assets.warehouse.whole_dimensions import BY_NAME, union_sql
@@ -178,7 +179,7 @@ def test_redshift_replaces_a_reference_table_whole(postgres_url, s3):
 
     def write(*ids: str):
         rows = pa.Table.from_pylist([{"station_id": i, "name": f"N{i}"} for i in ids], schema=spec.schema)
-        io_manager.handle_output(build_output_context(asset_key=[spec.name], definition_metadata=spec.as_metadata()), rows)
+        io_manager.handle_output(build_output_context(asset_key=[spec.name], definition_metadata=table_metadata(spec)), rows)
 
     try:
         write("S2", "S1", "S3")

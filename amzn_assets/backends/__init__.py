@@ -12,6 +12,7 @@ import pkgutil
 
 from amzn_assets.backends.base import Backend
 from amzn_assets.settings import Settings
+from amzn_assets.storage.artifacts import ArtifactIOManager, ArtifactStore, artifact_io_manager_at
 
 _NOT_BACKENDS = {"base"}
 
@@ -33,4 +34,15 @@ def ledger_url(settings: Settings) -> str:
     return settings.ledger_url_override or backend_for(settings).default_ledger_url()
 
 
-__all__ = ["Backend", "backend_for", "backend_names", "ledger_url"]
+def artifact_io_manager(settings: Settings) -> ArtifactIOManager:
+    """The rating model's artifacts: <data_dir>/models, or <s3 prefix>/models with the S3 backend
+    (Postgres and Redshift hold tables, not files: their artifacts stay beside the data)."""
+    return artifact_io_manager_at(backend_for(settings).models_base_path())
+
+
+def artifact_store(settings: Settings) -> ArtifactStore:
+    """The store the code location uses under these settings (for the CLI)."""
+    return artifact_io_manager(settings).store()
+
+
+__all__ = ["Backend", "artifact_io_manager", "artifact_store", "backend_for", "backend_names", "ledger_url"]

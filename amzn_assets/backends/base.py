@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dagster import EnvVar
+
 from amzn_assets.settings import Settings
 
 if TYPE_CHECKING:
     from dagster import IOManagerDefinition
 
     from amzn_assets.warehouse.query import QueryResult
+
+
+def secret(settings: Settings, name: str, value: str) -> str | EnvVar:
+    """A secret for a Dagster resource's config: EnvVar(name) when it came from the environment, so
+    the UI shows the variable's name rather than its value."""
+    return EnvVar(name) if name in settings.secrets_from_env else value
 
 
 class Backend:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amzn_assets.backends.base import Backend
+from amzn_assets.backends.base import Backend, secret
 
 
 class PostgresBackend(Backend):
@@ -16,7 +16,7 @@ class PostgresBackend(Backend):
         from amzn_assets.storage.postgres import PostgresIOManager
 
         s = self.settings
-        return PostgresIOManager(url=s.secret("AMZN_POSTGRES_URL", s.postgres_url), db_schema=s.postgres_schema, sql_dir=s.sql_dir_override)
+        return PostgresIOManager(url=secret(s, "AMZN_POSTGRES_URL", s.postgres_url), db_schema=s.postgres_schema, sql_dir=s.sql_dir_override)
 
     def query(self, sql: str):
         from amzn_assets.warehouse.query import run_postgres_query

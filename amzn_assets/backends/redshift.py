@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amzn_assets.backends.base import Backend
+from amzn_assets.backends.base import Backend, secret
 
 
 class RedshiftBackend(Backend):
@@ -23,7 +23,7 @@ class RedshiftBackend(Backend):
         return RedshiftIOManager(
             redshift=RedshiftClientResource(
                 host=r.host, port=r.port, user=r.user, database=r.database,
-                password=self.settings.secret("AMZN_REDSHIFT_PASSWORD", r.password),
+                password=secret(self.settings, "AMZN_REDSHIFT_PASSWORD", r.password),
             ),
             # endpoint_url None: boto3 reads AWS_ENDPOINT_URL and the other AWS_* variables.
             s3=S3Resource(),

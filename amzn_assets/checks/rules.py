@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from amzn_assets.slicing import slices_by_value
-from amzn_assets.storage.contract import count_by_key
+from amzn_assets.day_stats import count_by_key
 
 EXAMPLES_PER_DAY = 3
 

@@ -14,7 +14,7 @@ from amzn_assets.settings import Settings
 def stored_month(settings: Settings, asset: str, command: str, wanted: str | None):
     """(artifact store, the month of `asset` asked for by --model or else the latest stored); the
     month is None, with the reason on stderr, when it is not stored."""
-    from amzn_assets.storage.artifacts import artifact_store
+    from amzn_assets.backends import artifact_store
 
     store = artifact_store(settings)
     month = wanted or store.latest(asset)

@@ -28,7 +28,8 @@ from amzn_assets.landing.ledger_schema import (
     metadata,
     quarantine,
 )
-from amzn_assets.settings import DataDirs, sqlalchemy_url
+from amzn_assets.db_urls import sqlalchemy_url
+from amzn_assets.settings import DataDirs
 
 
 _LOCK_KEYS = {"landing": 7_411_002, "apply": 7_411_003}  # pg_advisory_lock keys: the lander, the stream job

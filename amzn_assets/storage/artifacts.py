@@ -29,7 +29,6 @@ from dagster import (
 )
 from dagster_aws.s3 import S3Resource
 
-from amzn_assets import settings as settings_module
 
 MODELS_DIR = "models"
 
@@ -237,25 +236,5 @@ class ArtifactIOManager(ConfigurableIOManagerFactory):
         return PartitionedArtifactIOManager(self.store())
 
 
-def models_base_path(backend: str, data_dir: str, s3_prefix: str | None = None) -> str:
-    """<s3 prefix>/models with the S3 backend, else <data_dir>/models (Postgres and Redshift hold
-    tables, not files: their artifacts stay beside the data)."""
-    from amzn_assets.backends import backend_for
-
-    settings = settings_module.Settings(data_dir=Path(data_dir).resolve(), backend=backend, s3_prefix_url=s3_prefix or "")
-    return backend_for(settings).models_base_path()
-
-
-def artifact_io_manager(backend: str, data_dir: str, s3_prefix: str | None = None) -> ArtifactIOManager:
-    return artifact_io_manager_at(models_base_path(backend, data_dir, s3_prefix))
-
-
 def artifact_io_manager_at(base: str) -> ArtifactIOManager:
     return ArtifactIOManager(base_path=base, s3=S3Resource() if base.startswith("s3://") else None)
-
-
-def artifact_store(settings: settings_module.Settings) -> ArtifactStore:
-    """The store the code location uses under these settings (for the CLI)."""
-    from amzn_assets.backends import backend_for
-
-    return artifact_io_manager_at(backend_for(settings).models_base_path()).store()

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
-from dagster import InputContext, OutputContext
 
 from amzn_assets.chunks import TableChunks
-from amzn_assets.day_stats import counts_by_day
 from amzn_assets.tables import TABLES_BY_NAME
+
+if TYPE_CHECKING:  # the contract is plain Python: the plain checks (checks/) and the stream use it
+    from dagster import InputContext, OutputContext
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class StorageSpec:
         if missing:
             raise ValueError(
                 f"asset {what} lacks storage metadata {sorted(missing)}; "
-                "declare it with amzn_assets.tables.TableSpec.as_metadata()"
+                "declare it with amzn_assets.wiring.catalog.table_metadata()"
             )
         return StorageSpec(str(meta["partition_column"]), tuple(str(meta["primary_key"]).split(",")), str(meta["write_mode"]))
 
@@ -96,12 +97,6 @@ def projected(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
     if unknown:
         raise ValueError(f"no such columns: {sorted(unknown)}")
     return pa.schema([f for f in schema if f.name in set(columns)])
-
-
-def count_by_key(table: pa.Table, column: str, counts: dict[str, int]) -> None:
-    """Add the table's rows per partition key (ISO day) to counts, vectorized."""
-    for key, n in counts_by_day(table[column]).items():
-        counts[key] = counts.get(key, 0) + n
 
 
 def whole_table(name: str, obj: pa.Table | TableChunks) -> pa.Table:

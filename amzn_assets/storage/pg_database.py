@@ -14,7 +14,8 @@ from psycopg2 import sql
 
 from pathlib import Path
 
-from amzn_assets.settings import default_sql_dir, libpq_url
+from amzn_assets.db_urls import libpq_url
+from amzn_assets.sql_files import default_sql_dir
 
 _SCHEMA_LOCK = 7_411_001  # pg_advisory_xact_lock key: one DDL run at a time
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg2 import sql
 
-from amzn_assets.storage.contract import count_by_key
+from amzn_assets.day_stats import count_by_key
 from amzn_assets.storage.pg_copy import copy_tables, prefetched
 from amzn_assets.storage.pg_reads import missing_values, partitions_predicate
 from amzn_assets.transforms.dedupe import keep_last

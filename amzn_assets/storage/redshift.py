@@ -34,7 +34,8 @@ from pydantic import PrivateAttr
 
 from amzn_assets.chunks import TableChunks, chunks_of
 from amzn_assets.storage import redshift_sql
-from amzn_assets.storage.contract import StorageSpec, count_by_key, projected, whole_table
+from amzn_assets.day_stats import count_by_key
+from amzn_assets.storage.contract import StorageSpec, projected, whole_table
 from amzn_assets.storage.metadata import record_partition_metadata
 from amzn_assets.tables import TABLES_BY_NAME
 

@@ -176,7 +176,7 @@ def split_sql(text: str) -> list[str]:
 
 def redshift_ddl(sql_dir: Path | None = None) -> str:
     if sql_dir is None:
-        from amzn_assets.settings import default_sql_dir
+        from amzn_assets.sql_files import default_sql_dir
 
         sql_dir = default_sql_dir()
     # The column comments (generated from amzn_assets/tables.py) run after the tables they describe.

@@ -20,7 +20,7 @@ from amzn_assets.landing.ledger import Ledger
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.storage.contract import PartitionStore, StorageSpec
 from amzn_assets.transforms import reviews as reviews_transform
-from amzn_assets.transforms import star
+from amzn_assets.warehouse import star
 from amzn_assets.warehouse.read_through import KIND_OF_REFERENCE_TABLE
 
 WAREHOUSE = "warehouse"  # the ledger consumer the stream job applies for

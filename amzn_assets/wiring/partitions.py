@@ -1,7 +1,5 @@
 """Time partitions: one per review (or observation) day, UTC."""
 
-from datetime import date
-
 from dagster import BackfillPolicy, DailyPartitionsDefinition
 
 from amzn_assets.settings import BACKFILL_DAYS_ENV, Settings
@@ -25,7 +23,3 @@ def daily_backfill_policy(settings: Settings) -> BackfillPolicy:
     if not days.isdigit() or int(days) < 1:
         raise ValueError(f"{BACKFILL_DAYS_ENV}={days!r}: a whole number of days (>= 1), or unset for one run per range")
     return BackfillPolicy.multi_run(int(days))
-
-
-def partition_days(keys: list[str]) -> list[date]:
-    return [date.fromisoformat(k) for k in keys]

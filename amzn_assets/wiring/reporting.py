@@ -8,10 +8,7 @@ under names that say so (run_*, *_this_run).
 
 from __future__ import annotations
 
-from dagster import MetadataValue
-
-from amzn_assets.day_stats import per_day_of, run_level_of
-from amzn_assets.transforms.star import RATING_STATS
+from amzn_assets.day_stats import RATING_STATS, per_day_of, run_level_of
 from amzn_assets.warehouse.read_through import READ_THROUGH_TAG
 
 
@@ -20,28 +17,9 @@ def rate(rows: int, seconds: float) -> float:
 
 
 def summary_metadata(summary: dict) -> dict:
-    """A builder's summary (amzn_assets.transforms.star) in a log line: the run's totals."""
+    """A builder's summary (amzn_assets.warehouse.star) in a log line: the run's totals."""
     per_day = per_day_of(summary)
     return {s: per_day.totals(s) for s in per_day.stats if s not in RATING_STATS} | run_level_of(summary)
-
-
-def partition_metadata(rows: dict[str, int], summary: dict) -> dict[str, dict]:
-    """Materialization metadata per partition written: `dagster/row_count` (the rows the write
-    stored for the day) and the builder's counts of that day; the run-level figures (run_*) on the
-    first partition only."""
-    per_day = per_day_of(summary)
-    out: dict[str, dict] = {}
-    for key, count in rows.items():
-        counts = per_day.of_day(key)
-        meta: dict = {"dagster/row_count": count}
-        if any(s in counts for s in RATING_STATS):
-            meta["rating_histogram"] = histogram_markdown({r: counts.pop(s) for r, s in enumerate(RATING_STATS, 1)})
-        out[key] = meta | counts
-    if rows:
-        first = min(rows)
-        out[first] |= {"run_partitions_written": len(rows), "run_rows_written": sum(rows.values())}
-        out[first] |= {f"run_{k}": v for k, v in run_level_of(summary).items()}
-    return out
 
 
 def landing_metadata(report) -> dict:
@@ -71,12 +49,3 @@ def reader_through(context, landing, kind: str):
     if committed:
         context.instance.add_run_tags(context.run_id, {READ_THROUGH_TAG + kind: max(committed)})
     return reader
-
-
-def histogram_markdown(counts: dict[int, int]) -> MetadataValue:
-    total = sum(counts.values()) or 1
-    lines = ["| rating | reviews | share |", "|---|---:|---|"]
-    for rating in sorted(counts, reverse=True):
-        share = counts[rating] / total
-        lines.append(f"| {'★' * rating} | {counts[rating]} | {'█' * round(share * 20)} {share:.0%} |")
-    return MetadataValue.md("\n".join(lines))

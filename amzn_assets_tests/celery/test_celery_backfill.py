@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from amzn_assets.settings import libpq_url
+from amzn_assets.db_urls import libpq_url
 from amzn_assets.wiring.policies import WAREHOUSE_POOL
 from amzn_assets_tests.celery.test_celery import (  # noqa: F401  (fixtures)
     BIN,

@@ -23,7 +23,8 @@ from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.ledger import Ledger
-from amzn_assets.settings import DataDirs, libpq_url
+from amzn_assets.db_urls import libpq_url
+from amzn_assets.settings import DataDirs
 from amzn_assets.warehouse.query import run_query
 from amzn_assets_tests.chaos.harness import (
     kill_at_random, landing_snapshot, run_to_completion, seed_from_env, table_snapshot,

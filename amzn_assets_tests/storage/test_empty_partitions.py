@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from amzn_assets import tables
-from amzn_assets.settings import libpq_url
+from amzn_assets.db_urls import libpq_url
 from amzn_assets.storage.contract import StorageSpec
 from amzn_assets.storage.parquet import ParquetIOManager
 from amzn_assets.transforms.reviews import datetime_rows

@@ -10,7 +10,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from amzn_assets_tests.deployment import all_assets, resources_for
-from amzn_assets.settings import libpq_url
+from amzn_assets.db_urls import libpq_url
 from amzn_assets.storage import pg_database, pg_reads, pg_tables
 from amzn_assets.tables import STAR_TABLES
 

@@ -28,7 +28,7 @@ import psycopg2
 import pyarrow as pa
 import pytest
 
-from amzn_assets.settings import libpq_url
+from amzn_assets.db_urls import libpq_url
 from amzn_assets.storage import pg_database, pg_tables
 from amzn_assets.tables import DATETIME_SCHEMA, PRODUCTS_SCHEMA, REVIEWS_FACT, REVIEWS_FACT_SCHEMA, USERS_SCHEMA
 from amzn_assets.transforms.reviews import datetime_rows

@@ -44,7 +44,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 from sqlalchemy.engine import make_url
 
-from amzn_assets.settings import libpq_url
+from amzn_assets.db_urls import libpq_url
 from amzn_assets.storage import redshift_sql
 from amzn_assets.storage.redshift import (
     RedshiftIOManager,

@@ -1,5 +1,5 @@
 """Climate assets: landed_climate -> stations -> climate, and station_list (unpartitioned: every landed
-station); built by amzn_assets.transforms.star, made assets by climate_assets(settings) as the review
+station); built by amzn_assets.warehouse.star, made assets by climate_assets(settings) as the review
 assets are (domains/reviews/assets.py)."""
 
 import pyarrow as pa
@@ -9,7 +9,7 @@ from amzn_assets import tables
 from amzn_assets.chunks import TableChunks
 from amzn_assets.domains.reviews.assets import daily, landed_from_uploads, whole_reference_table, writes_warehouse
 from amzn_assets.settings import Settings
-from amzn_assets.transforms import star
+from amzn_assets.warehouse import star
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.checks import check_specs, checked_output
 from amzn_assets.wiring.reporting import reader_through, record_landing

@@ -8,7 +8,7 @@ from amzn_assets.domains.rating_model.checks import model_beats_baselines, refus
 from amzn_assets.ml.serving import serving_month_in_store
 from amzn_assets.wiring.policies import TRANSIENT_RETRY
 from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER
-from amzn_assets.wiring.reporting import histogram_markdown
+from amzn_assets.storage.metadata import histogram_markdown
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.celery import ML_QUEUE_TAGS
 from amzn_assets.chunks import TableChunks

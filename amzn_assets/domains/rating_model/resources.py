@@ -1,10 +1,12 @@
 """The ML assets' resources: the artifact IO manager and the model settings (a preset and overrides)."""
 
+from pathlib import Path
 from typing import Optional
 
 from dagster import ConfigurableResource
 
-from amzn_assets.storage.artifacts import artifact_io_manager
+from amzn_assets.backends import artifact_io_manager
+from amzn_assets.settings import Settings
 
 MODEL_IO_MANAGER = "model_io_manager"
 MODEL_SETTINGS = "rating_model_settings"
@@ -59,6 +61,6 @@ def ml_resources(backend: str, data_dir: str, s3_prefix: str | None = None, *, p
     (<data_dir>/models, or <s3_prefix>/models with the S3 backend) and the model settings
     (preset: the code location passes AMZN_MODEL_PRESET's)."""
     return {
-        MODEL_IO_MANAGER: artifact_io_manager(backend, data_dir, s3_prefix),
+        MODEL_IO_MANAGER: artifact_io_manager(Settings(data_dir=Path(data_dir).resolve(), backend=backend, s3_prefix_url=s3_prefix or "")),
         MODEL_SETTINGS: RatingModelSettings(preset=preset),
     }

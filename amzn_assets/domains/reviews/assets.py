@@ -1,7 +1,7 @@
 """Review assets: landed_reviews -> users, products, datetime -> reviews_fact, and product_catalog
 (unpartitioned: every landed product).
 
-Each asset returns TableChunks built by amzn_assets.transforms.star (the stream job builds the same
+Each asset returns TableChunks built by amzn_assets.warehouse.star (the stream job builds the same
 tables with the same functions): a range is produced a month of days at a time, so a backfill's
 memory does not grow with its length. Metadata gathered along the way reaches the IO manager
 through the chunks' summary.
@@ -17,7 +17,7 @@ from amzn_assets import tables
 from amzn_assets.chunks import TableChunks
 from amzn_assets.settings import Settings
 from amzn_assets.transforms import reviews as reviews_transform
-from amzn_assets.transforms import star
+from amzn_assets.warehouse import star
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.catalog import STAGING_KINDS, staging_metadata, warehouse_kinds, warehouse_metadata
 from amzn_assets.wiring.checks import check_specs, checked_output

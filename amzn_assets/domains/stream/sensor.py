@@ -35,7 +35,8 @@ from amzn_assets.wiring.events import log_batch
 from amzn_assets.wiring.policies import TRANSIENT_RETRY, WAREHOUSE_POOL
 from amzn_assets.domains.climate.checks import station_check_evaluation
 from amzn_assets.checks.stations import landed_station_findings
-from amzn_assets.wiring.reporting import landing_metadata, partition_metadata, summary_metadata
+from amzn_assets.storage.metadata import partition_metadata
+from amzn_assets.wiring.reporting import landing_metadata, summary_metadata
 from amzn_assets.landing.kinds import KINDS
 from amzn_assets.warehouse.read_through import NewestBatches, days_already_written, reference_tables_already_written
 from amzn_assets.wiring.resources import LandingZone

@@ -9,6 +9,7 @@ few run-level figures (a rate).
 from __future__ import annotations
 
 import time
+from datetime import date
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -16,13 +17,11 @@ import pyarrow.compute as pc
 
 from amzn_assets import tables
 from amzn_assets.chunks import TableChunks
-from amzn_assets.day_stats import PER_DAY, DayStats, counts_by_day
+from amzn_assets.day_stats import PER_DAY, RATING_STATS, DayStats, counts_by_day
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.wiring.partitions import partition_days
 from amzn_assets.transforms import climate as climate_transform
 from amzn_assets.transforms import reviews as reviews_transform
 
-RATING_STATS = tuple(f"rating_{r}" for r in range(1, 6))
 
 
 def landed_reviews(reader: LandedReader, days: Sequence[str]) -> TableChunks:
@@ -49,7 +48,7 @@ def products(landed: TableChunks, metadata: pa.Table) -> TableChunks:
 
 
 def datetime(days: Sequence[str]) -> TableChunks:
-    return TableChunks.by_days(days, tables.DATETIME_SCHEMA, lambda chunk: reviews_transform.datetime_rows(partition_days(chunk)))
+    return TableChunks.by_days(days, tables.DATETIME_SCHEMA, lambda chunk: reviews_transform.datetime_rows([date.fromisoformat(k) for k in chunk]))
 
 
 def reviews_fact(landed: TableChunks, partitions: int) -> TableChunks:
