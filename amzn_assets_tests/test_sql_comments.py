@@ -15,6 +15,7 @@ import pytest
 
 from amzn_assets import tables
 from amzn_assets.storage.redshift_sql import redshift_ddl, split_sql
+from amzn_assets.wiring.catalog import table_metadata
 
 SQL = Path(__file__).resolve().parents[1] / "sql"
 
@@ -29,7 +30,7 @@ def test_comments_sql_is_generated_from_tables_py(dialect):
 
 def test_every_star_column_has_a_description_in_the_asset_metadata():
     for spec in tables.ALL_TABLES:
-        columns = spec.as_metadata()["dagster/column_schema"].columns
+        columns = table_metadata(spec)["dagster/column_schema"].columns
         assert [c.name for c in columns] == spec.schema.names
         assert all(c.description for c in columns), spec.name
     assert tables.PRODUCTS.column_description("category") != tables.REVIEWS_FACT.column_description("category")

@@ -13,18 +13,18 @@ import pyarrow as pa
 import pytest
 from dagster import AssetKey, DagsterInstance, build_output_context, materialize
 
-from amzn_assets.wiring.catalog import table_metadata
 from amzn_assets import tables
-from amzn_assets_tests.deployment import all_assets, resources_for
+from amzn_assets.db_urls import libpq_url
 from amzn_assets.generate.noaa import Station, station_list
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.ledger import Ledger
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.db_urls import libpq_url
 from amzn_assets.warehouse.query import run_postgres_query, run_query, table_counts
-from amzn_assets_tests.deployment import query_from_env
 from amzn_assets.warehouse.whole_dimensions import BY_NAME, union_sql
+from amzn_assets.wiring.catalog import table_metadata
 from amzn_assets_tests.conftest import upload
+from amzn_assets_tests.deployment import all_assets, resources_for
+from amzn_assets_tests.deployment import query_from_env
 from amzn_assets_tests.storage.test_postgres_backend import in_schema, pg_schema  # noqa: F401 (a fixture)
 from amzn_assets_tests.storage.test_redshift_backend import manager, s3  # noqa: F401 - s3 is a fixture
 from amzn_assets_tests.streaming.test_sensors import stream

@@ -63,6 +63,7 @@ from amzn_assets.tables import (
 )
 
 from amzn_assets.transforms.review_identity import review_ids
+from amzn_assets.wiring.catalog import table_metadata
 
 REPO = Path(__file__).resolve().parents[2]
 PG_DDL = (REPO / "sql" / "postgres" / "schema.sql").read_text()
@@ -602,7 +603,7 @@ def manager(postgres_url, schema, bucket, **kwargs) -> PostgresBackedRedshiftIOM
 
 def out(spec, first: str, last: str):
     return build_output_context(
-        asset_key=[spec.name], definition_metadata=spec.as_metadata(), asset_partitions_def=DAILY,
+        asset_key=[spec.name], definition_metadata=table_metadata(spec), asset_partitions_def=DAILY,
         asset_partition_key_range=PartitionKeyRange(first, last),
     )
 
