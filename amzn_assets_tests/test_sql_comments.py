@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from amzn_assets import tables
-from amzn_assets.storage.redshift_sql import redshift_ddl, split_sql
+from amzn_assets.storage.redshift_ddl import redshift_ddl, split_sql
 from amzn_assets.wiring.catalog import table_metadata
 
 SQL = Path(__file__).resolve().parents[1] / "sql"

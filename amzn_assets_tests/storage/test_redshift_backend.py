@@ -45,13 +45,9 @@ from pydantic import PrivateAttr
 from sqlalchemy.engine import make_url
 
 from amzn_assets.db_urls import libpq_url
-from amzn_assets.storage import redshift_sql
-from amzn_assets.storage.redshift import (
-    RedshiftIOManager,
-    delete_staged,
-    prepare_for_copy,
-    stage_parquet,
-)
+from amzn_assets.storage import redshift_ddl, redshift_sql
+from amzn_assets.storage.redshift import RedshiftIOManager
+from amzn_assets.storage.redshift_staging import delete_staged, prepare_for_copy, stage_parquet
 from amzn_assets.tables import (
     DATETIME,
     PRODUCTS,
@@ -199,7 +195,7 @@ def test_upsert_statements_for_a_composite_key_and_every_column():
 
 
 def test_ensure_schema_runs_the_redshift_ddl_in_the_schema():
-    statements = [s.sql for s in redshift_sql.ensure_schema("amzn")]
+    statements = [s.sql for s in redshift_ddl.ensure_schema("amzn")]
     assert statements[:3] == ["BEGIN", 'CREATE SCHEMA IF NOT EXISTS "amzn"', 'SET search_path TO "amzn"']
     assert statements[-1] == "COMMIT"
     creates = [s for s in statements if s.startswith("CREATE TABLE")]
@@ -209,7 +205,7 @@ def test_ensure_schema_runs_the_redshift_ddl_in_the_schema():
     fact = next(s for s in creates if "reviews_fact" in s.splitlines()[0])
     assert "DISTKEY (asin)" in fact and "SORTKEY (review_time)" in fact
     assert "DISTSTYLE ALL" in next(s for s in creates if '"datetime"' in s.splitlines()[0])
-    widths = redshift_sql.varchar_widths()
+    widths = redshift_ddl.varchar_widths()
     assert widths["reviews_fact"]["review_text"] == 65535 and widths["users"] == {"reviewer_id": 64, "reviewer_name": 512}
 
 
@@ -271,7 +267,7 @@ def test_bad_identifiers_are_refused_wherever_they_appear(bad):
     with pytest.raises(ValueError):
         redshift_sql.select_range("public", "users", ["reviewer_id"], bad, "2018-01-01", "2018-01-02")
     with pytest.raises(ValueError):
-        redshift_sql.ensure_schema(bad, ddl="CREATE TABLE IF NOT EXISTS t (a INT);")
+        redshift_ddl.ensure_schema(bad, ddl="CREATE TABLE IF NOT EXISTS t (a INT);")
 
 
 def test_values_are_parameters_and_only_safe_literals_are_inlined():
@@ -288,12 +284,12 @@ def test_values_are_parameters_and_only_safe_literals_are_inlined():
 
 def test_split_sql_keeps_quoted_semicolons_and_drops_comments():
     script = "-- a; comment\nCREATE TABLE \"a;b\" (x text DEFAULT 'it''s; -- not a comment'); -- trailing\n\n;SELECT 1"
-    assert redshift_sql.split_sql(script) == [
+    assert redshift_ddl.split_sql(script) == [
         "CREATE TABLE \"a;b\" (x text DEFAULT 'it''s; -- not a comment')",
         "SELECT 1",
     ]
     block = "DO $m$\nBEGIN\n    UPDATE t SET a = 'x;y'; -- a; comment\nEND\n$m$"
-    assert redshift_sql.split_sql(f"{block};\nDO $$ SELECT 1; $$;SELECT 2") == [block, "DO $$ SELECT 1; $$", "SELECT 2"]
+    assert redshift_ddl.split_sql(f"{block};\nDO $$ SELECT 1; $$;SELECT 2") == [block, "DO $$ SELECT 1; $$", "SELECT 2"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -310,7 +306,7 @@ def pg_schema(postgres_url):
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            for statement in redshift_sql.ensure_schema(schema, ddl=PG_DDL):
+            for statement in redshift_ddl.ensure_schema(schema, ddl=PG_DDL):
                 cur.execute(redshift_sql.render(statement))
     finally:
         conn.close()
@@ -483,7 +479,7 @@ def test_staged_parquet_lands_on_s3_in_copy_order_and_types(s3):
     rows = [review(1, "B1", "A1", text=long_text), review(1, "B2", "A1"), review(2, "B1", "A2")]
     shuffled = facts(*rows).select(list(reversed(REVIEWS_FACT_SCHEMA.names)))  # column order must not matter
     chunks = [shuffled.slice(0, 2), shuffled.slice(2)]
-    widths = redshift_sql.varchar_widths()["reviews_fact"]
+    widths = redshift_ddl.varchar_widths()["reviews_fact"]
 
     url, keys, count = stage_parquet(client, f"s3://{bucket}/runs/rs/", "reviews_fact", chunks, REVIEWS_FACT_SCHEMA, widths, rows_per_object=1)
     assert count == 3
@@ -565,7 +561,7 @@ class PostgresBackedRedshiftIOManager(RedshiftIOManager):
     _break_copy: bool = PrivateAttr(default=False)  # make the COPY's stand-in fail (division by zero)
 
     def schema_statements(self):
-        return redshift_sql.ensure_schema(self.db_schema, ddl=PG_DDL)
+        return redshift_ddl.ensure_schema(self.db_schema, ddl=PG_DDL)
 
     def run_sql(self, statements: list[str]) -> None:
         self._sent.append(list(statements))
