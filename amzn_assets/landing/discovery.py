@@ -59,8 +59,8 @@ def _files(store: SourceStore, kind: SourceKind, folder: str, category: str | No
     for entry in store.listing(folder):
         name = entry.name
         if entry.what == "file":
-            if name[0] == "." or name.endswith(IN_FLIGHT_SUFFIXES):
-                continue  # only a file is ever in flight (is_complete): it is renamed when whole
+            if not is_complete(name):
+                continue  # only a file is ever in flight: the uploader renames it when it is whole
             if entry.size is None and name.endswith(suffixes) and name.isascii():
                 yield Candidate(f"{folder}/{name}", category)  # the usual upload, on local disk
                 continue
@@ -72,10 +72,10 @@ def _files(store: SourceStore, kind: SourceKind, folder: str, category: str | No
             refusal = f"{entry.what}, which no file system path has; not read"
         elif entry.what != "file":
             refusal = f"{entry.what}: not a regular file, not read"
-        elif not is_text(entry.name):
+        elif not is_text(name):
             refusal = "a file name that is not UTF-8 text; not read"
-        elif not entry.name.endswith(kind.suffixes):
-            refusal = f"not a {kind.name} file (names end in {' or '.join(kind.suffixes)}); not read"
+        elif not name.endswith(suffixes):
+            refusal = f"not a {kind.name} file (names end in {' or '.join(suffixes)}); not read"
         elif entry.size is not None and entry.size > limits.max_file_bytes:
             refusal = f"{entry.size:,} bytes, over the limit of {limits.max_file_bytes:,} per file; not read"
         yield Candidate(path, category, refusal, entry.size, entry.mtime_ns)

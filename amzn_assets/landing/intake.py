@@ -22,7 +22,7 @@ from datetime import date, datetime, timezone
 from amzn_assets.landing.archive import BUNDLE_MAX_FILE_BYTES, Archive, Member, bundle_path, member_path, split_archived
 from amzn_assets.landing.compaction import compact_landed
 from amzn_assets.landing.discovery import Candidate, discover
-from amzn_assets.landing.file_rows import MAX_REASON_BYTES, bounded, file_row, unread_hash, unread_row, with_suffix
+from amzn_assets.landing.file_rows import bounded, file_row, unread_hash, unread_row, with_suffix
 from amzn_assets.landing.kinds import KINDS, LoadedFile, ParsedBatch, SourceKind
 from amzn_assets.landing.ledger import Ledger, open_ledger
 from amzn_assets.landing.loading import LoadedBatch, load_batch
@@ -114,11 +114,11 @@ class Lander:
         )
         refused, unmoved = [], []
         for c in loaded.refused:
-            archived_at, _ = recorded.get((c.ledger_path, unread_hash(c)), (None, None))
-            if (c.ledger_path, unread_hash(c)) not in recorded:
+            known = recorded.get((c.ledger_path, unread_hash(c)))
+            if known is None:
                 refused.append(c)
-            elif archived_at and not self.archive.holds(archived_at):
-                unmoved.append((c, archived_at))  # committed, then killed before the move
+            elif known[0] and not self.archive.holds(known[0]):
+                unmoved.append((c, known[0]))  # committed, then killed before the move
         fresh, duplicates, unfinished, leftovers = [], [], [], []
         seen: set[str] = set()
         for f in files:
@@ -235,7 +235,7 @@ class Lander:
             except Exception as exc:  # noqa: BLE001 - an uploader's entry must not stop the landing
                 log.warning("could not move %s to %s: %s", c.ledger_path, dest, exc)
                 if batch_id is not None:
-                    self.ledger.left_in_place(batch_id, c.ledger_path, f"could not be moved to {dest} ({exc})"[:MAX_REASON_BYTES])
+                    self.ledger.left_in_place(batch_id, c.ledger_path, bounded(f"could not be moved to {dest} ({exc})"))
 
     def _archive(self, plan: Sequence[tuple[LoadedFile, str]], new: bool) -> list[Future]:
         """Archive committed files: each bundle written whole (atomically, durably) before its

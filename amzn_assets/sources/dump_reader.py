@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from amzn_assets.sources.inflate import DUMP_LIMITS, ReadLimits
+from amzn_assets.sources.inflate import DUMP_LIMITS, ReadLimits, TooBig, check_ratio, line_tail, long_line
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _READ_BYTES = 1 << 20  # compressed bytes per read
@@ -161,12 +161,10 @@ class DumpReader:
                 data = inflater.unconsumed_tail
                 if out:
                     self._inflated += len(out)
-                    limits = self._limits
-                    if self._inflated > limits.ratio_floor and self._inflated > limits.max_ratio * self._consumed:
-                        raise _Refused(
-                            f"a gzip bomb: {self._consumed:,} compressed bytes inflated to {self._inflated:,} "
-                            f"(over {limits.max_ratio:g}x; refused there)"
-                        )
+                    try:
+                        check_ratio(self._inflated, self._consumed, self._limits)
+                    except TooBig as exc:
+                        raise _Refused(str(exc)) from None
                     yield out
             data = inflater.unused_data.lstrip(b"\x00")
             while len(data) < 2:
@@ -185,10 +183,9 @@ class DumpReader:
         return data
 
     def _check_line(self, piece: bytes, newlines: int) -> None:
-        cut = piece.rfind(b"\n") if newlines else -1
-        self._line_bytes = self._line_bytes + len(piece) if cut < 0 else len(piece) - cut - 1
+        self._line_bytes = line_tail(piece, self._line_bytes)
         if self._line_bytes > self._limits.max_line_bytes:
-            raise _Refused(f"line {self._lines_before + newlines + 1:,} is longer than the limit of {self._limits.max_line_bytes:,} bytes (refused there)")
+            raise _Refused(long_line(self._lines_before + newlines + 1, self._limits.max_line_bytes))
         self._lines_before += newlines
 
     def _split(self, pieces: Iterator[bytes]) -> None:

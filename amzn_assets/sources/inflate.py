@@ -72,7 +72,7 @@ def _gunzip(raw: bytes, limits: ReadLimits) -> bytes:
         raise SourceFileError(f"corrupt gzip: {exc}") from None
     if inflater.eof and not inflater.unused_data:  # the usual one-member file, inflated in one call
         return first
-    pieces, total, tail_line, newlines = [first], len(first), _line_tail(first, 0), first.count(b"\n")
+    pieces, total, tail_line, newlines = [first], len(first), line_tail(first, 0), first.count(b"\n")
     pending = inflater.unconsumed_tail
     while True:
         while not inflater.eof:
@@ -85,11 +85,11 @@ def _gunzip(raw: bytes, limits: ReadLimits) -> bytes:
                 raise TruncatedGzip("truncated gzip: the file ends inside its gzip stream")
             pieces.append(piece)
             total += len(piece)
-            tail_line = _line_tail(piece, tail_line)
+            tail_line = line_tail(piece, tail_line)
             newlines += piece.count(b"\n")
             _check_growth(total, len(raw) - len(pending) - len(inflater.unused_data), limits)
             if tail_line > limits.max_line_bytes:
-                raise TooBig(_long_line(newlines + 1, limits.max_line_bytes))
+                raise TooBig(long_line(newlines + 1, limits.max_line_bytes))
         rest = inflater.unused_data.lstrip(b"\x00")  # members may be padded with zeros, as gzip allows
         if not rest:
             return b"".join(pieces)
@@ -98,22 +98,28 @@ def _gunzip(raw: bytes, limits: ReadLimits) -> bytes:
         inflater, pending = zlib.decompressobj(31), rest  # the next member
 
 
-def _line_tail(piece: bytes, tail: int) -> int:
+def line_tail(piece: bytes, tail: int) -> int:
     """Bytes since the last newline, after piece."""
     cut = piece.rfind(b"\n")
     return tail + len(piece) if cut < 0 else len(piece) - cut - 1
 
 
-def _long_line(number: int, limit: int) -> str:
+def long_line(number: int, limit: int) -> str:
     return f"line {number:,} is longer than the limit of {limit:,} bytes (refused there)"
 
 
 def _check_growth(total: int, consumed: int, limits: ReadLimits) -> None:
     if total > limits.max_inflated_bytes:
         raise TooBig(f"inflates past the limit of {limits.max_inflated_bytes:,} bytes (refused there)")
-    if total > limits.ratio_floor and total > limits.max_ratio * max(consumed, 1):
+    check_ratio(total, consumed, limits)
+
+
+def check_ratio(inflated: int, consumed: int, limits: ReadLimits) -> None:
+    """TooBig once more than ratio_floor bytes came out of a gzip more than max_ratio times the
+    compressed bytes they came from (uploads, and `import`'s streaming readers)."""
+    if inflated > limits.ratio_floor and inflated > limits.max_ratio * max(consumed, 1):
         raise TooBig(
-            f"a gzip bomb: {consumed:,} compressed bytes inflated to {total:,} "
+            f"a gzip bomb: {consumed:,} compressed bytes inflated to {inflated:,} "
             f"(over {limits.max_ratio:g}x; refused there)"
         )
 
@@ -124,7 +130,7 @@ def _check_lines(data: bytes, max_line: int) -> None:
     lengths = np.concatenate((ends, [len(data)])) - starts
     longest = int(np.argmax(lengths))
     if lengths[longest] > max_line:
-        raise TooBig(_long_line(longest + 1, max_line))
+        raise TooBig(long_line(longest + 1, max_line))
 
 
 class BoundedGzip:
@@ -149,14 +155,13 @@ class BoundedGzip:
     def lines(self):
         while line := self.stream.readline(self.limits.max_line_bytes + 1):
             if len(line) > self.limits.max_line_bytes and not line.endswith(b"\n"):
-                raise TooBig(_long_line(self.lines_read + 1, self.limits.max_line_bytes))
+                raise TooBig(long_line(self.lines_read + 1, self.limits.max_line_bytes))
             self.lines_read += 1
             self.inflated += len(line)
-            if self.inflated > self.limits.ratio_floor:
+            if self.inflated > self.limits.ratio_floor:  # raw.tell() costs a system call
                 self._check_ratio()
             yield line
 
     def _check_ratio(self) -> None:
-        consumed = max(self.raw.tell(), 1)
-        if self.stream is not self.raw and self.inflated > self.limits.ratio_floor and self.inflated > self.limits.max_ratio * consumed:
-            raise TooBig(f"a gzip bomb: {consumed:,} compressed bytes inflated to {self.inflated:,} (over {self.limits.max_ratio:g}x; refused there)")
+        if self.stream is not self.raw:  # a plain dump has no ratio
+            check_ratio(self.inflated, self.raw.tell(), self.limits)
