@@ -12,7 +12,6 @@ import pyarrow.compute as pc
 
 from amzn_assets import tables
 from amzn_assets.sources.common import ParseResult, Rejected, SourceFileError, split_lines
-from amzn_assets.sources.inflate import inflate
 
 
 class LoadedFile(NamedTuple):  # a tuple: built once per uploaded file, thousands per batch
@@ -22,8 +21,8 @@ class LoadedFile(NamedTuple):  # a tuple: built once per uploaded file, thousand
     sha256: str
     data: bytes  # as uploaded
     category: str | None
-    text: bytes | None = None  # inflated (landing/loading.py); None: inflate data when parsing
-    error: str | None = None  # why the whole file is refused (set when loading), instead of text
+    text: bytes | None  # inflated when loaded (landing/loading.py); None when refused
+    error: str | None  # why the whole file is refused (set when loading), instead of text
 
 
 @dataclass
@@ -70,7 +69,7 @@ def content(f: LoadedFile) -> bytes:
     """The file's inflated content; SourceFileError with the reason when it was refused."""
     if f.error is not None:
         raise SourceFileError(f.error)
-    return f.text if f.text is not None else inflate(f.data)
+    return f.text
 
 
 def parser_failure(exc: Exception) -> str:
