@@ -107,6 +107,8 @@ def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, di
         # What a catalog reads: the column descriptions (tables.py), the freshness state, the kind icon.
         page = open_page(browser, f"{base}/assets/reviews_fact")
         page.locator("text=Star rating, 1 to 5").first.wait_for()
+        # The freshness section loads after the columns (its own query): wait for its state.
+        page.locator("text=Passing").first.wait_for(timeout=30_000)
         body = page.inner_text("body")
         assert "Freshness policy" in body and "Passing" in body and "not evaluated" not in body.lower(), body[:3000]
         page.screenshot(path=str(tmp_path / "reviews_fact_overview.png"), full_page=True)
