@@ -7,7 +7,6 @@ segments of committed batches, and recovery deletes the segments of batches left
 
 from __future__ import annotations
 
-import fcntl
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from filelock import FileLock
 from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 
@@ -77,12 +77,10 @@ class Ledger:
             return
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self._lock_path if what == "landing" else self._lock_path.with_name(f"{self._lock_path.name}.{what}")
-        with open(lock_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        # A new FileLock (flock on its own descriptor) per call: two Ledger objects, threads or
+        # processes exclude each other; a second hold in the same thread raises instead of hanging.
+        with FileLock(lock_path):
+            yield
 
     # -- batches -----------------------------------------------------------------------------
     def open_batch(self, batch_id: str, kind: str) -> None:
