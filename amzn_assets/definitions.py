@@ -23,10 +23,11 @@ from amzn_assets.domains.climate.assets import climate_assets
 from amzn_assets.domains.climate.checks import stations_known_and_named_once
 from amzn_assets.domains.rating_model import ml_resources, model_assets, model_sensors, rating_model_job
 from amzn_assets.domains.reviews.assets import review_assets
-from amzn_assets.domains.stream.sensor import stream_job, stream_sensor
+from amzn_assets.domains.stream.job import stream_job
+from amzn_assets.domains.stream.sensor import stream_sensor
 from amzn_assets.domains.uploads.area import upload_area
 from amzn_assets.settings import Settings
-from amzn_assets.storage.parquet import ParquetIOManager
+from amzn_assets.backends.local.io_manager import ParquetIOManager
 from amzn_assets.wiring.resources import LandingZone
 
 

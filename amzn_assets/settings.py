@@ -60,7 +60,7 @@ class DataDirs:
 @dataclass(frozen=True)
 class RedshiftSettings:
     """AMZN_REDSHIFT_*: the warehouse's connection (the IO manager, `query`) and the cluster that
-    `amzn-assets redshift cluster create` makes (redshift_admin.ClusterSpec), with one set of defaults."""
+    `amzn-assets redshift cluster create` makes (backends.redshift.admin.ClusterSpec), with one set of defaults."""
 
     host: str = ""
     port: int = 5439

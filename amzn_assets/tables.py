@@ -249,7 +249,7 @@ def comment_statements(dialect: str) -> str:
         return f'"{name}"' if name in ("datetime", "date") else name
 
     lines = [f"-- Generated from amzn_assets/tables.py (COLUMN_DESCRIPTIONS); do not edit: {dialect} column comments.",
-             "-- Regenerate: AMZN_UPDATE_SNAPSHOTS=1 pytest amzn_assets_tests/test_sql_comments.py"]
+             "-- Regenerate: AMZN_UPDATE_SNAPSHOTS=1 pytest amzn_assets_tests/backends/test_sql_comments.py"]
     for spec in STAR_TABLES + REFERENCE_TABLES:
         for field in spec.schema:
             text = spec.column_description(field.name).replace("'", "''")

@@ -10,7 +10,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.warehouse.query import run_query
+from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.warehouse_files import days_stored
 
 DAYS = ["2018-01-01", "2018-01-02", "2018-01-03"]

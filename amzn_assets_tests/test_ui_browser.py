@@ -13,7 +13,7 @@ from dagster import DagsterInstance
 
 from amzn_assets.domains.rating_model import monthly_partitions
 from amzn_assets_tests.deployment import resources_for
-from amzn_assets.domains.stream.sensor import stream_job
+from amzn_assets.domains.stream.job import stream_job
 from amzn_assets_tests.daemon import running_daemon, wait_for
 from amzn_assets_tests.needs import require_executable, require_module
 from amzn_assets_tests.webserver import env_for, running_webserver

@@ -1,5 +1,5 @@
 """The local parquet warehouse's files, for tests: one file per table and month (2018-01.parquet),
-rows sorted by day (amzn_assets/storage/parquet.py)."""
+rows sorted by day (amzn_assets/backends/local/io_manager.py)."""
 
 from __future__ import annotations
 

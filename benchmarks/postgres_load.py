@@ -70,7 +70,7 @@ def make_dump(path: Path, reviews: int, days: int, start: date = START, offset: 
 
 def resources(data_dir: str, url: str, schema: str) -> dict:
     from amzn_assets.definitions import resources_for
-    from amzn_assets.storage.postgres import PostgresIOManager
+    from amzn_assets.backends.postgres.io_manager import PostgresIOManager
 
     found = resources_for("postgres", data_dir, postgres_url=url, ledger_url=os.environ["AMZN_LEDGER_URL"])
     return found | {"io_manager": PostgresIOManager(url=url, db_schema=schema)}
@@ -78,8 +78,8 @@ def resources(data_dir: str, url: str, schema: str) -> dict:
 
 def timed_writes(totals: dict) -> None:
     """Add each IO manager write's seconds to totals[asset] (the per-step profile)."""
-    from amzn_assets.storage.parquet import PartitionedParquetIOManager
-    from amzn_assets.storage.postgres import PostgresIOManager
+    from amzn_assets.backends.local.io_manager import PartitionedParquetIOManager
+    from amzn_assets.backends.postgres.io_manager import PostgresIOManager
 
     for cls in (PostgresIOManager, PartitionedParquetIOManager):
         original = cls.write_partitions
@@ -154,7 +154,7 @@ def small_runs(data_dir: str, url: str, schema: str, keys: list[str], queue) -> 
     from dagster import DagsterInstance, materialize
 
     from amzn_assets.definitions import all_assets
-    from amzn_assets.storage import pg_database
+    from amzn_assets.backends.postgres import database as pg_database
 
     per_run = []
     with users_instance(data_dir, f"{schema}-small") as instance:
@@ -177,7 +177,7 @@ def overheads(url: str, schema: str, repeat: int = 20) -> dict:
     """Milliseconds per run of what a run pays once on PostgreSQL, before and after this work."""
     from psycopg2 import sql
 
-    from amzn_assets.storage import pg_database
+    from amzn_assets.backends.postgres import database as pg_database
 
     def ms(fn) -> float:
         started = time.perf_counter()
@@ -249,7 +249,7 @@ def storage_alone(url: str, dirs, days: int) -> dict[str, float]:
     from amzn_assets.landing.readers import LandedReader
     from amzn_assets.wiring.partitions import partition_days
     from amzn_assets.storage.contract import StorageSpec
-    from amzn_assets.storage.postgres import PostgresIOManager
+    from amzn_assets.backends.postgres.io_manager import PostgresIOManager
     from amzn_assets.transforms import reviews as transform
 
     lander = Lander(dirs)

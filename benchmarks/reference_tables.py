@@ -26,10 +26,12 @@ import pyarrow as pa
 from upath import UPath
 
 from amzn_assets import tables
-from amzn_assets.storage import pg_database, pg_tables
+from amzn_assets.backends.postgres import database as pg_database
+from amzn_assets.backends.postgres import writes as pg_writes
 from amzn_assets.storage.contract import StorageSpec
-from amzn_assets.storage.parquet import PartitionedParquetIOManager
-from amzn_assets.warehouse.query import run_postgres_query, run_query, view_sql
+from amzn_assets.backends.local.io_manager import PartitionedParquetIOManager
+from amzn_assets.backends.local.query import run_query, view_sql
+from amzn_assets.backends.postgres.query import run_postgres_query
 
 
 def catalog(n: int) -> pa.Table:
@@ -103,8 +105,8 @@ def main() -> None:
         print("PostgreSQL 16 (pgserver, fsync off):")
         conn = pg_database.connect(url)
         pg_database.ensure_schema(conn, "bench")
-        pg_tables.upsert(conn, "bench", "products", ("asin",), "seen_date", [rows for _, rows in parts])
-        timed("write_whole product_catalog (DELETE + COPY)", lambda: pg_tables.replace_table(conn, "bench", "product_catalog", ("asin",), products))
+        pg_writes.upsert(conn, "bench", "products", ("asin",), "seen_date", [rows for _, rows in parts])
+        timed("write_whole product_catalog (DELETE + COPY)", lambda: pg_writes.replace_table(conn, "bench", "product_catalog", ("asin",), products))
         conn.close()
         timed("seen only: SELECT count(*) FROM bench.products (table)", lambda: run_postgres_query(url, "bench", 'SELECT count(*) FROM "bench"."products"').rows[0][0])
         timed("union: SELECT count(*) FROM products", lambda: run_postgres_query(url, "bench", "SELECT count(*) FROM products").rows[0][0])

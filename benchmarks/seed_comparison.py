@@ -169,7 +169,7 @@ def main() -> None:
     for name in ("AMZN_LEDGER_URL", "AMZN_BACKEND"):  # the default embedded ledger, as `amzn-assets land`
         os.environ.pop(name, None)
 
-    from amzn_assets.stream.split import split_dump
+    from amzn_assets.upload_simulator.split import split_dump
 
     work = Path(tempfile.mkdtemp(prefix="amzn-seed-cmp-"))
     source = work / "split"

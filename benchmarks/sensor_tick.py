@@ -66,7 +66,7 @@ def main() -> None:
     from amzn_assets.landing.intake import Lander
     from amzn_assets.landing.readers import LandedReader
     from amzn_assets.domains.stream.sensor import stream_sensor
-    from amzn_assets.warehouse.apply import WAREHOUSE, take_batches
+    from amzn_assets.stream.apply import WAREHOUSE, take_batches
     from amzn_assets.settings import DataDirs
 
     dirs = DataDirs(Path(tempfile.mkdtemp(prefix="amzn-tick-")) / "data")

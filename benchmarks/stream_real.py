@@ -78,9 +78,9 @@ def main() -> None:
     from dagster._core.instance.ref import InstanceRef
 
     from amzn_assets.settings import DataDirs
-    from amzn_assets.stream.split import split_dump
-    from amzn_assets.stream.upload import parse_rate, upload_files
-    from amzn_assets.warehouse.query import run_query
+    from amzn_assets.upload_simulator.split import split_dump
+    from amzn_assets.upload_simulator.upload import parse_rate, upload_files
+    from amzn_assets.backends.local.query import run_query
     from amzn_assets_tests.daemon import create_instance
 
     work = Path(tempfile.mkdtemp(prefix="amzn-stream-real-"))

@@ -36,8 +36,8 @@ def main() -> None:
 
     from amzn_assets.generate import generate_sample
     from amzn_assets.settings import DataDirs
-    from amzn_assets.stream.upload import upload_files
-    from amzn_assets.warehouse.query import run_query
+    from amzn_assets.upload_simulator.upload import upload_files
+    from amzn_assets.backends.local.query import run_query
 
     work = Path(tempfile.mkdtemp(prefix="amzn-lag-"))
     dirs = DataDirs(work / "data")

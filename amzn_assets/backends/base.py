@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from dagster import EnvVar
 
 from amzn_assets.settings import Settings
+from amzn_assets.storage.artifacts import MODELS_DIR
 
 if TYPE_CHECKING:
     from dagster import IOManagerDefinition
@@ -46,8 +47,6 @@ class Backend:
 
     def models_base_path(self) -> str:
         """Where model artifacts live: beside the data unless the backend stores files elsewhere."""
-        from amzn_assets.storage.artifacts import MODELS_DIR
-
         return str(self.settings.data_dir / MODELS_DIR)
 
     def default_ledger_url(self) -> str:

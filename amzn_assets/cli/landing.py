@@ -35,7 +35,7 @@ def land(settings: Settings) -> int:
 @click.option("--limit", type=int, help="stop after this many files")
 @pass_settings
 def split(settings: Settings, dump: str, category: str, out: str | None, limit: int | None) -> int:
-    from amzn_assets.stream.split import SplitError, split_dump
+    from amzn_assets.upload_simulator.split import SplitError, split_dump
 
     try:
         summary = split_dump(dump, category, Path(out) if out else settings.data_dir / category, limit=limit)
@@ -64,7 +64,7 @@ def split(settings: Settings, dump: str, category: str, out: str | None, limit: 
 @pass_settings
 def upload(settings: Settings, categories: str, rate: str, limit: int | None, target: str | None, copy: bool,
            keep_review_time: bool, source_dir: str | None) -> int:
-    from amzn_assets.stream.upload import UploadError, upload_files
+    from amzn_assets.upload_simulator.upload import UploadError, upload_files
 
     code = 0
     try:
@@ -113,7 +113,7 @@ def upload_area(settings: Settings) -> str:
 @pass_settings
 def import_(settings: Settings, dump: str, category: str | None, kind: str, materialize: bool) -> int:
     from amzn_assets.landing.bulk import ImportFailed, import_dump
-    from amzn_assets.stream.progress import Progress
+    from amzn_assets.upload_simulator.progress import Progress
 
     try:
         with Progress(f"import {Path(dump).name}") as progress:
@@ -147,7 +147,7 @@ def materialize_landed(settings: Settings) -> int:
     from dagster import DagsterInstance
 
     from amzn_assets.definitions import defs_for
-    from amzn_assets.warehouse.apply import WAREHOUSE
+    from amzn_assets.stream.apply import WAREHOUSE
 
     ledger = lander(settings).ledger
     job = defs_for(settings).get_job_def("stream_job")

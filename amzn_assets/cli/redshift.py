@@ -1,6 +1,6 @@
 """redshift cluster create|describe|delete: the Redshift cluster (AWS_* and AMZN_REDSHIFT_* variables apply).
 
-The cluster logic is amzn_assets.redshift_admin; these commands parse flags and print."""
+The cluster logic is amzn_assets.backends.redshift.admin; these commands parse flags and print."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def cluster() -> None:
 @timeout_option
 @pass_settings
 def create(settings: Settings, identifier: str | None, node_type: str | None, nodes: int | None, wait: bool, timeout: float) -> int:
-    from amzn_assets.redshift_admin import ClusterSpec, RedshiftAdminError, create_cluster, redshift_client
+    from amzn_assets.backends.redshift.admin import ClusterSpec, RedshiftAdminError, create_cluster, redshift_client
 
     try:
         spec = ClusterSpec.from_settings(settings.redshift, identifier=identifier, node_type=node_type, number_of_nodes=nodes)
@@ -59,7 +59,7 @@ def create(settings: Settings, identifier: str | None, node_type: str | None, no
 @identifier_option
 @pass_settings
 def describe(settings: Settings, identifier: str | None) -> int:
-    from amzn_assets.redshift_admin import RedshiftAdminError, describe_cluster, redshift_client
+    from amzn_assets.backends.redshift.admin import RedshiftAdminError, describe_cluster, redshift_client
 
     try:
         info = describe_cluster(redshift_client(), identifier or settings.redshift.cluster_id)
@@ -77,7 +77,7 @@ def describe(settings: Settings, identifier: str | None) -> int:
 @click.option("--yes", is_flag=True, help="really delete; without it, only show what would go")
 @pass_settings
 def delete(settings: Settings, identifier: str | None, final_snapshot: str | None, wait: bool, timeout: float, yes: bool) -> int:
-    from amzn_assets.redshift_admin import (
+    from amzn_assets.backends.redshift.admin import (
         RedshiftAdminError,
         delete_cluster,
         describe_cluster,

@@ -81,13 +81,13 @@ def print_checks(settings: Settings, query) -> None:
     if settings.dagster_home:
         from dagster import DagsterInstance
 
-        from amzn_assets.wiring.check_records import latest_evaluations
+        from amzn_assets.cli.check_summary import latest_evaluations
 
         with DagsterInstance.get() as instance:
             summaries = latest_evaluations(instance)
         print(f"  asset checks (latest evaluation of each day, from the Dagster instance in {settings.dagster_home}):")
     else:
-        from amzn_assets.wiring.check_records import evaluate_now
+        from amzn_assets.cli.check_summary import evaluate_now
         from amzn_assets.definitions import resources_from
 
         days = {}

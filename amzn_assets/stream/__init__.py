@@ -1,21 +1,4 @@
-"""Feed the upload area one review at a time, like the older Airflow project (plain Python, no Dagster).
-
-    split_dump(dump, "all_beauty", out_dir)                  a 5-core dump -> one-review .json.gz files
-    upload_files(["all_beauty"], source_dir=..., target=...) those files -> the upload area (local or S3)
-
-`amzn-assets split` and `amzn-assets upload` are the command-line faces of these two functions.
-"""
-
-from amzn_assets.stream.split import SplitError, SplitSummary, check_category, split_dump
-from amzn_assets.stream.upload import UploadError, UploadSummary, parse_rate, upload_files
-
-__all__ = [
-    "SplitError",
-    "SplitSummary",
-    "UploadError",
-    "UploadSummary",
-    "check_category",
-    "parse_rate",
-    "split_dump",
-    "upload_files",
-]
+"""The stream, in plain Python (no Dagster): which landed batches wait (the watermark), the days and
+reference tables they feed, writing them (apply.py), what asset runs already wrote (read_through.py),
+and whether a run's worker process lives (liveness.py). The Dagster op, job and sensor that drive it
+are in domains/stream/; the upload simulator that feeds it is amzn_assets/upload_simulator/."""

@@ -1,25 +1,20 @@
-"""Query the parquet warehouse with DuckDB: every table asset is a view under its asset name.
-
-Fact tables are the union of their partitions. Dimension tables (write mode "upsert") are the
-upsert of their partitions by primary key, the latest partition winning; `stations` and `products`
-add the entities of the reference tables that no fact names (whole_dimensions.py), on every backend.
-"""
+"""What a query returns on any backend (QueryResult), how `amzn-assets query` prints it, and the
+row and partition counts of every table through any backend's query function. The engines live
+with their backends: DuckDB over parquet in backends/local/query.py, PostgreSQL and Redshift in
+backends/postgres/query.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import duckdb
+import tabulate
+from tabulate import DataRow, Line, TableFormat
 
-from amzn_assets.tables import ALL_TABLES, TableSpec
-from amzn_assets.warehouse.whole_dimensions import BY_NAME as WHOLE_BY_NAME
-from amzn_assets.warehouse.whole_dimensions import WHOLE_DIMENSIONS, quote, union_sql
+from amzn_assets.tables import ALL_TABLES
+from amzn_assets.warehouse.whole_dimensions import quote
 
 
 def _pipe_table():
-    from tabulate import DataRow, Line, TableFormat
-
     return TableFormat(
         lineabove=None, linebelowheader=Line("", "-", "-+-", ""), linebetweenrows=None, linebelow=None,
         headerrow=DataRow("", " | ", ""), datarow=DataRow("", " | ", ""), padding=0, with_header_hide=None,
@@ -32,147 +27,9 @@ class QueryResult:
     rows: list[tuple]
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def view_sql(spec: TableSpec, folder: Path | None, source: str | None = None) -> str:
-    source = source or f"read_parquet({_literal(str(folder / '*.parquet'))}, union_by_name => true)"
-    if spec.mode in ("replace", "whole"):
-        return f"SELECT * FROM {source}"
-    key = ", ".join(quote(c) for c in spec.primary_key)
-    return (
-        f"SELECT * FROM {source} "
-        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {quote(spec.partition_column)} DESC) = 1"
-    )
-
-
-def connect(warehouse: Path | str, endpoint_url: str | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with one view per materialized table asset (a folder or s3://...;
-    endpoint_url: a local S3 API); `stations` and `products` hold every landed entity
-    (amzn_assets.warehouse.whole_dimensions)."""
-    conn = duckdb.connect()
-    if str(warehouse).startswith("s3://"):
-        selects = _s3_tables(conn, str(warehouse), endpoint_url)
-    else:
-        selects = _local_tables(conn, Path(warehouse))
-    for name, select in selects.items():
-        if name not in WHOLE_BY_NAME:
-            conn.execute(f"CREATE VIEW {quote(name)} AS {select}")
-    for dimension in WHOLE_DIMENSIONS:
-        seen, reference = selects.get(dimension.name), dimension.reference.name
-        if seen is not None or reference in selects:
-            union = union_sql(dimension, f"({seen})" if seen else None, quote(reference) if reference in selects else None)
-            conn.execute(f"CREATE VIEW {quote(dimension.name)} AS {union}")
-    return conn
-
-
-def _local_tables(conn: duckdb.DuckDBPyConnection, warehouse: Path) -> dict[str, str]:
-    """The SELECT of each materialized table of a local warehouse, by name."""
-    selects = {}
-    for spec in ALL_TABLES:
-        folder = warehouse / spec.name
-        if spec.mode == "whole":
-            path = warehouse / f"{spec.name}.parquet"
-            if path.is_file():
-                selects[spec.name] = f"SELECT * FROM read_parquet({_literal(str(path))})"
-        elif folder.is_dir() and any(folder.glob("*.parquet")):
-            selects[spec.name] = view_sql(spec, folder)
-        elif folder.is_dir():  # written, every partition empty: an empty day is stored as no file
-            conn.register(f"__{spec.name}", spec.schema.empty_table())
-            selects[spec.name] = f"SELECT * FROM {quote('__' + spec.name)}"
-    return selects
-
-
-def _s3_tables(conn: duckdb.DuckDBPyConnection, url: str, endpoint_url: str | None) -> dict[str, str]:
-    """Arrow datasets over S3 (pyarrow's S3 client: DuckDB's httpfs extension is a download away)."""
-    import pyarrow.dataset as ds
-    from pyarrow import fs
-
-    s3 = fs.S3FileSystem(endpoint_override=endpoint_url)
-    root = url[len("s3://") :].rstrip("/")
-    selects = {}
-    for spec in ALL_TABLES:
-        if spec.mode == "whole":
-            info = s3.get_file_info(f"{root}/{spec.name}.parquet")
-            files = [info.path] if info.type == fs.FileType.File else []
-        else:
-            selector = fs.FileSelector(f"{root}/{spec.name}", allow_not_found=True)
-            files = [f.path for f in s3.get_file_info(selector) if f.path.endswith(".parquet")]
-        if files:
-            conn.register(f"__{spec.name}", ds.dataset(files, filesystem=s3, format="parquet"))
-            selects[spec.name] = view_sql(spec, None, source=quote("__" + spec.name))
-    return selects
-
-
-def run_query(warehouse: Path | str, sql: str, endpoint_url: str | None = None) -> QueryResult:
-    conn = connect(warehouse, endpoint_url)
-    try:
-        cursor = conn.execute(sql)
-        columns = [d[0] for d in cursor.description] if cursor.description else []
-        return QueryResult(columns, cursor.fetchall() if columns else [])
-    except duckdb.CatalogException as exc:
-        known = [r[0] for r in conn.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()]
-        raise LookupError(f"{exc}\nTables materialized so far: {', '.join(sorted(known)) or 'none'}") from exc
-    finally:
-        conn.close()
-
-
-def table_counts(warehouse: Path | str) -> dict[str, tuple[int, int]]:
-    """Rows and distinct partitions per materialized table of a parquet warehouse."""
-    return counts_with(lambda sql: run_query(warehouse, sql))
-
-
-def run_postgres_query(url: str, schema: str, sql: str, shadow: str = "VIEW") -> QueryResult:
-    """The same SQL on the PostgreSQL backend (the star tables live in `schema`). `stations` and
-    `products`, where the SQL names them, are the session's temporary union of the daily dimension
-    and its reference table (whole_dimensions.py), which the session's temporary schema puts before
-    the tables: shadow "VIEW" on PostgreSQL, "TABLE" on Redshift (which has no temporary views)."""
-    from psycopg2 import sql as pgsql
-
-    from amzn_assets.storage.pg_database import connect as pg_connect
-
-    conn = pg_connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
-            for statement in _shadow_statements(cur, schema, sql, shadow):
-                cur.execute(statement)
-            cur.execute(sql)
-            columns = [d[0] for d in cur.description] if cur.description else []
-            return QueryResult(columns, [tuple(r) for r in cur.fetchall()] if columns else [])
-    finally:
-        conn.rollback()
-        conn.close()
-
-
-def _shadow_statements(cur, schema: str, sql: str, shadow: str) -> list[str]:
-    if shadow not in ("VIEW", "TABLE"):
-        raise ValueError(f"shadow {shadow!r}: VIEW or TABLE")
-    statements = []
-    for dimension in WHOLE_DIMENSIONS:
-        if not dimension.mentioned_in(sql):
-            continue
-        seen, reference = (f"{quote(schema)}.{quote(t)}" for t in (dimension.name, dimension.reference.name))
-        # pg_class, not to_regclass (which Redshift lacks)
-        cur.execute(
-            "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relname IN (%s, %s)",
-            (schema, dimension.name, dimension.reference.name),
-        )
-        found = {row[0] for row in cur.fetchall()}
-        has_seen, has_reference = dimension.name in found, dimension.reference.name in found
-        if has_seen or has_reference:
-            union = union_sql(dimension, seen if has_seen else None, reference if has_reference else None)
-            statements.append(f"CREATE TEMP {shadow} {quote(dimension.name)} AS {union}")
-    return statements
-
-
 def format_table(result: QueryResult, max_width: int = 60) -> str:
     """Columns separated by " | ", a rule under the header, NULL for None, cells cut at max_width,
     and the row count."""
-    import tabulate
-
     def cell(value) -> str:
         text = "NULL" if value is None else str(value)
         return text if len(text) <= max_width else text[: max_width - 1] + "…"

@@ -5,13 +5,14 @@
   it, then the asset evaluates its checks on the written days (checked_output). A failed blocking
   check fails the step after the write, so the run's downstream steps do not run.
 - The stream job logs the same AssetCheckEvaluations for the days it wrote (evaluation_event).
-- Read back (check_records.py): the days a blocking check failed on, `amzn-assets summary`.
+- Each domain's checks.py declares its checks with these (domains/reviews, climate, rating_model);
+  read back: execution_status here, `amzn-assets summary` in cli/check_summary.py.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
 from dagster import (
@@ -21,17 +22,13 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
-    DagsterInstance,
     Output,
     PreviewWarning,
 )
 
-from amzn_assets.checks.freshness import batches_after_watermark, reviews_freshness
-from amzn_assets.checks.warehouse import Evaluation, WarehouseCheck, check_named, checks_of, evaluate_days
+from amzn_assets.checks.warehouse import Evaluation, WarehouseCheck, checks_of, evaluate_days
 from amzn_assets.checks.warehouse import FRESH as FRESH_CHECK
-from amzn_assets.landing.ledger import Ledger
 from amzn_assets.wiring.events import log_batch
-from amzn_assets.wiring.instance import latest_materializations
 from amzn_assets.wiring.partitions import daily_partitions
 
 
@@ -65,27 +62,14 @@ def evaluation_event(evaluation: Evaluation) -> AssetCheckEvaluation:
     )
 
 
-def freshness_evaluation(ledger: Ledger, instance: DagsterInstance, written_now: Sequence[str], read_at: datetime) -> Evaluation:
-    """Freshness of reviews_fact: days written now count as written at read_at (when their landed
-    rows were read at the latest); other days at their latest materialization in the instance."""
-    from amzn_assets.warehouse.apply import WAREHOUSE  # the stream's watermark (imported here: no cycle)
-
-    watermark, after = batches_after_watermark(ledger, WAREHOUSE)
-    now_days = set(written_now)
-    earlier = sorted({d for b in after for d in b.days} - now_days)
-    latest = latest_materializations(instance, "reviews_fact", earlier)
-    written_at = {d: datetime.fromtimestamp(r.timestamp, timezone.utc) for d, r in latest.items()} | {d: read_at for d in now_days}
-    outcome = reviews_freshness(watermark, after, written_at, datetime.now(timezone.utc))
-    return Evaluation(check_named("reviews_fact", FRESH_CHECK), None, outcome)
-
-
-def checked_output(context: AssetExecutionContext, table: str, output: Output) -> Iterator:
+def checked_output(context: AssetExecutionContext, table: str, output: Output, freshness: Callable | None = None) -> Iterator:
     """Yield the asset's output (the IO manager writes it before the generator resumes), then the
     evaluations of the table's selected checks on the days written, and each check's output.
 
     The asset declares required_resource_keys {"io_manager", "landing"}: the checks read the star
     tables back through the IO manager that wrote them (any backend), the landed reviews and the
-    ledger through the landing zone."""
+    ledger through the landing zone. freshness: the table's freshness evaluation, when it has the
+    `fresh` check (reviews_fact: domains/reviews/checks.py)."""
     read_at = datetime.now(timezone.utc)  # the landed rows these days are built from were read before now
     yield output
     selected = {key.name for key in context.selected_asset_check_keys if key.asset_key == AssetKey(table)}
@@ -94,8 +78,8 @@ def checked_output(context: AssetExecutionContext, table: str, output: Output) -
     reader = context.resources.landing.reader()
     store_for = lambda _name: context.resources.io_manager  # noqa: E731 (every checked table is a star table)
     evaluations = [e for e in evaluate_days(table, context.partition_keys, store_for, reader) if e.check.name in selected]
-    if FRESH_CHECK in selected:
-        evaluations.append(freshness_evaluation(reader.ledger, context.instance, context.partition_keys, read_at))
+    if FRESH_CHECK in selected and freshness is not None:
+        evaluations.append(freshness(reader.ledger, context.instance, context.partition_keys, read_at))
     for spec in context.assets_def.check_specs:
         if spec.name in selected:
             yield Output(None, output_name=spec.get_python_identifier())
@@ -108,3 +92,14 @@ def checked_output(context: AssetExecutionContext, table: str, output: Output) -
     stopping = {id(e) for e in stops}
     log_batch(context, [evaluation_event(e) for e in evaluations if id(e) not in stopping])
     yield from (evaluation_event(e) for e in stops)
+
+
+# Execution statuses by value: their enum lives in a private Dagster module. PLANNED is an
+# evaluation not (yet) recorded: a check step in flight, or one whose run died.
+PLANNED, FAILED = "PLANNED", "FAILED"
+
+
+def execution_status(record_or_info) -> str:
+    """A check execution record's or partition info's status, by value."""
+    status = getattr(record_or_info, "status", None) or record_or_info.latest_execution_status
+    return status.value

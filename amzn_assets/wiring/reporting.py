@@ -9,7 +9,7 @@ under names that say so (run_*, *_this_run).
 from __future__ import annotations
 
 from amzn_assets.day_stats import RATING_STATS, per_day_of, run_level_of
-from amzn_assets.warehouse.read_through import READ_THROUGH_TAG
+from amzn_assets.stream.read_through import READ_THROUGH_TAG
 
 
 def rate(rows: int, seconds: float) -> float:
@@ -42,10 +42,10 @@ def record_landing(context, landing) -> None:
 
 def reader_through(context, landing, kind: str):
     """The landing zone's reader, once the run is tagged with the newest committed batch of this kind
-    (taken before the asset reads: amzn_assets.warehouse.read_through, the stream does not write
+    (taken before the asset reads: amzn_assets.stream.read_through, the stream does not write
     these days again)."""
     reader = landing.reader()
     committed = reader.ledger.committed_batches(kind)
     if committed:
-        context.instance.add_run_tags(context.run_id, {READ_THROUGH_TAG + kind: max(committed)})
+        context.instance.add_run_tags(context.run.run_id, {READ_THROUGH_TAG + kind: max(committed)})
     return reader

@@ -25,7 +25,7 @@ from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.ledger import Ledger
 from amzn_assets.db_urls import libpq_url
 from amzn_assets.settings import DataDirs
-from amzn_assets.warehouse.query import run_query
+from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.chaos.harness import (
     kill_at_random, landing_snapshot, run_to_completion, seed_from_env, table_snapshot,
 )
@@ -184,9 +184,9 @@ def test_daemon_killed_while_streaming_then_restarted_equals_a_clean_stream(tmp_
     from dagster import RunsFilter
     from dagster._core.instance.ref import InstanceRef
 
-    from amzn_assets.domains.stream.sensor import stream_job
-    from amzn_assets.stream.split import file_name, gz
-    from amzn_assets.stream.upload import upload_files
+    from amzn_assets.domains.stream.job import stream_job
+    from amzn_assets.upload_simulator.split import file_name, gz
+    from amzn_assets.upload_simulator.upload import upload_files
     from amzn_assets_tests.daemon import running_daemon, wait_for
 
     source = tmp_path / "split" / "all_beauty"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from amzn_assets.settings import DataDirs
-from amzn_assets.stream.split import split_dump
+from amzn_assets.upload_simulator.split import split_dump
 from amzn_assets_tests.chaos.harness import copy_tree, kill_at_random, landing_snapshot, run_to_completion, seed_from_env
 from amzn_assets_tests.conftest import FIXTURES
 

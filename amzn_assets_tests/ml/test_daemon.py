@@ -25,9 +25,9 @@ from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.instance.ref import InstanceRef
 
 from amzn_assets.settings import DataDirs
-from amzn_assets.stream.split import file_name, gz
-from amzn_assets.stream.upload import upload_files
-from amzn_assets.warehouse.query import run_query
+from amzn_assets.upload_simulator.split import file_name, gz
+from amzn_assets.upload_simulator.upload import upload_files
+from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.daemon import REPO, running_daemon, wait_for
 from amzn_assets_tests.needs import require_module
 

@@ -43,7 +43,7 @@ from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander
 from amzn_assets.ml import artifacts
 from amzn_assets.settings import DataDirs
-from amzn_assets.warehouse.query import run_query
+from amzn_assets.backends.local.query import run_query
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 MONTH = "2018-05"

@@ -1,5 +1,5 @@
 -- Generated from amzn_assets/tables.py (COLUMN_DESCRIPTIONS); do not edit: postgres column comments.
--- Regenerate: AMZN_UPDATE_SNAPSHOTS=1 pytest amzn_assets_tests/test_sql_comments.py
+-- Regenerate: AMZN_UPDATE_SNAPSHOTS=1 pytest amzn_assets_tests/backends/test_sql_comments.py
 COMMENT ON COLUMN reviews_fact.review_date IS 'Day of the review (UTC); partition column; references datetime.date';
 COMMENT ON COLUMN reviews_fact.review_time IS 'Review timestamp, UTC, whole seconds (the source''s unixReviewTime)';
 COMMENT ON COLUMN reviews_fact.asin IS 'Amazon Standard Identification Number of the product';

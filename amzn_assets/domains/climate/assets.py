@@ -11,7 +11,8 @@ from amzn_assets.domains.reviews.assets import daily, landed_from_uploads, whole
 from amzn_assets.settings import Settings
 from amzn_assets.warehouse import star
 from amzn_assets.wiring import groups
-from amzn_assets.wiring.checks import check_specs, checked_output
+from amzn_assets.domains.climate.checks import climate_check_specs
+from amzn_assets.wiring.checks import checked_output
 from amzn_assets.wiring.reporting import reader_through, record_landing
 from amzn_assets.wiring.resources import LandingZone
 
@@ -57,7 +58,7 @@ def climate_assets(settings: Settings) -> list[AssetsDefinition]:
             **common,
             **writes_warehouse(settings, tables.CLIMATE),
             deps=["stations", "datetime"],
-            check_specs=check_specs("climate"),
+            check_specs=climate_check_specs(),
             required_resource_keys={"io_manager", "landing"},  # the checks read back through them
             description="Daily weather per station (standard units: °F, inches, mph).",
         )(climate),

@@ -1,12 +1,19 @@
-"""The station check in Dagster: after `stations` is written, count the climate data's stations that
-the station list lacks and the stations renamed between climate files (amzn_assets.checks.stations).
-One evaluation per run over everything landed; it warns, never blocks."""
+"""The climate domain's checks: the warehouse rules on `climate` (amzn_assets.checks.warehouse,
+declared on the asset), and the station check: after `stations` is written, count the climate
+data's stations that the station list lacks and the stations renamed between climate files
+(amzn_assets.checks.stations). One station evaluation per run over everything landed; it warns,
+never blocks."""
 
 from __future__ import annotations
 
-from dagster import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
+from dagster import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, asset_check
 
 from amzn_assets.checks.stations import StationFindings, landed_station_findings
+from amzn_assets.wiring.checks import check_specs
+
+def climate_check_specs() -> list[AssetCheckSpec]:
+    return check_specs("climate")
+
 
 CHECK_NAME = "stations_known_and_named_once"
 DESCRIPTION = (

@@ -7,8 +7,8 @@
 
     partitions.py     monthly partitions, the training window (default: all history up to the month)
     resources.py      RatingModelSettings, the artifact IO manager (ml_resources)
-    model_assets.py   the three monthly assets and their two checks (build_ml_assets(settings))
-    checks.py         the checks' decisions and the refusals, as plain functions of metrics.json
+    model_assets.py   the three monthly assets (build_ml_assets(settings))
+    checks.py         the model's two checks, their decisions and the refusals
     predictions.py    rating_predictions
     jobs.py           model_assets(settings): every model asset and check; rating_model_job
     sensor.py         model_sensors(settings): rating_model_sensor (trains a month once its reviews are

@@ -1,12 +1,15 @@
-"""What the model's checks decide, from a stored metrics.json (plain functions; the @asset_check
-definitions are in model_assets.py): the blocking bar (the model beats every baseline on MAE^M and
+"""The rating model's checks: rating_model_beats_baselines and rating_model_sanity on
+rating_model_evaluation, and what they decide from a stored metrics.json: the blocking bar (the model beats every baseline on MAE^M and
 macro-F1, docs/model.md: why), the sanity-set warning, and the refusals
 (rating_predictions refuses a month that fails the bar; a month whose window holds a day with a failed
 blocking reviews_fact check is not trained)."""
 
-from dagster import AssetCheckResult, AssetCheckSeverity
+from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
-from amzn_assets.wiring.check_records import describe_failed_days, failed_blocking_days
+from amzn_assets.domains.rating_model.partitions import monthly_partitions
+from amzn_assets.domains.reviews.checks import describe_failed_days, failed_blocking_days
+from amzn_assets.storage.artifacts import ArtifactDir
+from amzn_assets.ml.artifacts import METRICS_FILE, read_json
 
 SANITY_MIN_SHARE = 0.8
 # The blocking check's bar: the model must beat each of these on MAE^M and on macro-F1 (per review).
@@ -87,8 +90,6 @@ def sanity_check_result(metrics: dict) -> AssetCheckResult:
 def refused_model(store, month: str) -> str | None:
     """Why rating_model `month` must not score reviews (its stored evaluation fails the blocking
     rating_model_beats_baselines check), or None (passed, or no evaluation stored)."""
-    from amzn_assets.ml.artifacts import METRICS_FILE, read_json
-
     if not store.exists("rating_model_evaluation", month):
         return None
     metrics = read_json(store.get("rating_model_evaluation", month) / METRICS_FILE)
@@ -108,3 +109,28 @@ def refusal_for_failed_checks(instance, month: str, days: list[str]) -> str | No
         f"{days[0]}..{days[-1]}: {describe_failed_days(failed)}. Mend those days and materialize them again "
         "(their checks must pass) before training this month."
     )
+
+
+@asset_check(
+    asset="rating_model_evaluation",
+    partitions_def=monthly_partitions,
+    blocking=True,
+    description=(
+        "Fails (ERROR, blocking) unless the model beats every baseline (majority, TF-IDF + LR, VADER lexicon + LR) "
+        "on the distinct-text test side, per review, on MAE^M (macro-averaged MAE, lower) and on macro-F1 (higher); "
+        "plain MAE is reported, not gated. rating_predictions refuses a month that fails it."
+    ),
+)
+def rating_model_beats_baselines(rating_model_evaluation: ArtifactDir) -> AssetCheckResult:
+    return beats_baselines_check_result(read_json(rating_model_evaluation.path / METRICS_FILE))
+
+@asset_check(
+    asset="rating_model_evaluation",
+    partitions_def=monthly_partitions,
+    description=f"Warns when the model rates under {SANITY_MIN_SHARE:.0%} of the sanity set (amzn_assets/ml/sanity.jsonl) within one star.",
+)
+def rating_model_sanity(rating_model_evaluation: ArtifactDir) -> AssetCheckResult:
+    return sanity_check_result(read_json(rating_model_evaluation.path / METRICS_FILE))
+
+
+MODEL_CHECKS = [rating_model_beats_baselines, rating_model_sanity]

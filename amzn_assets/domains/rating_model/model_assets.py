@@ -12,7 +12,6 @@ import datetime as dt
 import shutil
 
 from dagster import (
-    AssetCheckResult,
     AssetExecutionContext,
     AssetIn,
     BackfillPolicy,
@@ -20,10 +19,9 @@ from dagster import (
     MetadataValue,
     Output,
     asset,
-    asset_check,
 )
 
-from amzn_assets.domains.rating_model.checks import SANITY_MIN_SHARE, beats_baselines_check_result, refusal_for_failed_checks, sanity_check_result
+from amzn_assets.domains.rating_model.checks import MODEL_CHECKS, refusal_for_failed_checks
 from amzn_assets.domains.rating_model.partitions import describe_window, monthly_partitions, training_window
 from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER, RatingModelSettings
 from amzn_assets.wiring import groups
@@ -248,29 +246,4 @@ def build_ml_assets(settings: Settings) -> tuple[list, list]:
             },
         )
 
-    @asset_check(
-        asset=rating_model_evaluation,
-        partitions_def=monthly_partitions,
-        blocking=True,
-        description=(
-            "Fails (ERROR, blocking) unless the model beats every baseline (majority, TF-IDF + LR, VADER lexicon + LR) "
-            "on the distinct-text test side, per review, on MAE^M (macro-averaged MAE, lower) and on macro-F1 (higher); "
-            "plain MAE is reported, not gated. rating_predictions refuses a month that fails it."
-        ),
-    )
-    def rating_model_beats_baselines(rating_model_evaluation: ArtifactDir) -> AssetCheckResult:
-        from amzn_assets.ml.artifacts import METRICS_FILE, read_json
-
-        return beats_baselines_check_result(read_json(rating_model_evaluation.path / METRICS_FILE))
-
-    @asset_check(
-        asset=rating_model_evaluation,
-        partitions_def=monthly_partitions,
-        description=f"Warns when the model rates under {SANITY_MIN_SHARE:.0%} of the sanity set (amzn_assets/ml/sanity.jsonl) within one star.",
-    )
-    def rating_model_sanity(rating_model_evaluation: ArtifactDir) -> AssetCheckResult:
-        from amzn_assets.ml.artifacts import METRICS_FILE, read_json
-
-        return sanity_check_result(read_json(rating_model_evaluation.path / METRICS_FILE))
-
-    return [rating_tokenizer, rating_model, rating_model_evaluation], [rating_model_beats_baselines, rating_model_sanity]
+    return [rating_tokenizer, rating_model, rating_model_evaluation], MODEL_CHECKS

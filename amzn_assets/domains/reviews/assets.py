@@ -20,7 +20,8 @@ from amzn_assets.transforms import reviews as reviews_transform
 from amzn_assets.warehouse import star
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.catalog import STAGING_KINDS, staging_metadata, warehouse_kinds, warehouse_metadata
-from amzn_assets.wiring.checks import check_specs, checked_output
+from amzn_assets.domains.reviews.checks import freshness_evaluation, reviews_fact_check_specs
+from amzn_assets.wiring.checks import checked_output
 from amzn_assets.wiring.partitions import daily_backfill_policy, daily_partitions
 from amzn_assets.wiring.policies import TRANSIENT_RETRY, WAREHOUSE_POOL, stream_freshness
 from amzn_assets.wiring.reporting import reader_through, record_landing
@@ -53,7 +54,7 @@ def datetime(context: AssetExecutionContext) -> TableChunks:
 
 def reviews_fact(context: AssetExecutionContext, landed_reviews: TableChunks):
     facts = star.reviews_fact(landed_reviews, len(context.partition_keys))
-    yield from checked_output(context, "reviews_fact", Output(facts))
+    yield from checked_output(context, "reviews_fact", Output(facts), freshness=freshness_evaluation)
 
 
 def daily(settings: Settings, group: str) -> dict:
@@ -116,7 +117,7 @@ def review_assets(settings: Settings) -> list[AssetsDefinition]:
             **writes_warehouse(settings, tables.REVIEWS_FACT),
             deps=["users", "products", "datetime"],
             freshness_policy=stream_freshness(settings),
-            check_specs=check_specs("reviews_fact"),
+            check_specs=reviews_fact_check_specs(),
             required_resource_keys={"io_manager", "landing"},  # the checks read back through them
             description="One row per review: the fact table of the star schema.",
         )(reviews_fact),
