@@ -13,7 +13,6 @@ of one month (docs/scaling.md).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -25,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dagster import ConfigurableIOManagerFactory, Failure, InputContext, MetadataValue, OutputContext, UPathIOManager
 from dagster_aws.s3 import S3Resource
+from filelock import FileLock
 from upath import UPath
 
 from amzn_assets.chunks import TableChunks, chunks_of
@@ -104,12 +104,8 @@ class PartitionedParquetIOManager(UPathIOManager):
         if not _is_local(folder):
             yield
             return
-        with open(os.path.join(_local(folder), LOCK_NAME), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with FileLock(os.path.join(_local(folder), LOCK_NAME)):  # one per call: threads and processes take turns
+            yield
 
     def _months_present(self, name: str) -> set[str]:
         """The months with a file, from one listing of the table's folder."""
