@@ -18,7 +18,8 @@ from dagster_aws.s3 import S3Resource
 
 from amzn_assets.backends import backend_for, ledger_url
 from amzn_assets.backends.base import secret
-from amzn_assets.domains.celery.jobs import ml_daily_celery_job, ml_monthly_celery_job, warehouse_celery_job
+from amzn_assets.domains.rating_model.jobs import ml_daily_celery_job, ml_monthly_celery_job
+from amzn_assets.domains.warehouse.jobs import warehouse_celery_job
 from amzn_assets.domains.climate.assets import climate_assets
 from amzn_assets.domains.climate.checks import stations_known_and_named_once
 from amzn_assets.domains.rating_model import ml_resources, model_assets, model_sensors, rating_model_job

@@ -66,13 +66,13 @@ def main() -> None:
     from amzn_assets.landing.intake import Lander
     from amzn_assets.landing.readers import LandedReader
     from amzn_assets.domains.stream.sensor import stream_sensor
-    from amzn_assets.stream.apply import WAREHOUSE, take_batches
+    from amzn_assets.stream.apply import STREAM_WATERMARK, take_batches
     from amzn_assets.settings import DataDirs
 
     dirs = DataDirs(Path(tempfile.mkdtemp(prefix="amzn-tick-")) / "data")
     t0 = time.perf_counter()
     last = fake_history(dirs, args.archived)
-    Lander(dirs).ledger.set_applied_through(WAREHOUSE, last)
+    Lander(dirs).ledger.set_applied_through(STREAM_WATERMARK, last)
     built = time.perf_counter() - t0
     folder = dirs.uploaded / "reviews" / "toys"
     folder.mkdir(parents=True)

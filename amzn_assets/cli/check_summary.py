@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from dagster import DagsterInstance, build_resources
 
-from amzn_assets.stream.apply import WAREHOUSE
+from amzn_assets.stream.apply import STREAM_WATERMARK
 from amzn_assets.wiring.checks import FAILED, PLANNED, check_key, execution_status
 from amzn_assets.checks.freshness import batches_after_watermark, reviews_freshness
 from amzn_assets.checks.summary import CheckSummary, summarize
@@ -59,6 +59,6 @@ def evaluate_now(resources: dict, days_by_table: dict[str, Sequence[str]]) -> li
         evaluations = [
             e for table, days in days_by_table.items() for e in evaluate_days(table, days, lambda _name: built.io_manager, reader)
         ]
-        watermark, after = batches_after_watermark(reader.ledger, WAREHOUSE)
+        watermark, after = batches_after_watermark(reader.ledger, STREAM_WATERMARK)
     fresh = reviews_freshness(watermark, after, {}, datetime.now(timezone.utc))
     return summarize([*evaluations, Evaluation(check_named("reviews_fact", FRESH), None, fresh)])

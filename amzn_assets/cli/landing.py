@@ -147,12 +147,12 @@ def materialize_landed(settings: Settings) -> int:
     from dagster import DagsterInstance
 
     from amzn_assets.definitions import defs_for
-    from amzn_assets.stream.apply import WAREHOUSE
+    from amzn_assets.stream.apply import STREAM_WATERMARK
 
     ledger = lander(settings).ledger
     job = defs_for(settings).get_job_def("stream_job")
     with DagsterInstance.get() as instance:
-        while ledger.committed_after(ledger.applied_through(WAREHOUSE), limit=1):
+        while ledger.committed_after(ledger.applied_through(STREAM_WATERMARK), limit=1):
             started = time.perf_counter()
             result = job.execute_in_process(instance=instance, raise_on_error=False)
             if not result.success:

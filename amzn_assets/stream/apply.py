@@ -23,7 +23,7 @@ from amzn_assets.transforms import reviews as reviews_transform
 from amzn_assets.warehouse import star
 from amzn_assets.stream.read_through import KIND_OF_REFERENCE_TABLE
 
-WAREHOUSE = "warehouse"  # the ledger consumer the stream job applies for
+STREAM_WATERMARK = "warehouse"  # the ledger row of the stream's watermark (the consumer it applies for; stored: the value stays)
 MAX_BATCHES_PER_RUN = 500
 # A run stops taking batches once they feed this many days (a batch is never split), unless the
 # next batch adds few days to those taken (NEW_DAYS_SHARE): batches of a category's history, each
@@ -87,7 +87,7 @@ def write_reference_tables(
 
 def take_batches(ledger: Ledger, reader: LandedReader) -> tuple[list[tuple[str, str]], dict[str, set[str]]]:
     """The committed batches after the watermark that one run applies, and the days they fed."""
-    candidates = ledger.committed_after(ledger.applied_through(WAREHOUSE), limit=MAX_BATCHES_PER_RUN)
+    candidates = ledger.committed_after(ledger.applied_through(STREAM_WATERMARK), limit=MAX_BATCHES_PER_RUN)
     taken: list[tuple[str, str]] = []
     days: dict[str, set[str]] = {}
     for batch in candidates:

@@ -8,7 +8,7 @@ from dagster import DagsterInstance, materialize
 
 from amzn_assets_tests.deployment import all_assets, resources_for
 from amzn_assets.landing.intake import Lander
-from amzn_assets.stream.apply import WAREHOUSE
+from amzn_assets.stream.apply import STREAM_WATERMARK
 from amzn_assets_tests.conftest import gz_review, upload
 from amzn_assets_tests.stream.test_sensors import ALL_DAYS, materializations_of, stream
 
@@ -35,10 +35,10 @@ def written_by(result) -> dict[str, list[str]]:
 def test_the_first_stream_run_after_a_backfill_writes_nothing_again(dirs, sample, instance):
     backfill(dirs, instance)
     ledger = Lander(dirs).ledger
-    assert ledger.committed_after(ledger.applied_through(WAREHOUSE), limit=1)  # the backfill's batches look unapplied
+    assert ledger.committed_after(ledger.applied_through(STREAM_WATERMARK), limit=1)  # the backfill's batches look unapplied
     result = stream(dirs, instance)
     assert written_by(result) == {}
-    assert not ledger.committed_after(ledger.applied_through(WAREHOUSE), limit=1)  # and now they are applied
+    assert not ledger.committed_after(ledger.applied_through(STREAM_WATERMARK), limit=1)  # and now they are applied
 
 
 def test_what_landed_after_the_backfill_is_written_and_only_that(dirs, sample, instance):

@@ -13,7 +13,7 @@ from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.domains.stream.job import stream_job
 from amzn_assets.domains.stream.sensor import stream_sensor
-from amzn_assets.stream.apply import WAREHOUSE
+from amzn_assets.stream.apply import STREAM_WATERMARK
 from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_REVIEWS, gz_review, upload
 
@@ -94,7 +94,7 @@ def test_scattered_days_over_years_take_one_run_and_only_their_days(dirs, instan
     assert materializations_of(result, "reviews_fact") == days  # not the 3,000 days between them
     assert materialized(instance, "users") == set(days)
     assert run_query(dirs.warehouse, "SELECT count(*) FROM reviews_fact").rows[0][0] == len(days)
-    assert Lander(dirs).ledger.applied_through(WAREHOUSE) is not None
+    assert Lander(dirs).ledger.applied_through(STREAM_WATERMARK) is not None
 
 
 def test_new_product_metadata_re_materializes_products_for_the_days_it_was_reviewed(dirs, instance):
@@ -165,7 +165,7 @@ def test_a_run_that_crashed_while_materializing_is_redone_by_the_next(dirs, samp
     monkeypatch.setattr(PartitionedParquetIOManager, "write_partitions", crash_on_the_fact)
     failed = stream_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root)), raise_on_error=False)
     assert not failed.success
-    assert Lander(dirs).ledger.applied_through(WAREHOUSE) is None  # the watermark did not move
+    assert Lander(dirs).ledger.applied_through(STREAM_WATERMARK) is None  # the watermark did not move
     monkeypatch.undo()
     stream(dirs, instance)
     assert run_query(dirs.warehouse, "SELECT count(*) FROM reviews_fact").rows[0][0] == SAMPLE_REVIEWS

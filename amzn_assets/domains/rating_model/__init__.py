@@ -10,7 +10,7 @@
     model_assets.py   the three monthly assets (build_ml_assets(settings))
     checks.py         the model's two checks, their decisions and the refusals
     predictions.py    rating_predictions
-    jobs.py           model_assets(settings): every model asset and check; rating_model_job
+    jobs.py           model_assets(settings): every model asset and check; rating_model_job and its Celery twins
     sensor.py         model_sensors(settings): rating_model_sensor (trains a month once its reviews are
                       complete) and rating_predictions_automation
 

@@ -13,7 +13,7 @@ from amzn_assets.checks.freshness import batches_after_watermark, reviews_freshn
 from amzn_assets.checks.warehouse import FRESH as FRESH_CHECK
 from amzn_assets.checks.warehouse import Evaluation, check_named, checks_of
 from amzn_assets.landing.ledger import Ledger
-from amzn_assets.stream.apply import WAREHOUSE
+from amzn_assets.stream.apply import STREAM_WATERMARK
 from amzn_assets.wiring.checks import FAILED, check_key, check_specs, execution_status
 from amzn_assets.wiring.instance import latest_materializations
 
@@ -27,7 +27,7 @@ def reviews_fact_check_specs() -> list[AssetCheckSpec]:
 def freshness_evaluation(ledger: Ledger, instance: DagsterInstance, written_now: Sequence[str], read_at: datetime) -> Evaluation:
     """Freshness of reviews_fact: days written now count as written at read_at (when their landed
     rows were read at the latest); other days at their latest materialization in the instance."""
-    watermark, after = batches_after_watermark(ledger, WAREHOUSE)
+    watermark, after = batches_after_watermark(ledger, STREAM_WATERMARK)
     now_days = set(written_now)
     earlier = sorted({d for b in after for d in b.days} - now_days)
     latest = latest_materializations(instance, "reviews_fact", earlier)

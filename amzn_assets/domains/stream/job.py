@@ -15,7 +15,7 @@ from dagster import AssetKey, AssetMaterialization, OpExecutionContext, in_proce
 from amzn_assets.checks.stations import landed_station_findings
 from amzn_assets.domains.climate.checks import station_check_evaluation
 from amzn_assets.storage.metadata import partition_metadata
-from amzn_assets.stream.apply import WAREHOUSE, apply_days, reference_tables_fed, take_batches, write_reference_tables
+from amzn_assets.stream.apply import STREAM_WATERMARK, apply_days, reference_tables_fed, take_batches, write_reference_tables
 from amzn_assets.stream.liveness import worker_id
 from amzn_assets.stream.read_through import NewestBatches, days_already_written, reference_tables_already_written
 from amzn_assets.domains.reviews.checks import freshness_evaluation
@@ -82,7 +82,7 @@ def land_and_materialize(context: OpExecutionContext):
             context.log.info(f"{written.table}: {len(written.rows_by_day)} days, {sum(written.rows_by_day.values())} rows, {summary_metadata(written.summary)}")
         if days.get("climate") or days.get("stations"):  # stations written: unknown and renamed stations counted
             context.log_event(station_check_evaluation(landed_station_findings(reader)))
-        lander.ledger.set_applied_through(WAREHOUSE, batches[-1][0])
+        lander.ledger.set_applied_through(STREAM_WATERMARK, batches[-1][0])
         context.log_event(evaluation_event(freshness_evaluation(lander.ledger, context.instance, sorted(days.get("reviews", ())), read_at)))
     if failed:
         context.log.warning(f"{len(failed)} check evaluations failed: " + "; ".join(f"{e.check.table}.{e.check.name} {e.outcome.description}" for e in failed[:5]))

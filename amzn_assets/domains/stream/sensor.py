@@ -8,7 +8,7 @@ from dagster import DagsterEventType, DagsterRunStatus, RunRequest, RunsFilter, 
 from amzn_assets.domains.stream.job import WORKER_TAG, stream_job
 from amzn_assets.landing.kinds import KINDS
 from amzn_assets.settings import Settings
-from amzn_assets.stream.apply import WAREHOUSE
+from amzn_assets.stream.apply import STREAM_WATERMARK
 from amzn_assets.stream.liveness import started_before, worker_is_gone
 from amzn_assets.wiring.instance import listing_digest, sensor_status
 from amzn_assets.wiring.resources import LandingZone
@@ -50,7 +50,7 @@ def stream_tick(context: SensorEvaluationContext, landing: LandingZone):
             # block every later stream run. A failed run is retried (dagster.yaml run_retries).
             context.instance.report_run_failed(run, f"stream_job worker {run.tags.get(WORKER_TAG, 'of RUN_START')} is gone (killed?)")
     pending = [c.ledger_path for kind in KINDS for c in lander.discover(kind)]
-    applied = lander.ledger.applied_through(WAREHOUSE)
+    applied = lander.ledger.applied_through(STREAM_WATERMARK)
     unapplied = lander.ledger.committed_after(applied, limit=1)
     if not pending and not unapplied:
         return SkipReason("nothing waits in the upload area or the ledger")

@@ -1,5 +1,6 @@
-"""Asset jobs on the Celery executor (amzn_assets.wiring.celery): the warehouse's steps on queue
-``dagster``, the rating model's on ``ml_queue``.
+"""The warehouse (the daily star schema: the reviews and climate groups) as one asset job on the Celery
+executor (amzn_assets.wiring.celery), every step on queue ``dagster``. The rating model's Celery
+jobs are in domains/rating_model/jobs.py.
 
 A partitioned run needs every asset of its job on one partitions definition (Dagster 1.13 refuses to
 resolve an asset job whose selection mixes them: "Selected assets must have the same partitions
@@ -16,9 +17,8 @@ from __future__ import annotations
 
 from dagster import AssetSelection
 
-from amzn_assets.domains.rating_model.jobs import MONTHLY_MODEL_ASSETS
 from amzn_assets.wiring import groups
-from amzn_assets.wiring.celery import DEFAULT_QUEUE, ML_QUEUE, celery_asset_job
+from amzn_assets.wiring.celery import DEFAULT_QUEUE, celery_asset_job
 
 # The daily star schema, with the unpartitioned station_list and product_catalog (Dagster lets
 # unpartitioned assets join a partitioned job): each run writes them once, beside its days.
@@ -26,16 +26,4 @@ warehouse_celery_job = celery_asset_job(
     "warehouse_celery_job",
     AssetSelection.groups(*groups.WAREHOUSE),
     description=f"The daily warehouse (reviews and climate groups) on the Celery workers; every step on the default queue '{DEFAULT_QUEUE}'.",
-)
-
-ml_monthly_celery_job = celery_asset_job(
-    "ml_monthly_celery_job",
-    AssetSelection.assets(*MONTHLY_MODEL_ASSETS),
-    description=f"A month's tokenizer, model and evaluation (and checks) on the Celery workers (model steps on '{ML_QUEUE}').",
-)
-
-ml_daily_celery_job = celery_asset_job(
-    "ml_daily_celery_job",
-    AssetSelection.assets("rating_predictions"),
-    description=f"A day's rating_predictions on the Celery workers (queue '{ML_QUEUE}').",
 )
