@@ -1,7 +1,7 @@
 """Every setting of a deployment, as data: read from the environment in one place (Settings.from_env),
 called by the two entry points only (the code location's definitions function in definitions.py and the
 CLI's main), which pass the Settings down. Nothing else in the package reads os.environ, and this module
-imports nothing of the package: what a setting selects (a backend, a ledger) is decided in backends/."""
+imports nothing of the package but the data directory's layout (data_dirs.py): what a setting selects (a backend, a ledger) is decided in backends/."""
 
 from __future__ import annotations
 
@@ -10,51 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from amzn_assets.data_dirs import DataDirs
+
 BACKFILL_DAYS_ENV = "AMZN_BACKFILL_DAYS_PER_RUN"
 _TRUE = ("1", "true", "yes")
-
-
-@dataclass(frozen=True)
-class DataDirs:
-    """The on-disk layout under one data directory (the seed project's layout, plus landing)."""
-
-    root: Path
-
-    @property
-    def uploaded(self) -> Path:
-        return self.root / "uploaded"
-
-    @property
-    def landed(self) -> Path:
-        return self.root / "landed"
-
-    @property
-    def raw(self) -> Path:
-        """Archive of source files that landed (the seed's backup folder)."""
-        return self.root / "raw"
-
-    @property
-    def quarantine(self) -> Path:
-        """Source files that could not be landed at all, kept for inspection."""
-        return self.root / "quarantine"
-
-    @property
-    def warehouse(self) -> Path:
-        return self.root / "warehouse"
-
-    @property
-    def models(self) -> Path:
-        """Local rating-model artifacts (storage.artifacts.MODELS_DIR)."""
-        return self.root / "models"
-
-    @property
-    def ledger_lock(self) -> Path:
-        return self.landed / ".landing.lock"
-
-    @property
-    def sqlite_ledger_url(self) -> str:
-        """The default ledger (no AMZN_LEDGER_URL, a backend without a database): SQLite under landed/."""
-        return f"sqlite:///{self.landed / 'ledger.sqlite'}"
 
 
 @dataclass(frozen=True)

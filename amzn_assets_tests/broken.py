@@ -10,7 +10,7 @@ from dagster import build_resources
 from amzn_assets.checks.rules import Outcome
 from amzn_assets.checks.warehouse import evaluate_days
 from amzn_assets.generate import generate_sample
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 
 DAYS = ["2018-01-30", "2018-01-31", "2018-02-01", "2018-02-02"]  # January closes: a model month to refuse
 RANGE = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]}

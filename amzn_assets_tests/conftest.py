@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

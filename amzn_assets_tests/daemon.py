@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

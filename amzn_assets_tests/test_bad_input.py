@@ -36,7 +36,7 @@ from amzn_assets.landing.ledger_schema import landing_files
 from amzn_assets.landing.readers import LandedReader
 from amzn_assets.landing.s3_store import S3Store
 from amzn_assets.landing.stores import LocalStore
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.sources.inflate import ReadLimits, inflate
 from amzn_assets.transforms.climate import stations as stations_of_day
 from amzn_assets_tests.conftest import FIXTURES, review_json, upload

@@ -46,7 +46,7 @@ def stored(dirs, table: str, where: str = "true") -> int:
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     from amzn_assets.generate import generate_sample
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
 
     dirs = DataDirs(tmp_path_factory.mktemp("meta") / "data")
     generate_sample(dirs.root, seed=7, start=SAMPLE_START, days=SAMPLE_DAYS, reviews=400, stations=3)

@@ -31,8 +31,10 @@ def test_only_the_two_entry_points_read_the_environment_settings():
     assert "os.environ" not in (PACKAGE / "definitions.py").read_text()
 
 
-def test_settings_import_nothing_of_the_package():
-    assert not re.search(r"^\s*(from|import) amzn_assets", (PACKAGE / "settings.py").read_text(), re.M)
+def test_settings_import_nothing_of_the_package_but_the_data_directory_layout():
+    for module in ("settings.py", "data_dirs.py"):
+        imports = re.findall(r"^\s*(?:from|import) (amzn_assets[\w.]*)", (PACKAGE / module).read_text(), re.M)
+        assert set(imports) <= {"amzn_assets.data_dirs"}, (module, imports)
 
 
 def test_definitions_follow_the_settings_they_are_built_with(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets_tests.daemon import create_instance
 
 REPO = Path(__file__).resolve().parents[1]

@@ -50,7 +50,7 @@ def main() -> None:
 
     logging.getLogger("dagster").setLevel(logging.WARNING)  # the clean in-process runs' step logs
 
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
     from amzn_assets.upload_simulator.split import split_dump
     from amzn_assets_tests.chaos import test_dagster_kills as dk
     from amzn_assets_tests.chaos.harness import copy_tree, kill_at_random, landing_snapshot, run_to_completion
@@ -175,7 +175,7 @@ def daemon_scenario(work: Path, rng: random.Random, kills: int) -> tuple[str, in
 
     from amzn_assets.definitions import resources_for
     from amzn_assets.domains.stream.job import stream_job
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
     from amzn_assets.upload_simulator.split import file_name, gz
     from amzn_assets.upload_simulator.upload import upload_files
     from amzn_assets_tests.chaos import test_dagster_kills as dk

@@ -35,7 +35,7 @@ def main() -> None:
     from amzn_assets.generate import generate_sample
     from amzn_assets.landing.archive import Archive
     from amzn_assets.landing.intake import Lander
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
 
     root = Path(args.keep or tempfile.mkdtemp(prefix="amzn-bench-"))
     dirs = DataDirs(root / "data")

@@ -313,7 +313,7 @@ def main() -> None:
 
     from amzn_assets.landing.bulk import import_dump
     from amzn_assets.landing.intake import Lander
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
 
     work = Path(tempfile.mkdtemp(prefix="amzn-pg-"))
     server = pgserver.get_server(work / "pg", cleanup_mode="delete")

@@ -143,7 +143,7 @@ def run_seed(libpq: str, root: Path, source: Path) -> float:
 def run_land(root: Path, source: Path, expected: int) -> float:
     from amzn_assets.landing.intake import Lander
     from amzn_assets.landing.ledger import Ledger
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
 
     fresh_upload_area(root, source)
     dirs = DataDirs(root)

@@ -67,7 +67,7 @@ def main() -> None:
     from amzn_assets.landing.readers import LandedReader
     from amzn_assets.domains.stream.sensor import stream_sensor
     from amzn_assets.stream.apply import STREAM_WATERMARK, take_batches
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
 
     dirs = DataDirs(Path(tempfile.mkdtemp(prefix="amzn-tick-")) / "data")
     t0 = time.perf_counter()

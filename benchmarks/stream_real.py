@@ -77,7 +77,7 @@ def main() -> None:
     from dagster import DagsterInstance, RunsFilter
     from dagster._core.instance.ref import InstanceRef
 
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
     from amzn_assets.upload_simulator.split import split_dump
     from amzn_assets.upload_simulator.upload import parse_rate, upload_files
     from amzn_assets.backends.local.query import run_query

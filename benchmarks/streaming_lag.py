@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from amzn_assets.generate import generate_sample
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
     from amzn_assets.upload_simulator.upload import upload_files
     from amzn_assets.backends.local.query import run_query
 

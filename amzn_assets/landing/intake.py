@@ -28,7 +28,7 @@ from amzn_assets.landing.ledger import Ledger, open_ledger
 from amzn_assets.landing.loading import LoadedBatch, load_batch
 from amzn_assets.landing.segments import SegmentStore
 from amzn_assets.landing.stores import LocalStore, SourceStore, open_store
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.sources.inflate import ReadLimits
 
 DEFAULT_BATCH_FILES = 20_000

@@ -29,7 +29,7 @@ from amzn_assets.landing.ledger_schema import (
     quarantine,
 )
 from amzn_assets.db_urls import sqlalchemy_url
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 
 
 _LOCK_KEYS = {"landing": 7_411_002, "apply": 7_411_003}  # pg_advisory_lock keys: the lander, the stream job

@@ -9,7 +9,7 @@ from dagster_aws.s3 import S3Resource
 
 from amzn_assets.landing.intake import Lander, lander_for, read_limits
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 
 
 class LandingZone(ConfigurableResource):

@@ -192,7 +192,7 @@ def celery_env(scratch: Path, redis_url: str, monkeypatch) -> dict:
 
     from amzn_assets.landing.bulk import import_dump
     from amzn_assets.landing.intake import Lander
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
 
     home = scratch / "dagster_home"
     home.mkdir()

@@ -19,7 +19,7 @@ from pathlib import Path
 from amzn_assets.landing.archive import Archive
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 
 
 @dataclass

@@ -24,7 +24,7 @@ from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.ledger import Ledger
 from amzn_assets.db_urls import libpq_url
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.chaos.harness import (
     kill_at_random, landing_snapshot, run_to_completion, seed_from_env, table_snapshot,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.upload_simulator.split import split_dump
 from amzn_assets_tests.chaos.harness import copy_tree, kill_at_random, landing_snapshot, run_to_completion, seed_from_env
 from amzn_assets_tests.conftest import FIXTURES
@@ -88,7 +88,7 @@ KILL_AT_STAGE = """
 import os, signal, sys
 from pathlib import Path
 from amzn_assets.landing.intake import Lander
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 
 def stage(name):
     if name == sys.argv[2]:

@@ -31,7 +31,7 @@ from amzn_assets.generate import generate_sample
 from amzn_assets.landing.archive import Archive
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.conftest import gz_review, upload
 

@@ -14,7 +14,7 @@ import pytest
 
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.s3_store import S3Store
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.sources.inflate import ReadLimits
 from amzn_assets_tests.hostile import corpus
 from amzn_assets_tests.hostile.corpus import gz, review_line

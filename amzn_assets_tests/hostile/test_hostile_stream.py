@@ -11,7 +11,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.ref import InstanceRef
 
 from amzn_assets.landing.ledger import open_ledger
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.daemon import running_daemon, wait_for
 from amzn_assets_tests.hostile import corpus

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.ledger_schema import landing_files
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.sources.inflate import ReadLimits
 from amzn_assets_tests.hostile import corpus
 from amzn_assets_tests.hostile.corpus import CATEGORY, SECRET_MARKER, gz, review_line

@@ -51,7 +51,7 @@ def test_two_processes_exclude_each_other(dirs):
         "import sys, time\n"
         "from pathlib import Path\n"
         "from amzn_assets.landing.ledger import open_ledger\n"
-        "from amzn_assets.settings import DataDirs\n"
+        "from amzn_assets.data_dirs import DataDirs\n"
         "with open_ledger(DataDirs(Path(sys.argv[1]))).exclusive('apply'):\n"
         "    print('held', flush=True)\n"
         f"    time.sleep({HOLD_S})\n"

@@ -18,7 +18,7 @@ from amzn_assets_tests.deployment import ENV_SETTINGS, all_assets, resources_for
 from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander
 from amzn_assets.db_urls import libpq_url
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets_tests.needs import require_module
 
 require_module("tensorflow")

@@ -24,7 +24,7 @@ from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, Da
 from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.instance.ref import InstanceRef
 
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.upload_simulator.split import file_name, gz
 from amzn_assets.upload_simulator.upload import upload_files
 from amzn_assets.backends.local.query import run_query

@@ -42,7 +42,7 @@ from amzn_assets_tests.deployment import ENV_SETTINGS, all_assets, ml_asset_chec
 from amzn_assets.landing.bulk import import_dump
 from amzn_assets.landing.intake import Lander
 from amzn_assets.ml import artifacts
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.backends.local.query import run_query
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -72,7 +72,7 @@ def stream_run(dirs, tmp_path, monkeypatch, home: str, yaml: str, every: int, ca
 
 @pytest.mark.timeout(600)
 def test_per_day_events_are_stored_in_batches_that_do_not_grow_with_the_days(tmp_path, monkeypatch):
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
 
     runs = {}
     for every in (40, 10):  # ~130 and ~380 review days
@@ -92,7 +92,7 @@ def test_per_day_events_are_stored_in_batches_that_do_not_grow_with_the_days(tmp
 
 @pytest.mark.timeout(600)
 def test_the_batched_instance_records_what_dagsters_sqlite_storage_records(tmp_path, monkeypatch):
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
 
     outcomes = []
     for name, yaml in (("batched", (REPO / "dagster.yaml").read_text()), ("plain", PLAIN_SQLITE)):
@@ -103,7 +103,7 @@ def test_the_batched_instance_records_what_dagsters_sqlite_storage_records(tmp_p
 
 
 def test_the_stream_applies_batches_of_one_history_together(tmp_path):
-    from amzn_assets.settings import DataDirs
+    from amzn_assets.data_dirs import DataDirs
 
     dirs = DataDirs(tmp_path / "data")
     dirs.root.mkdir(parents=True)

@@ -16,7 +16,7 @@ import boto3
 import orjson
 import pytest
 
-from amzn_assets.settings import DataDirs
+from amzn_assets.data_dirs import DataDirs
 from amzn_assets.upload_simulator.progress import Progress
 from amzn_assets.upload_simulator.split import gz, split_dump
 from amzn_assets.upload_simulator.upload import UploadError, parse_rate, restamp, upload_files
