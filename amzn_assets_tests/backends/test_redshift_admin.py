@@ -232,3 +232,14 @@ def test_cli_errors(aws: str) -> None:
     unreachable = cli("describe", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"})  # port 9: no one
     assert unreachable.returncode == 1
     assert "Could not connect" in unreachable.stderr and "Traceback" not in unreachable.stderr
+
+
+def test_the_query_url_survives_any_password():
+    import psycopg2.extensions
+
+    from amzn_assets.backends.redshift import libpq_url_of
+    from amzn_assets.settings import RedshiftSettings
+
+    settings = RedshiftSettings(host="h.example", port=5439, user="amzn admin", password="p#a:s%s@w/d?x", database="amzn")
+    parsed = psycopg2.extensions.parse_dsn(libpq_url_of(settings))
+    assert parsed == {"user": "amzn admin", "password": "p#a:s%s@w/d?x", "host": "h.example", "port": "5439", "dbname": "amzn"}

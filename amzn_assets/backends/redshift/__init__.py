@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dagster_aws.redshift import RedshiftClientResource
 from dagster_aws.s3 import S3Resource
+from sqlalchemy.engine import URL
 
 from amzn_assets.backends.base import Backend, secret
 from amzn_assets.backends.postgres.query import run_postgres_query
 from amzn_assets.backends.redshift.io_manager import RedshiftIOManager
+from amzn_assets.settings import RedshiftSettings
 
 
 class RedshiftBackend(Backend):
@@ -36,12 +38,16 @@ class RedshiftBackend(Backend):
     def query(self, sql: str):
         r = self.settings.redshift
         # Redshift speaks PostgreSQL's protocol; it has temporary tables but no temporary views.
-        url = f"postgresql://{r.user}:{r.password}@{r.host}:{r.port}/{r.database}"
-        return run_postgres_query(url, r.schema, sql, shadow="TABLE")
+        return run_postgres_query(libpq_url_of(r), r.schema, sql, shadow="TABLE")
 
     def location(self) -> str:
         r = self.settings.redshift
         return f"{r.host or '?'} schema {r.schema}"
+
+
+def libpq_url_of(r: RedshiftSettings) -> str:
+    """The cluster's libpq URL, user and password percent-encoded (a password may hold # : @ / %)."""
+    return URL.create("postgresql", r.user, r.password, r.host, r.port, r.database).render_as_string(hide_password=False)
 
 
 BACKEND = RedshiftBackend
