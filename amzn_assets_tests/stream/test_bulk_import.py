@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from datetime import date
@@ -20,6 +19,7 @@ from amzn_assets.landing.readers import LandedReader
 from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.conftest import FIXTURES
 from amzn_assets_tests.warehouse_files import days_stored
+from amzn_assets_tests.webserver import env_for
 
 pytest.importorskip("amzn_assets.sources.dumps")
 
@@ -122,10 +122,7 @@ def test_cli_import_twice_then_cli_backfill_then_query(dirs, tmp_path):
     ]
     dump = tmp_path / "slice.json.gz"
     dump.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
-    env = {**os.environ, "DAGSTER_HOME": str(home), "AMZN_DATA_DIR": str(dirs.root)}
+    env = env_for(dirs, tmp_path / "home")
     cli = [str(BIN / "amzn-assets")]
     for _ in range(2):
         imported = subprocess.run([*cli, "import", str(dump), "--category", "beauty_slice"], env=env, capture_output=True, text=True, timeout=120)

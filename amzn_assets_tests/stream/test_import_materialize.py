@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.conftest import FIXTURES
+from amzn_assets_tests.webserver import env_for
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -28,9 +28,7 @@ def test_import_materialize_writes_exactly_the_days_with_data(dirs, tmp_path, mo
     dump = tmp_path / "slice.json.gz"
     dump.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
     home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
-    env = {**os.environ, "DAGSTER_HOME": str(home), "AMZN_DATA_DIR": str(dirs.root)}
+    env = env_for(dirs, home)
 
     done = subprocess.run(
         [str(BIN / "amzn-assets"), "import", str(dump), "--category", "beauty", "--materialize"],
