@@ -28,6 +28,10 @@ from amzn_assets.wiring import groups
 from amzn_assets.wiring.celery import ML_QUEUE_TAGS
 from amzn_assets.wiring.policies import TRANSIENT_RETRY, model_freshness
 from amzn_assets.chunks import TableChunks
+from amzn_assets.ml import evaluate
+from amzn_assets.ml.artifacts import METRICS_FILE, RECORDS_DIR, load_model_folder, load_tokenizer_folder, save_model_folder, save_tokenizer_folder, write_json
+from amzn_assets.ml.data import Reviews, distinct_cutoff, split_distinct
+from amzn_assets.ml.tokenizer import Tokenizer
 from amzn_assets.settings import Settings
 from amzn_assets.storage.artifacts import ArtifactDir, stage
 
@@ -43,8 +47,6 @@ def _window(context: AssetExecutionContext) -> dict:
 
 
 def _reviews(reviews_fact: TableChunks, config):
-    from amzn_assets.ml.data import Reviews
-
     return Reviews.from_tables(reviews_fact, config.use_summary)
 
 
@@ -80,10 +82,6 @@ def build_ml_assets(settings: Settings) -> tuple[list, list]:
         refusal = refusal_for_failed_checks(context.instance, context.partition_key, context.asset_partition_keys_for_input("reviews_fact"))
         if refusal:
             raise Failure(refusal, allow_retries=False)  # deliberate: never retried (wiring/policies.py)
-        from amzn_assets.ml.artifacts import save_tokenizer_folder
-        from amzn_assets.ml.data import distinct_cutoff, split_distinct
-        from amzn_assets.ml.tokenizer import Tokenizer
-
         config = rating_model_settings.hyperparameters()
         reviews = _reviews(reviews_fact, config)
         try:
@@ -134,17 +132,10 @@ def build_ml_assets(settings: Settings) -> tuple[list, list]:
         rating_tokenizer: ArtifactDir,
         rating_model_settings: RatingModelSettings,
     ):
-        from amzn_assets.ml.artifacts import (
-            RECORDS_DIR,
-            load_tokenizer_folder,
-            save_model_folder,
-        )
         from amzn_assets.ml.train import train_rating_model
 
         config = rating_model_settings.hyperparameters()
         tokenizer, tokenizer_info = load_tokenizer_folder(rating_tokenizer.path)
-        from amzn_assets.ml.data import split_distinct
-
         cutoff = int(tokenizer_info["test_cutoff"])  # the tokenizer's split: the test side stays unseen
         reviews = _reviews(reviews_fact, config)
         train = split_distinct(reviews, cutoff).train
@@ -196,11 +187,6 @@ def build_ml_assets(settings: Settings) -> tuple[list, list]:
         ),
     )
     def rating_model_evaluation(context: AssetExecutionContext, reviews_fact: TableChunks, rating_model: ArtifactDir):
-        from amzn_assets.ml import evaluate
-        from amzn_assets.ml.artifacts import METRICS_FILE, load_model_folder, write_json
-
-        from amzn_assets.ml.data import split_distinct
-
         saved = load_model_folder(rating_model.path)
         cutoff = int(saved.info["test_cutoff"])
         reviews = _reviews(reviews_fact, saved.config)

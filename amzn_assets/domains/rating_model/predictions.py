@@ -1,11 +1,18 @@
 """rating_predictions: each review of a day scored by a stored rating_model month (daily partitions)."""
 
 # No `from __future__ import annotations`: Dagster reads the Config annotation of rating_predictions.
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from dagster import AssetDep, AssetExecutionContext, AssetsDefinition, Config, Failure, LastPartitionMapping, Output, asset
 
 from amzn_assets.domains.rating_model.automation import predictions_condition
 from amzn_assets.domains.rating_model.checks import model_beats_baselines, refused_model
+from amzn_assets.ml.artifacts import PREDICTIONS_FILE
+from amzn_assets.ml.data import review_texts
+from amzn_assets.ml.predict import RatingPredictor
 from amzn_assets.ml.serving import serving_month_in_store
+from amzn_assets.tables import REVIEWS_FACT_SCHEMA
 from amzn_assets.wiring.policies import TRANSIENT_RETRY
 from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER
 from amzn_assets.storage.metadata import histogram_markdown
@@ -23,14 +30,6 @@ class PredictionConfig(Config):
 
 
 def rating_predictions(context: AssetExecutionContext, config: PredictionConfig, reviews_fact: TableChunks):
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from amzn_assets.ml.artifacts import PREDICTIONS_FILE
-    from amzn_assets.ml.data import review_texts
-    from amzn_assets.ml.predict import RatingPredictor
-
     io_manager: PartitionedArtifactIOManager = getattr(context.resources, MODEL_IO_MANAGER)
     store = io_manager.store
     # Default: the serving month, the latest stored month whose evaluation passes the blocking check
@@ -94,10 +93,6 @@ PREDICTED_REVIEW_COLUMNS = ("review_date", "review_id", "review_time", "asin", "
 
 def predictions_schema():
     """predictions.parquet: the review and its true rating, then the model's view of it."""
-    import pyarrow as pa
-
-    from amzn_assets.tables import REVIEWS_FACT_SCHEMA
-
     fields = [REVIEWS_FACT_SCHEMA.field(c) for c in PREDICTED_REVIEW_COLUMNS]
     fields += [pa.field("predicted_rating", pa.int8()), pa.field("expected_rating", pa.float32())]
     fields += [pa.field(f"p_{k}", pa.float32()) for k in range(1, 6)] + [pa.field("model_partition", pa.string())]
