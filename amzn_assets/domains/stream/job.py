@@ -14,11 +14,11 @@ from dagster import AssetKey, AssetMaterialization, OpExecutionContext, in_proce
 
 from amzn_assets.checks.stations import landed_station_findings
 from amzn_assets.domains.climate.checks import station_check_evaluation
+from amzn_assets.domains.reviews.checks import freshness_evaluation
 from amzn_assets.storage.metadata import partition_metadata
 from amzn_assets.stream.apply import STREAM_WATERMARK, apply_days, reference_tables_fed, take_batches, write_reference_tables
 from amzn_assets.stream.liveness import worker_id
 from amzn_assets.stream.read_through import NewestBatches, days_already_written, reference_tables_already_written
-from amzn_assets.domains.reviews.checks import freshness_evaluation
 from amzn_assets.wiring.checks import evaluation_event
 from amzn_assets.wiring.events import log_batch
 from amzn_assets.wiring.instance import SERIAL_TAG, latest_materializations
