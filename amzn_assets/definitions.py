@@ -18,6 +18,8 @@ from dagster_aws.s3 import S3Resource
 
 from amzn_assets.backends import backend_for, ledger_url
 from amzn_assets.backends.base import secret
+from amzn_assets.domains.analysis.assets import analysis_assets
+from amzn_assets.domains.analysis.automation import analysis_sensors
 from amzn_assets.domains.rating_model.jobs import ml_daily_celery_job, ml_monthly_celery_job
 from amzn_assets.domains.warehouse.jobs import warehouse_celery_job
 from amzn_assets.domains.climate.assets import climate_assets
@@ -74,10 +76,10 @@ def domain_defs(settings: Settings) -> Definitions:
     """Every asset, check, job and sensor of the domains, each asset with a reference to its source code."""
     ml_assets, ml_checks = model_assets(settings)
     return Definitions(
-        assets=with_source_code_references([upload_area(settings), *daily_assets(settings), *ml_assets]),
+        assets=with_source_code_references([upload_area(settings), *daily_assets(settings), *analysis_assets(settings), *ml_assets]),
         asset_checks=[stations_known_and_named_once, *ml_checks],
         jobs=[stream_job, rating_model_job, warehouse_celery_job, ml_monthly_celery_job, ml_daily_celery_job],
-        sensors=[stream_sensor(settings), *model_sensors(settings)],
+        sensors=[stream_sensor(settings), *analysis_sensors(settings), *model_sensors(settings)],
     )
 
 

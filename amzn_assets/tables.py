@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from amzn_assets.column_descriptions import COLUMN_DESCRIPTIONS
+
 UTC_SECONDS = pa.timestamp("s", tz="UTC")
 
 # NOAA weather-type codes kept as boolean columns (WT12 and WT20 are not issued by NOAA).
@@ -165,92 +167,45 @@ PRODUCT_CATALOG = TableSpec("product_catalog", LANDED_PRODUCT_SCHEMA, "", ("asin
 
 STAR_TABLES = (REVIEWS_FACT, USERS, PRODUCTS, DATETIME, STATIONS, CLIMATE)
 REFERENCE_TABLES = (STATION_LIST, PRODUCT_CATALOG)
-ALL_TABLES = (LANDED_REVIEWS, LANDED_CLIMATE) + STAR_TABLES + REFERENCE_TABLES
+
+# Analysis tables (amzn_assets/analysis, docs/data-model.md): monthly partitions, the partition column
+# `month` holding the month's first day (the partition key, YYYY-MM-01).
+_MONTH = [("month", pa.date32())]
+_STARS = [(f"stars_{n}", pa.int32()) for n in range(1, 6)]
+PRODUCT_POPULARITY = TableSpec("product_popularity", pa.schema(_MONTH + [
+    ("category", pa.string()), ("asin", pa.string()), ("title", pa.string()), ("reviews", pa.int32()),
+    ("mean_rating", pa.float64()), ("positive_share", pa.float64()), ("wilson_lower", pa.float64()),
+    ("category_rank", pa.int32()), ("previous_reviews", pa.int32()), ("reviews_change", pa.int32()),
+    ("previous_rank", pa.int32()), ("rank_change", pa.int32()),
+]), "month", ("month", "category", "asin"), "replace")
+CATEGORY_TRENDS = TableSpec("category_trends", pa.schema(_MONTH + [
+    ("review_date", pa.date32()), ("category", pa.string()), ("reviews", pa.int32()), ("mean_rating", pa.float64()),
+] + _STARS), "month", ("month", "review_date", "category"), "replace")
+WEATHER_EFFECT = TableSpec("weather_effect", pa.schema(_MONTH + [
+    ("review_date", pa.date32()), ("category", pa.string()), ("reviews", pa.int32()), ("stations", pa.int32()),
+    ("tmax_mean", pa.float64()), ("tmin_mean", pa.float64()), ("prcp_mean", pa.float64()),
+]), "month", ("month", "review_date", "category"), "replace")
+WEATHER_CORRELATION = TableSpec("weather_correlation", pa.schema(_MONTH + [
+    ("category", pa.string()), ("days", pa.int32()),
+    ("tmax_days", pa.int32()), ("reviews_tmax_corr", pa.float64()),
+    ("tmin_days", pa.int32()), ("reviews_tmin_corr", pa.float64()),
+    ("prcp_days", pa.int32()), ("reviews_prcp_corr", pa.float64()),
+]), "month", ("month", "category"), "replace")
+ANALYSIS_TABLES = (PRODUCT_POPULARITY, CATEGORY_TRENDS, WEATHER_EFFECT, WEATHER_CORRELATION)
+
+ALL_TABLES = (LANDED_REVIEWS, LANDED_CLIMATE) + STAR_TABLES + REFERENCE_TABLES + ANALYSIS_TABLES
 TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}
 
 
-# What each column holds, written once: TableColumn(description=...) in the asset metadata and
-# COMMENT ON COLUMN in sql/<dialect>/comments.sql (generated: comment_statements; a test keeps them equal).
-# Keyed by column name, or by (table, column) where a table means something else by it.
-WEATHER_TYPES = {
-    "wt01": "fog, ice fog, or freezing fog (may include heavy fog)", "wt02": "heavy fog or heavy freezing fog",
-    "wt03": "thunder", "wt04": "ice pellets, sleet, snow pellets, or small hail", "wt05": "hail (may include small hail)",
-    "wt06": "glaze or rime", "wt07": "dust, volcanic ash, blowing dust, blowing sand, or blowing obstruction",
-    "wt08": "smoke or haze", "wt09": "blowing or drifting snow", "wt10": "tornado, waterspout, or funnel cloud",
-    "wt11": "high or damaging winds", "wt13": "mist", "wt14": "drizzle", "wt15": "freezing drizzle",
-    "wt16": "rain (may include freezing rain, drizzle, and freezing drizzle)", "wt17": "freezing rain",
-    "wt18": "snow, snow pellets, snow grains, or ice crystals", "wt19": "unknown source of precipitation",
-    "wt21": "ground fog", "wt22": "ice fog or freezing fog",
-}
-COLUMN_DESCRIPTIONS: dict[str | tuple[str, str], str] = {
-    "review_date": "Day of the review (UTC); partition column; references datetime.date",
-    "review_time": "Review timestamp, UTC, whole seconds (the source's unixReviewTime)",
-    "asin": "Amazon Standard Identification Number of the product",
-    "reviewer_id": "Amazon reviewer id",
-    "reviewer_name": "Reviewer's display name at the latest sighting (free text, not unique)",
-    "category": "Category of the source file the review came from (e.g. all_beauty)",
-    "rating": "Star rating, 1 to 5 (the source's overall)",
-    "verified": "Verified purchase",
-    "vote": "Helpful votes; null when absent",
-    "total_votes": "2014 records: all votes, helpful or not (helpful[1]); null for 2018 records",
-    "style": "Product variant as JSON object text, keys sorted; null when none",
-    "summary": "Review title",
-    "review_text": "Review body",
-    "image_count": "Number of images attached to the review",
-    "review_id": "The review's content key: md5 of reviewer, product, time, style, rating, summary and text (docs/data-model.md)",
-    "seen_date": "Day of the partition that last wrote the row (the latest day the entity was seen)",
-    "title": "Product title",
-    "brand": "Brand",
-    "price": "Price in USD; null when missing or not a number",
-    "main_cat": "Main category of the product metadata",
-    ("products", "category"): "Most specific category of the category path",
-    ("product_catalog", "category"): "Most specific category of the category path",
-    "category_path": "Full category path, A > B > C",
-    "sales_rank": "Sales rank",
-    "rank_category": "Category in which sales_rank holds",
-    "features": "Feature bullet points, one per line",
-    "description": "Product description",
-    "has_metadata": "True when the product appears in a metadata file; false when known only from reviews",
-    "date": "Calendar day",
-    ("climate", "date"): "Day of the observation; partition column; references datetime.date",
-    ("landed_climate", "date"): "Day of the observation; partition column",
-    "year": "Year",
-    "month": "Month, 1 to 12",
-    "day": "Day of month, 1 to 31",
-    "day_of_week": "ISO day of week, 1 = Monday ... 7 = Sunday",
-    "week": "ISO week number, 1 to 53",
-    "day_of_year": "Day of year, 1 to 366",
-    "station_id": "GHCN-Daily station id, e.g. USW00025333",
-    "station_name": "Station name as the NOAA CSV gives it",
-    "latitude": "Latitude, decimal degrees",
-    "longitude": "Longitude, decimal degrees",
-    "elevation": "Elevation in metres; null when missing",
-    "state": "U.S. state or Canadian province code, where applicable",
-    "name": "Station name",
-    "gsn_flag": "GSN for a GCOS Surface Network station",
-    "hcn_crn_flag": "HCN (U.S. Historical Climatology Network) or CRN (U.S. Climate Reference Network)",
-    "wmo_id": "World Meteorological Organization id",
-    "in_station_list": "True when the station is in the station list; false when known only from climate records",
-    "awnd": "Average daily wind speed, mph",
-    "prcp": "Precipitation, inches",
-    "snow": "Snowfall, inches",
-    "snwd": "Snow depth, inches",
-    "tavg": "Average temperature, degrees F",
-    "tmax": "Maximum temperature, degrees F",
-    "tmin": "Minimum temperature, degrees F",
-    **{code: f"NOAA {code.upper()}: {kind}; true when it occurred that day, null when not reported" for code, kind in WEATHER_TYPES.items()},
-}
-
-
 def comment_statements(dialect: str) -> str:
-    """sql/<dialect>/comments.sql: COMMENT ON COLUMN for every column of the star and reference
-    tables, from COLUMN_DESCRIPTIONS (the DDL quotes "datetime" and "date")."""
+    """sql/<dialect>/comments.sql: COMMENT ON COLUMN for every column of the star, reference and
+    analysis tables, from COLUMN_DESCRIPTIONS (the DDL quotes "datetime" and "date")."""
     def ident(name: str) -> str:
         return f'"{name}"' if name in ("datetime", "date") else name
 
     lines = [f"-- Generated from amzn_assets/tables.py (COLUMN_DESCRIPTIONS); do not edit: {dialect} column comments.",
              "-- Regenerate: AMZN_UPDATE_SNAPSHOTS=1 pytest amzn_assets_tests/backends/test_sql_comments.py"]
-    for spec in STAR_TABLES + REFERENCE_TABLES:
+    for spec in STAR_TABLES + REFERENCE_TABLES + ANALYSIS_TABLES:
         for field in spec.schema:
             text = spec.column_description(field.name).replace("'", "''")
             lines.append(f"COMMENT ON COLUMN {ident(spec.name)}.{ident(field.name)} IS '{text}';")

@@ -1,7 +1,7 @@
 """The code location's definitions and resources under this test process's environment, for tests
 that materialize assets in-process (the package reads the environment only in its two entry points).
 
-- all_assets: the daily warehouse assets; ml_assets, ml_asset_checks: the rating model's.
+- all_assets: the daily warehouse assets; analysis: the monthly analysis assets; ml_assets, ml_asset_checks: the rating model's.
 - resources_for(backend, data_dir, ...): the environment's settings with these explicit values over them.
 """
 
@@ -11,11 +11,13 @@ from pathlib import Path
 
 from amzn_assets.backends import backend_for
 from amzn_assets.definitions import daily_assets, resources_from
+from amzn_assets.domains.analysis.assets import analysis_assets
 from amzn_assets.domains.rating_model import model_assets
 from amzn_assets.settings import Settings
 
 ENV_SETTINGS = Settings.from_env()
 all_assets = daily_assets(ENV_SETTINGS)
+analysis = analysis_assets(ENV_SETTINGS)
 ml_assets, ml_asset_checks = model_assets(ENV_SETTINGS)
 
 

@@ -111,5 +111,7 @@ def test_the_upload_area_starts_the_lineage_and_only_warehouse_writers_share_the
     assert assets["upload_area"]["retry"] is None and assets["upload_area"]["catalog"]["dagster/uri"].endswith("/uploaded/")
     assert {k for k, a in assets.items() if "upload_area" in a["upstream"]} == {"landed_reviews", "landed_climate"}
     writers = {k for k, a in assets.items() if a["pools"] == ["amzn_warehouse"]}
-    assert writers == {"users", "products", "datetime", "reviews_fact", "stations", "climate", "station_list", "product_catalog"}
+    analysis = {"product_popularity", "category_trends", "weather_effect", "weather_correlation"}
+    assert writers == {"users", "products", "datetime", "reviews_fact", "stations", "climate", "station_list", "product_catalog"} | analysis
     assert assets["rating_predictions"]["automation"] == "predictions_follow_the_data"
+    assert {k for k, a in assets.items() if a["automation"] == "analysis_follows_the_data"} == analysis

@@ -43,5 +43,5 @@ def test_dg_check_defs_and_list_defs(dg_env):
     assert set(assets) == {node.key.to_user_string() for node in defs().resolve_asset_graph().asset_nodes}
     assert assets["landed_reviews"]["dependency_keys"] == ["upload_area"] and not assets["upload_area"]["is_executable"]
     assert assets["reviews_fact"]["source"].startswith("amzn_assets/domains/reviews/assets.py:")  # the code reference
-    assert {s["name"] for s in found["sensors"]} == {"stream_sensor", "rating_model_sensor", "rating_predictions_automation"}
+    assert {s["name"] for s in found["sensors"]} == {"stream_sensor", "analysis_automation", "rating_model_sensor", "rating_predictions_automation"}
     assert {r["name"] for r in found["resources"]} >= {"io_manager", "landing", "staging_io_manager"}

@@ -60,7 +60,7 @@ def test_definitions_follow_the_settings_they_are_built_with(tmp_path):
     for built, interval, status in ((defs_for(base), 30, DefaultSensorStatus.STOPPED), (defs_for(other), 5, DefaultSensorStatus.RUNNING)):
         sensors = built.get_repository_def().sensor_defs
         assert {(s.name, s.minimum_interval_seconds, s.default_status) for s in sensors} == {
-            (name, interval, status) for name in ("stream_sensor", "rating_model_sensor", "rating_predictions_automation")
+            (name, interval, status) for name in ("stream_sensor", "analysis_automation", "rating_model_sensor", "rating_predictions_automation")
         }
 
 

@@ -201,7 +201,7 @@ def test_ensure_schema_runs_the_redshift_ddl_in_the_schema():
     assert statements[-1] == "COMMIT"
     creates = [s for s in statements if s.startswith("CREATE TABLE")]
     comments = [s for s in statements if s.startswith("COMMENT ON COLUMN")]  # sql/redshift/comments.sql
-    assert len(creates) == len(statements) - 4 - len(comments) == 12  # the star and reference tables and the ledger, landing_applied included
+    assert len(creates) == len(statements) - 4 - len(comments) == 16  # the star, reference and analysis tables and the ledger, landing_applied included
     assert not any("--" in s or s.rstrip().endswith(";") for s in statements)
     fact = next(s for s in creates if "reviews_fact" in s.splitlines()[0])
     assert "DISTKEY (asin)" in fact and "SORTKEY (review_time)" in fact

@@ -39,7 +39,7 @@ def test_every_star_column_has_a_description_in_the_asset_metadata():
 def test_redshift_ddl_ends_with_the_comments():
     statements = split_sql(redshift_ddl())
     comments = [s for s in statements if s.startswith("COMMENT ON COLUMN")]
-    assert len(comments) == sum(len(t.schema) for t in tables.STAR_TABLES + tables.REFERENCE_TABLES)
+    assert len(comments) == sum(len(t.schema) for t in tables.STAR_TABLES + tables.REFERENCE_TABLES + tables.ANALYSIS_TABLES)
     assert statements[-len(comments):] == comments  # after every CREATE TABLE they describe
 
 

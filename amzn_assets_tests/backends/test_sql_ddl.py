@@ -31,6 +31,7 @@ RATING_BY_TEMPERATURE = SQL_DIR / "analysis" / "rating_by_temperature.sql"
 
 STAR_NAMES = [t.name for t in tables.STAR_TABLES]
 REFERENCE_NAMES = [t.name for t in tables.REFERENCE_TABLES]  # station_list, product_catalog: unpartitioned
+ANALYSIS_NAMES = [t.name for t in tables.ANALYSIS_TABLES]  # monthly: product_popularity, ...
 LEDGER_NAMES = ["landing_batches", "landing_files", "quarantine", "landing_applied"]
 
 
@@ -168,13 +169,13 @@ REDSHIFT_TYPES = {**PG_TYPES, pa.string(): "varchar"}
 @pytest.mark.parametrize("dialect", ["postgres", "redshift"])
 def test_ddl_has_the_star_reference_and_ledger_tables_only(dialect, pg_tables, redshift_tables):
     parsed = pg_tables if dialect == "postgres" else redshift_tables
-    assert sorted(parsed) == sorted(STAR_NAMES + REFERENCE_NAMES + LEDGER_NAMES)
+    assert sorted(parsed) == sorted(STAR_NAMES + REFERENCE_NAMES + ANALYSIS_NAMES + LEDGER_NAMES)
     # the landed_* staging tables live in Parquet only
     assert not any(name.startswith("landed_") for name in parsed)
 
 
 @pytest.mark.parametrize("dialect", ["postgres", "redshift"])
-@pytest.mark.parametrize("spec", tables.STAR_TABLES + tables.REFERENCE_TABLES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", tables.STAR_TABLES + tables.REFERENCE_TABLES + tables.ANALYSIS_TABLES, ids=lambda s: s.name)
 def test_star_table_columns_and_key_match_the_arrow_schema(dialect, spec, pg_tables, redshift_tables):
     table = (pg_tables if dialect == "postgres" else redshift_tables)[spec.name]
     assert table.column_names == spec.schema.names

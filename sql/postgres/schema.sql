@@ -204,6 +204,67 @@ CREATE TABLE IF NOT EXISTS product_catalog (
     CONSTRAINT product_catalog_pkey PRIMARY KEY (asin)
 );
 
+-- ---------------------------------------------------------------------------------------------------
+-- Analysis tables (amzn_assets/analysis, docs/data-model.md): monthly partitions, `month` the month's
+-- first day; a month is replaced whole. Derived from the tables above, so no references are declared.
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS product_popularity (
+    month             date NOT NULL,
+    category          text NOT NULL,
+    asin              text NOT NULL,
+    title             text,
+    reviews           integer,
+    mean_rating       double precision,
+    positive_share    double precision,  -- share of 4-5 star reviews
+    wilson_lower      double precision,  -- Wilson 95% lower bound of positive_share
+    category_rank     integer,
+    previous_reviews  integer,
+    reviews_change    integer,
+    previous_rank     integer,
+    rank_change       integer,
+    CONSTRAINT product_popularity_pkey PRIMARY KEY (month, category, asin)
+);
+
+CREATE TABLE IF NOT EXISTS category_trends (
+    month            date NOT NULL,
+    review_date      date NOT NULL,
+    category         text NOT NULL,
+    reviews          integer,
+    mean_rating      double precision,
+    stars_1         integer,
+    stars_2         integer,
+    stars_3         integer,
+    stars_4         integer,
+    stars_5         integer,
+    CONSTRAINT category_trends_pkey PRIMARY KEY (month, review_date, category)
+);
+
+CREATE TABLE IF NOT EXISTS weather_effect (
+    month        date NOT NULL,
+    review_date  date NOT NULL,
+    category     text NOT NULL,
+    reviews      integer,
+    stations     integer,
+    tmax_mean    double precision,  -- degrees F, mean over the stations that reported
+    tmin_mean    double precision,  -- degrees F
+    prcp_mean    double precision,  -- inches
+    CONSTRAINT weather_effect_pkey PRIMARY KEY (month, review_date, category)
+);
+
+CREATE TABLE IF NOT EXISTS weather_correlation (
+    month              date NOT NULL,
+    category           text NOT NULL,
+    days               integer,
+    tmax_days          integer,
+    reviews_tmax_corr  double precision,
+    tmin_days          integer,
+    reviews_tmin_corr  double precision,
+    prcp_days          integer,
+    reviews_prcp_corr  double precision,
+    CONSTRAINT weather_correlation_pkey PRIMARY KEY (month, category)
+);
+
 
 -- ---------------------------------------------------------------------------------------------------
 -- Landing ledger (written by the landing code through SQLAlchemy).

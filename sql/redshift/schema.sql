@@ -205,6 +205,75 @@ DISTKEY (asin)
 SORTKEY (asin);
 
 -- ---------------------------------------------------------------------------------------------------
+-- Analysis tables (see sql/postgres/schema.sql): monthly partitions, `month` the month's first day.
+-- Small: even distribution, sorted by month.
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS product_popularity (
+    month             DATE         NOT NULL,
+    category          VARCHAR(512) NOT NULL,
+    asin              VARCHAR(32)  NOT NULL,
+    title             VARCHAR(4096),
+    reviews           INTEGER,
+    mean_rating       DOUBLE PRECISION,
+    positive_share    DOUBLE PRECISION,
+    wilson_lower      DOUBLE PRECISION,
+    category_rank     INTEGER,
+    previous_reviews  INTEGER,
+    reviews_change    INTEGER,
+    previous_rank     INTEGER,
+    rank_change       INTEGER,
+    PRIMARY KEY (month, category, asin)
+)
+DISTSTYLE EVEN
+SORTKEY (month);
+
+CREATE TABLE IF NOT EXISTS category_trends (
+    month            DATE         NOT NULL,
+    review_date      DATE         NOT NULL,
+    category         VARCHAR(512) NOT NULL,
+    reviews          INTEGER,
+    mean_rating      DOUBLE PRECISION,
+    stars_1         INTEGER,
+    stars_2         INTEGER,
+    stars_3         INTEGER,
+    stars_4         INTEGER,
+    stars_5         INTEGER,
+    PRIMARY KEY (month, review_date, category)
+)
+DISTSTYLE EVEN
+SORTKEY (month);
+
+CREATE TABLE IF NOT EXISTS weather_effect (
+    month        DATE         NOT NULL,
+    review_date  DATE         NOT NULL,
+    category     VARCHAR(512) NOT NULL,
+    reviews      INTEGER,
+    stations     INTEGER,
+    tmax_mean    DOUBLE PRECISION,
+    tmin_mean    DOUBLE PRECISION,
+    prcp_mean    DOUBLE PRECISION,
+    PRIMARY KEY (month, review_date, category)
+)
+DISTSTYLE EVEN
+SORTKEY (month);
+
+CREATE TABLE IF NOT EXISTS weather_correlation (
+    month              DATE         NOT NULL,
+    category           VARCHAR(512) NOT NULL,
+    days               INTEGER,
+    tmax_days          INTEGER,
+    reviews_tmax_corr  DOUBLE PRECISION,
+    tmin_days          INTEGER,
+    reviews_tmin_corr  DOUBLE PRECISION,
+    prcp_days          INTEGER,
+    reviews_prcp_corr  DOUBLE PRECISION,
+    PRIMARY KEY (month, category)
+)
+DISTSTYLE EVEN
+SORTKEY (month);
+
+-- ---------------------------------------------------------------------------------------------------
 -- Landing ledger and quarantine (see sql/postgres/schema.sql for the statuses).
 --   landing_batches.status: open -> committed (an open batch found at start-up is rolled back).
 --   landing_files.status (written at commit): landed | quarantined | duplicate.

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from amzn_assets.backends.redshift.sql import Statement, ident
+from amzn_assets.sql_files import default_sql_dir
 
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")  # $$ or $tag$ opening a dollar-quoted body
 
@@ -57,8 +58,6 @@ def split_sql(text: str) -> list[str]:
 
 def redshift_ddl(sql_dir: Path | None = None) -> str:
     if sql_dir is None:
-        from amzn_assets.sql_files import default_sql_dir
-
         sql_dir = default_sql_dir()
     # The column comments (generated from amzn_assets/tables.py) run after the tables they describe.
     return (Path(sql_dir) / "redshift" / "schema.sql").read_text() + "\n" + (Path(sql_dir) / "redshift" / "comments.sql").read_text()
