@@ -10,6 +10,7 @@ export PATH := $(BIN):$(PATH)
 DEMO_START := 2018-01-01
 DEMO_DAYS := 21
 DEMO_END := 2018-01-21
+DEMO_MONTH := 2018-01-01
 DEMO_REVIEWS := 3000
 
 .PHONY: install install-ml system-deps demo model-demo test ui land summary benchmark clean-data
@@ -36,7 +37,8 @@ $(VENV)/.installed-ml: $(VENV)/.installed
 install-ml: install $(VENV)/.installed-ml
 
 # Resets the data directory's pipeline folders, generates a sample, materializes the daily warehouse
-# assets for every sample day in one run, and prints what landed. (The monthly rating-model assets
+# assets for every sample day in one run, then the analysis assets of its month, and prints what
+# landed and the month's top products. (The monthly rating-model assets
 # need a year of real reviews: docs/model.md.)
 demo: install
 	@set -e; start=$$(date +%s); log=$(DAGSTER_HOME)/demo-materialize.log; \
@@ -45,6 +47,9 @@ demo: install
 	echo "materializing the warehouse assets (groups reviews, climate) for $(DEMO_START)...$(DEMO_END) (log: $$log)"; \
 	$(BIN)/dagster asset materialize -m amzn_assets --select 'group:reviews or group:climate' \
 	    --partition-range $(DEMO_START)...$(DEMO_END) > $$log 2>&1 || { tail -40 $$log; exit 1; }; \
+	echo "materializing the analysis assets (group analysis) for the month $(DEMO_MONTH)"; \
+	$(BIN)/dagster asset materialize -m amzn_assets --select 'group:analysis' --partition $(DEMO_MONTH) \
+	    >> $$log 2>&1 || { tail -40 $$log; exit 1; }; \
 	$(BIN)/amzn-assets summary; \
 	echo "demo took $$(( $$(date +%s) - start ))s"
 

@@ -52,16 +52,36 @@ def summary(settings: Settings) -> int:
         print(f"nothing materialized yet (AMZN_BACKEND={backend.name})")
         return 1
     print(f"warehouse ({backend.name}): {backend.location()}")
-    print(f"  {'table':<16}{'rows':>10}{'partitions':>12}")
+    print(f"  {'table':<20}{'rows':>10}{'partitions':>12}")
     for name, (rows, partitions) in counts.items():
-        print(f"  {name:<16}{rows:>10}{'-' if partitions is None else partitions:>12}")  # -: not partitioned
+        print(f"  {name:<20}{rows:>10}{'-' if partitions is None else partitions:>12}")  # -: not partitioned
     landing_ledger = ledger(settings)
     files = landing_ledger.file_status_counts()
     print("  landing ledger: " + (", ".join(f"{n} files {s}" for s, n in sorted(files.items())) or "empty"))
     print(f"  quarantined records: {len(landing_ledger.quarantined())}")
     print_station_lines(settings, landing_ledger)
     print_checks(settings, backend.query)
+    if "product_popularity" in counts:
+        print_top_products(backend.query)
     return 0
+
+
+TOP_PRODUCTS_SQL = """
+    SELECT month, category, asin, title, reviews, mean_rating, wilson_lower
+    FROM product_popularity WHERE month = (SELECT max(month) FROM product_popularity)
+    ORDER BY wilson_lower DESC, reviews DESC, asin LIMIT 5
+"""
+
+
+def print_top_products(query) -> None:
+    """The latest month's top products (product_popularity), by the lower bound of their 4-5 star share."""
+    rows = query(TOP_PRODUCTS_SQL).rows
+    if not rows:
+        return
+    print(f"  top products of {str(rows[0][0])[:7]} (product_popularity: Wilson lower bound of the 4-5 star share):")
+    for n, (_, category, asin, title, reviews, mean, lower) in enumerate(rows, 1):
+        name = (title or asin)[:50]
+        print(f"    {n}. {name} ({asin}, {category}): {reviews} reviews, mean {float(mean):.2f}, lower bound {float(lower):.3f}")
 
 
 def print_station_lines(settings: Settings, landing_ledger) -> None:
