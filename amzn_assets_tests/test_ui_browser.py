@@ -1,7 +1,8 @@
 """The Dagster UI in a real headless Chromium (Debian's, driven by Playwright): the asset lineage a
 user sees (from the upload area), the backfill each kind of asset offers, and what a catalog reads off
 reviews_fact: its column descriptions, its freshness state (evaluated by a real dagster-daemon), the
-backend's kind icon. `make test` installs chromium as root; elsewhere the
+backend's kind icon; and the chart of an analysis month (product_popularity's top products, a PNG
+data URI in markdown metadata) rendered as an image. `make test` installs chromium as root; elsewhere the
 test skips without it (fails under AMZN_TESTS_REQUIRE_ALL=1)."""
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetSelection, DagsterInstance, materialize
 
 from amzn_assets.domains.rating_model import monthly_partitions
-from amzn_assets_tests.deployment import resources_for
+from amzn_assets_tests.deployment import all_assets, analysis, resources_for
 from amzn_assets.domains.stream.job import stream_job
 from amzn_assets_tests.daemon import running_daemon, wait_for
 from amzn_assets_tests.needs import require_executable, require_module
@@ -23,6 +24,8 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]
+# The sample's days (2018-01-01..05) lie in one analysis month, keyed by its first day.
+SAMPLE_MONTH = {"dagster/asset_partition_range_start": "2018-01-01", "dagster/asset_partition_range_end": "2018-01-01"}
 
 
 @pytest.fixture
@@ -52,8 +55,13 @@ def open_page(browser, url: str):
 def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, dirs, sample, tmp_path, monkeypatch):
     env = env_for(dirs, tmp_path / "home")
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])  # dagster.yaml puts the storage there
-    with DagsterInstance.get() as instance:  # a stream run: check evaluations to show
-        assert stream_job.execute_in_process(instance=instance, resources=resources_for("local", str(dirs.root))).success
+    resources = resources_for("local", str(dirs.root))
+    with DagsterInstance.get() as instance:
+        # A stream run (check evaluations to show), then the analysis assets of the month of the days
+        # it wrote (a chart per month in their materializations' metadata).
+        assert stream_job.execute_in_process(instance=instance, resources=resources).success
+        assert materialize([*all_assets, *analysis], instance=instance, resources=resources, tags=SAMPLE_MONTH,
+                           selection=AssetSelection.groups("analysis")).success
     # The daemon's freshness daemon evaluates reviews_fact's FreshnessPolicy (the stream run just
     # materialized it: PASS); the sensors stay off.
     daemon = running_daemon(dirs, tmp_path / "home", tmp_path / "daemon.log", AMZN_SENSORS_RUNNING="0", FRESHNESS_DAEMON_INTERVAL_SECONDS="1")
@@ -113,3 +121,15 @@ def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, di
         assert "Freshness policy" in body and "Passing" in body and "not evaluated" not in body.lower(), body[:3000]
         page.screenshot(path=str(tmp_path / "reviews_fact_overview.png"), full_page=True)
         assert "tool-parquet-color" in page.content(), "no parquet kind icon"  # AMZN_BACKEND=local: the parquet kind's icon
+
+        # An analysis month's chart: the overview lists the latest materialization's (2018-01-01) markdown
+        # metadata as [Show Markdown]; its dialog renders the markdown, the PNG data URI as an <img>.
+        page = open_page(browser, f"{base}/assets/product_popularity")
+        page.locator("tr", has_text="top_products_chart").get_by_text("[Show Markdown]").click()
+        chart = page.get_by_role("dialog").locator('img[src^="data:image/png;base64,"]')
+        chart.wait_for()
+        assert chart.get_attribute("alt") == "Top products, 2018-01"
+        width = chart.evaluate("img => img.decode().then(() => img.naturalWidth)")  # decoded: a real PNG
+        assert width > 100, width
+        page.screenshot(path=str(tmp_path / "product_popularity_chart.png"))
+        assert (tmp_path / "product_popularity_chart.png").stat().st_size > 10_000
