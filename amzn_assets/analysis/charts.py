@@ -20,6 +20,11 @@ def markdown_image(png: bytes, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})"
 
 
+def _plain(text: str) -> str:
+    """Text as written: matplotlib reads $...$ as math (a title like "Save $5 on 2 $10 packs" fails)."""
+    return text.replace("$", r"\$")
+
+
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure  # 0.4 s to import: when a chart is drawn, not when the code location loads
 
@@ -38,7 +43,7 @@ def top_products_chart(month_rows: pa.Table, month: str, top: int = 10) -> bytes
     """The month's best products by wilson_lower across categories: one bar each, its reviews beside it."""
     rows = month_rows.sort_by([("wilson_lower", "descending"), ("reviews", "descending"), ("asin", "ascending")]).slice(0, top).to_pylist()
     fig, ax = _figure(8, 0.4 * max(len(rows), 3) + 1)
-    labels = [(r["title"] or r["asin"])[:45] + f" ({r['category']})" for r in rows][::-1]
+    labels = [_plain((r["title"] or r["asin"])[:45] + f" ({r['category']})") for r in rows][::-1]
     values = [r["wilson_lower"] for r in rows][::-1]
     bars = ax.barh(labels, values, color="#2e86c1")
     for bar, r in zip(bars, rows[::-1]):

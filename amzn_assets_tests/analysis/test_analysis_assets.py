@@ -187,3 +187,19 @@ def test_the_months_follow_new_days_through_their_automation(dirs):
                              "product_popularity": both | {"2018-03-01"}}, requested
         again = evaluate_automation_conditions(graph, instance, asset_selection=selection, cursor=second.cursor)
         assert again.total_requested == 0  # the same change is not requested twice
+
+
+def test_a_chart_and_its_table_take_any_title():
+    import pyarrow as pa
+
+    from amzn_assets.analysis.charts import top_products_chart
+    from amzn_assets.domains.analysis.assets import top_markdown
+    from amzn_assets.tables import PRODUCT_POPULARITY
+
+    rows = pa.Table.from_pylist([{
+        "month": dt.date(2018, 1, 1), "category": "a|b", "asin": "B01", "title": "Save $5 on 2 $10 packs | \\frac{ 日本",
+        "reviews": 3, "mean_rating": 4.0, "positive_share": 1.0, "wilson_lower": 0.44,
+    }], PRODUCT_POPULARITY.schema)
+    assert top_products_chart(rows, "2018-01").startswith(b"\x89PNG")  # matplotlib would read $...$ as math
+    table = top_markdown(rows).splitlines()
+    assert table[2].count(" | ") == 5 and "a\\|b" in table[2]  # six cells: the | in the title is escaped

@@ -43,11 +43,17 @@ def record_months(context: AssetExecutionContext, table: pa.Table, describe) -> 
         context.add_asset_metadata(meta, partition_key=month.isoformat())
 
 
+def cell(text: str) -> str:
+    """Text for a markdown table cell: a | in a title would end the cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def top_markdown(rows: pa.Table) -> str:
     top = rows.sort_by([("wilson_lower", "descending"), ("reviews", "descending"), ("asin", "ascending")]).slice(0, TOP_SHOWN)
     lines = ["| # | product | category | reviews | mean | 4-5★ lower bound |", "|---:|---|---|---:|---:|---:|"]
     for n, r in enumerate(top.to_pylist(), 1):
-        lines.append(f"| {n} | {(r['title'] or r['asin'])[:60]} ({r['asin']}) | {r['category']} | {r['reviews']} | {r['mean_rating']:.2f} | {r['wilson_lower']:.3f} |")
+        name = cell(f"{(r['title'] or r['asin'])[:60]} ({r['asin']})")
+        lines.append(f"| {n} | {name} | {cell(r['category'])} | {r['reviews']} | {r['mean_rating']:.2f} | {r['wilson_lower']:.3f} |")
     return "\n".join(lines)
 
 
@@ -92,7 +98,7 @@ def correlation_markdown(rows: pa.Table) -> str:
     lines = ["| category | days | r(reviews, tmax) | r(reviews, tmin) | r(reviews, prcp) |", "|---|---:|---:|---:|---:|"]
     for r in rows.to_pylist():
         cells = [("n/a" if r[f"reviews_{m}_corr"] is None else f"{r[f'reviews_{m}_corr']:+.2f}") + f" ({r[f'{m}_days']} d)" for m in weather.MEASURES]
-        lines.append(f"| {r['category']} | {r['days']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {cell(r['category'])} | {r['days']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
