@@ -27,11 +27,9 @@ import os
 import platform
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
