@@ -173,7 +173,7 @@ def daemon_scenario(work: Path, rng: random.Random, kills: int) -> tuple[str, in
 
     from dagster import DagsterInstance
 
-    from amzn_assets.definitions import resources_for
+    from amzn_assets_tests.deployment import resources_for
     from amzn_assets.domains.stream.job import stream_job
     from amzn_assets.data_dirs import DataDirs
     from amzn_assets.upload_simulator.split import file_name, gz

@@ -10,6 +10,7 @@ the whole date range.
 from __future__ import annotations
 
 import argparse
+import sys
 import os
 import platform
 import tempfile
@@ -17,6 +18,8 @@ import time
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # amzn_assets_tests.deployment: the test suite's resources_for
 
 warnings.filterwarnings("ignore")
 
@@ -31,7 +34,7 @@ def main() -> None:
 
     from dagster import DagsterInstance, materialize
 
-    from amzn_assets.definitions import all_assets, resources_for
+    from amzn_assets_tests.deployment import all_assets, resources_for
     from amzn_assets.generate import generate_sample
     from amzn_assets.landing.archive import Archive
     from amzn_assets.landing.intake import Lander

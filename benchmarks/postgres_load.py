@@ -27,6 +27,7 @@ pipeline figure includes that bookkeeping; the per-step profile shows how much o
 from __future__ import annotations
 
 import argparse
+import sys
 import gzip
 import io
 import multiprocessing
@@ -40,6 +41,8 @@ import time
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # amzn_assets_tests.deployment: the test suite's resources_for
 
 warnings.filterwarnings("ignore")
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +72,7 @@ def make_dump(path: Path, reviews: int, days: int, start: date = START, offset: 
 
 
 def resources(data_dir: str, url: str, schema: str) -> dict:
-    from amzn_assets.definitions import resources_for
+    from amzn_assets_tests.deployment import resources_for
     from amzn_assets.backends.postgres.io_manager import PostgresIOManager
 
     found = resources_for("postgres", data_dir, postgres_url=url, ledger_url=os.environ["AMZN_LEDGER_URL"])
@@ -97,7 +100,7 @@ def timed_writes(totals: dict) -> None:
 def pipeline(data_dir: str, url: str, schema: str, first: str, last: str, queue) -> None:
     from dagster import DagsterEventType, DagsterInstance, materialize
 
-    from amzn_assets.definitions import all_assets
+    from amzn_assets_tests.deployment import all_assets
 
     writes: dict = {}
     timed_writes(writes)
@@ -153,7 +156,7 @@ def small_runs(data_dir: str, url: str, schema: str, keys: list[str], queue) -> 
     run process would. Returns per-run seconds and the per-run PostgreSQL overheads."""
     from dagster import DagsterInstance, materialize
 
-    from amzn_assets.definitions import all_assets
+    from amzn_assets_tests.deployment import all_assets
     from amzn_assets.backends.postgres import database as pg_database
 
     per_run = []
@@ -247,7 +250,6 @@ def storage_alone(url: str, dirs, days: int) -> dict[str, float]:
     from amzn_assets import tables
     from amzn_assets.landing.intake import Lander
     from amzn_assets.landing.readers import LandedReader
-    from amzn_assets.wiring.partitions import partition_days
     from amzn_assets.storage.contract import StorageSpec
     from amzn_assets.backends.postgres.io_manager import PostgresIOManager
     from amzn_assets.transforms import reviews as transform
@@ -262,7 +264,7 @@ def storage_alone(url: str, dirs, days: int) -> dict[str, float]:
         landed = reader.reviews(month)[0]
         chunks["users"].append(transform.users(landed))
         chunks["products"].append(transform.products(landed, metadata))
-        chunks["datetime"].append(transform.datetime_rows(partition_days(month)))
+        chunks["datetime"].append(transform.datetime_rows([date.fromisoformat(k) for k in month]))
         chunks["reviews_fact"].append(transform.reviews_fact(landed))
         del landed
     store = PostgresIOManager(url=url, db_schema="alone")

@@ -12,6 +12,7 @@ and days to materialize (take_batches: the ledger after its watermark).
 from __future__ import annotations
 
 import argparse
+import sys
 import gzip
 import json
 import os
@@ -21,6 +22,8 @@ import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # amzn_assets_tests.deployment: the test suite's resources_for
 
 warnings.filterwarnings("ignore")
 
@@ -62,7 +65,7 @@ def main() -> None:
 
     from dagster import DagsterInstance, build_sensor_context
 
-    from amzn_assets.definitions import resources_for
+    from amzn_assets_tests.deployment import resources_for
     from amzn_assets.landing.intake import Lander
     from amzn_assets.landing.readers import LandedReader
     from amzn_assets.domains.stream.sensor import stream_sensor

@@ -1,7 +1,7 @@
 """The pictures the analysis assets' materializations carry: PNG charts made with matplotlib's
 object API (a Figure, no pyplot: no global state, no display), embedded in markdown metadata as a
-data URI, so the Dagster UI shows the answer without SQL. Small on purpose (tens of KB): each month's
-materialization stores its own."""
+data URI, so the Dagster UI shows the answer without SQL. 30-90 KB each (80 dpi): each month's
+materialization stores its own (docs/benchmarks.md: a year's analysis grew the instance by 4.5 MB)."""
 
 from __future__ import annotations
 
