@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
@@ -87,6 +88,13 @@ class PartitionStore(Protocol):
         """The distinct values of `values` that occur in the table's `column`, in any partition (a
         dimension's upsert view). `near`: partitions where they are expected, which a store that
         scans files reads first."""
+
+
+def is_contiguous(keys: Sequence[str]) -> bool:
+    """Whether partition keys (days, YYYY-MM-DD) form one unbroken range: a store replaces or reads
+    them with one BETWEEN, else with a list of keys."""
+    days = sorted(set(keys))
+    return (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days + 1 == len(days)
 
 
 def projected(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:

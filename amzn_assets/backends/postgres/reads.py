@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Sequence
-from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,13 +13,13 @@ import pyarrow.csv as pacsv
 from psycopg2 import sql
 
 from amzn_assets.backends.postgres.binary_copy import copy_tables
+from amzn_assets.storage.contract import is_contiguous
 
 
 def partitions_predicate(column: str, keys: Sequence[str]) -> tuple[sql.Composable, tuple]:
     """`column BETWEEN first AND last` for a contiguous range of days, else `column = ANY(days)`."""
     days = sorted(set(keys))
-    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
-    if (last - first).days + 1 == len(days):
+    if is_contiguous(days):
         return sql.SQL("{} BETWEEN %s AND %s").format(sql.Identifier(column)), (days[0], days[-1])
     return sql.SQL("{} = ANY(%s::date[])").format(sql.Identifier(column)), (days,)
 

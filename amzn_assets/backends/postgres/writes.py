@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +18,7 @@ from psycopg2 import sql
 from amzn_assets.day_stats import count_by_key
 from amzn_assets.backends.postgres.binary_copy import copy_tables, prefetched
 from amzn_assets.backends.postgres.reads import missing_values, partitions_predicate
+from amzn_assets.storage.contract import is_contiguous
 from amzn_assets.transforms.dedupe import keep_last
 
 _DIMENSION_LOCK = 7_411_002  # pg_advisory_xact_lock(_DIMENSION_LOCK, hashtext(table)): one upsert per table at a time
@@ -100,7 +100,7 @@ def _holds_only(conn, target: sql.Composable, column: str, keys: Sequence[str], 
     """True when the contiguous range of days `keys` holds every row of the table (an empty table
     included): two index probes on the partition column. Scattered days: False."""
     days = sorted(set(keys))
-    if (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days + 1 != len(days):
+    if not is_contiguous(days):
         return False
     with conn.cursor() as cur:
         cur.execute(

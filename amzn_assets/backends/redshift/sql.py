@@ -33,6 +33,8 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from amzn_assets.storage.contract import is_contiguous
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
 # s3://bucket/key: bucket names per S3's rules (lower case, digits, dots, hyphens; 3 to 63 chars);
 # the key limited to S3's "safe" characters (letters, digits, ! - _ . * ' ( ) /) -- no backslash, no %,
@@ -173,11 +175,6 @@ def replace_whole(schema: str, table: str, columns: Sequence[str], staged_s3_url
     if staged_s3_url is not None:
         statements.append(copy_parquet(target, staged_s3_url, iam_role))
     return statements + [Statement("COMMIT")]
-
-
-def is_contiguous(keys: Sequence[str]) -> bool:
-    days = sorted(set(keys))
-    return (dt.date.fromisoformat(days[-1]) - dt.date.fromisoformat(days[0])).days + 1 == len(days)
 
 
 def _range_predicate(partition_column: str, first, last) -> tuple[str, tuple]:
