@@ -9,8 +9,7 @@ from datetime import date
 
 import click
 
-from amzn_assets.backends import ledger_url
-from amzn_assets.cli.common import comma_list, ledger, pass_settings
+from amzn_assets.cli.common import comma_list, ledger, ledger_url_of, pass_settings
 from amzn_assets.settings import Settings
 
 
@@ -45,7 +44,7 @@ def reset(settings: Settings, yes: bool) -> int:
     # models/: the local rating-model artifacts, trained on the data being deleted.
     folders = [dirs.uploaded, dirs.landed, dirs.raw, dirs.quarantine, dirs.warehouse, dirs.models]
     if not yes:
-        print("would delete " + ", ".join(str(f) for f in folders) + f" and clear the ledger at {ledger_url(settings)}")
+        print("would delete " + ", ".join(str(f) for f in folders) + f" and clear the ledger at {ledger_url_of(settings)}")
         print("run again with --yes to do it", file=sys.stderr)
         return 2
     ledger(settings).clear()
