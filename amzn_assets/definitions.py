@@ -18,19 +18,19 @@ from dagster_aws.s3 import S3Resource
 
 from amzn_assets.backends import backend_for, ledger_url
 from amzn_assets.backends.base import secret
+from amzn_assets.backends.local.io_manager import ParquetIOManager
 from amzn_assets.domains.analysis.assets import analysis_assets
 from amzn_assets.domains.analysis.automation import analysis_sensors
-from amzn_assets.domains.rating_model.jobs import ml_daily_celery_job, ml_monthly_celery_job
-from amzn_assets.domains.warehouse.jobs import warehouse_celery_job
 from amzn_assets.domains.climate.assets import climate_assets
 from amzn_assets.domains.climate.checks import stations_known_and_named_once
 from amzn_assets.domains.rating_model import ml_resources, model_assets, model_sensors, rating_model_job
+from amzn_assets.domains.rating_model.jobs import ml_daily_celery_job, ml_monthly_celery_job
 from amzn_assets.domains.reviews.assets import review_assets
 from amzn_assets.domains.stream.job import stream_job
 from amzn_assets.domains.stream.sensor import stream_sensor
 from amzn_assets.domains.uploads.area import upload_area
+from amzn_assets.domains.warehouse.jobs import warehouse_celery_job
 from amzn_assets.settings import Settings
-from amzn_assets.backends.local.io_manager import ParquetIOManager
 from amzn_assets.wiring.resources import LandingZone
 
 

@@ -16,11 +16,11 @@ from amzn_assets import tables
 from amzn_assets.analysis import charts, popularity, trends, weather
 from amzn_assets.chunks import TableChunks
 from amzn_assets.domains.analysis.automation import analysis_condition
-from amzn_assets.domains.reviews.assets import writes_warehouse
 from amzn_assets.settings import Settings
 from amzn_assets.wiring import groups
 from amzn_assets.wiring.partitions import FIRST_REVIEW_DAY
 from amzn_assets.wiring.policies import TRANSIENT_RETRY
+from amzn_assets.wiring.table_assets import writes_warehouse
 
 analysis_months = MonthlyPartitionsDefinition(start_date=FIRST_REVIEW_DAY, fmt="%Y-%m-%d", end_offset=1)
 WITH_MONTH_BEFORE = TimeWindowPartitionMapping(start_offset=-1, allow_nonexistent_upstream_partitions=True)

@@ -7,14 +7,14 @@ from dagster import AssetExecutionContext, AssetsDefinition, Output, asset
 
 from amzn_assets import tables
 from amzn_assets.chunks import TableChunks
-from amzn_assets.domains.reviews.assets import daily, landed_from_uploads, whole_reference_table, writes_warehouse
 from amzn_assets.settings import Settings
 from amzn_assets.warehouse import star
-from amzn_assets.wiring import groups
 from amzn_assets.domains.climate.checks import climate_check_specs
+from amzn_assets.wiring import groups
 from amzn_assets.wiring.checks import checked_output
 from amzn_assets.wiring.reporting import reader_through, record_landing
 from amzn_assets.wiring.resources import LandingZone
+from amzn_assets.wiring.table_assets import daily, landed_from_uploads, whole_reference_table, writes_warehouse
 
 
 def landed_climate(context: AssetExecutionContext, landing: LandingZone) -> TableChunks:

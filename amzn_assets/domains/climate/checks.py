@@ -11,6 +11,7 @@ from dagster import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity, 
 from amzn_assets.checks.stations import StationFindings, landed_station_findings
 from amzn_assets.wiring.checks import check_specs
 
+
 def climate_check_specs() -> list[AssetCheckSpec]:
     return check_specs("climate")
 
