@@ -1,7 +1,8 @@
 """Every setting of a deployment, as data: read from the environment in one place (Settings.from_env),
 called by the two entry points only (the code location's definitions function in definitions.py and the
 CLI's main), which pass the Settings down. Nothing else in the package reads os.environ, and this module
-imports nothing of the package but the data directory's layout (data_dirs.py): what a setting selects (a backend, a ledger) is decided in backends/."""
+imports nothing of the package but the data directory's layout (data_dirs.py): what a setting
+selects (a backend, a ledger) is decided in backends/."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         get = lambda name, default="": env.get(name, "") or default  # noqa: E731
+        number = lambda name, default: _whole_number(name, get(name, str(default)))  # noqa: E731
         return cls(
             data_dir=Path(get("AMZN_DATA_DIR", "data")).resolve(),
             backend=get("AMZN_BACKEND", "local"),
@@ -87,7 +89,7 @@ class Settings:
             aws_endpoint_url=get("AWS_ENDPOINT_URL"),
             redshift=RedshiftSettings(
                 host=get("AMZN_REDSHIFT_HOST"),
-                port=_whole_number("AMZN_REDSHIFT_PORT", get("AMZN_REDSHIFT_PORT", "5439")),
+                port=number("AMZN_REDSHIFT_PORT", RedshiftSettings.port),
                 user=get("AMZN_REDSHIFT_USER", RedshiftSettings.user),
                 password=get("AMZN_REDSHIFT_PASSWORD"),
                 database=get("AMZN_REDSHIFT_DB", RedshiftSettings.database),
@@ -96,23 +98,23 @@ class Settings:
                 iam_role=get("AMZN_REDSHIFT_IAM_ROLE"),
                 cluster_id=get("AMZN_REDSHIFT_CLUSTER_ID", RedshiftSettings.cluster_id),
                 node_type=get("AMZN_REDSHIFT_NODE_TYPE", RedshiftSettings.node_type),
-                nodes=_whole_number("AMZN_REDSHIFT_NODES", get("AMZN_REDSHIFT_NODES", str(RedshiftSettings.nodes))),
+                nodes=number("AMZN_REDSHIFT_NODES", RedshiftSettings.nodes),
                 subnet_group=get("AMZN_REDSHIFT_SUBNET_GROUP"),
             ),
             sql_dir_override=get("AMZN_SQL_DIR"),
             sensors_running=get("AMZN_SENSORS_RUNNING") in _TRUE,
             model_sensor_running=get("AMZN_MODEL_SENSOR_RUNNING") in _TRUE,
-            sensor_interval_s=_whole_number("AMZN_SENSOR_INTERVAL_S", get("AMZN_SENSOR_INTERVAL_S", "30")),
+            sensor_interval_s=number("AMZN_SENSOR_INTERVAL_S", cls.sensor_interval_s),
             backfill_days_per_run=get(BACKFILL_DAYS_ENV).strip(),
-            model_window_months=_whole_number("AMZN_MODEL_WINDOW_MONTHS", get("AMZN_MODEL_WINDOW_MONTHS", "0")),
+            model_window_months=number("AMZN_MODEL_WINDOW_MONTHS", cls.model_window_months),
             model_preset=get("AMZN_MODEL_PRESET", "full"),
-            stream_freshness_minutes=_whole_number("AMZN_STREAM_FRESHNESS_MINUTES", get("AMZN_STREAM_FRESHNESS_MINUTES", "360")),
-            model_freshness_days=_whole_number("AMZN_MODEL_FRESHNESS_DAYS", get("AMZN_MODEL_FRESHNESS_DAYS", "35")),
-            upload_max_file_mb=_whole_number("AMZN_UPLOAD_MAX_FILE_MB", get("AMZN_UPLOAD_MAX_FILE_MB", "12")),
-            upload_max_inflated_mb=_whole_number("AMZN_UPLOAD_MAX_INFLATED_MB", get("AMZN_UPLOAD_MAX_INFLATED_MB", "12")),
-            upload_max_ratio=_whole_number("AMZN_UPLOAD_MAX_RATIO", get("AMZN_UPLOAD_MAX_RATIO", "100")),
-            upload_max_line_mb=_whole_number("AMZN_UPLOAD_MAX_LINE_MB", get("AMZN_UPLOAD_MAX_LINE_MB", "16")),
-            upload_partial_grace_s=_whole_number("AMZN_UPLOAD_PARTIAL_GRACE_S", get("AMZN_UPLOAD_PARTIAL_GRACE_S", "120")),
+            stream_freshness_minutes=number("AMZN_STREAM_FRESHNESS_MINUTES", cls.stream_freshness_minutes),
+            model_freshness_days=number("AMZN_MODEL_FRESHNESS_DAYS", cls.model_freshness_days),
+            upload_max_file_mb=number("AMZN_UPLOAD_MAX_FILE_MB", cls.upload_max_file_mb),
+            upload_max_inflated_mb=number("AMZN_UPLOAD_MAX_INFLATED_MB", cls.upload_max_inflated_mb),
+            upload_max_ratio=number("AMZN_UPLOAD_MAX_RATIO", cls.upload_max_ratio),
+            upload_max_line_mb=number("AMZN_UPLOAD_MAX_LINE_MB", cls.upload_max_line_mb),
+            upload_partial_grace_s=number("AMZN_UPLOAD_PARTIAL_GRACE_S", cls.upload_partial_grace_s),
             debug=bool(get("AMZN_DEBUG")),
             dagster_home=get("DAGSTER_HOME"),
             secrets_from_env=frozenset(

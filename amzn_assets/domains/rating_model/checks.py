@@ -1,15 +1,15 @@
 """The rating model's checks: rating_model_beats_baselines and rating_model_sanity on
-rating_model_evaluation, and what they decide from a stored metrics.json: the blocking bar (the model beats every baseline on MAE^M and
-macro-F1, docs/model.md: why), the sanity-set warning, and the refusals
-(rating_predictions refuses a month that fails the bar; a month whose window holds a day with a failed
-blocking reviews_fact check is not trained)."""
+rating_model_evaluation, and what they decide from a stored metrics.json: the blocking bar (the
+model beats every baseline on MAE^M and macro-F1, docs/model.md: why), the sanity-set warning, and
+the refusals (rating_predictions refuses a month that fails the bar; a month whose window holds a
+day with a failed blocking reviews_fact check is not trained)."""
 
 from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
 from amzn_assets.domains.rating_model.partitions import monthly_partitions
 from amzn_assets.domains.reviews.checks import describe_failed_days, failed_blocking_days
-from amzn_assets.storage.artifacts import ArtifactDir
 from amzn_assets.ml.artifacts import METRICS_FILE, read_json
+from amzn_assets.storage.artifacts import ArtifactDir
 
 SANITY_MIN_SHARE = 0.8
 # The blocking check's bar: the model must beat each of these on MAE^M and on macro-F1 (per review).
@@ -123,6 +123,7 @@ def refusal_for_failed_checks(instance, month: str, days: list[str]) -> str | No
 )
 def rating_model_beats_baselines(rating_model_evaluation: ArtifactDir) -> AssetCheckResult:
     return beats_baselines_check_result(read_json(rating_model_evaluation.path / METRICS_FILE))
+
 
 @asset_check(
     asset="rating_model_evaluation",

@@ -6,23 +6,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import AssetDep, AssetExecutionContext, AssetsDefinition, Config, Failure, LastPartitionMapping, Output, asset
 
+from amzn_assets.chunks import TableChunks
 from amzn_assets.domains.rating_model.automation import predictions_condition
 from amzn_assets.domains.rating_model.checks import model_beats_baselines, refused_model
+from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER
 from amzn_assets.ml.artifacts import PREDICTIONS_FILE
 from amzn_assets.ml.data import review_texts
 from amzn_assets.ml.predict import RatingPredictor
 from amzn_assets.ml.serving import serving_month_in_store
-from amzn_assets.tables import REVIEWS_FACT_SCHEMA
-from amzn_assets.wiring.policies import TRANSIENT_RETRY
-from amzn_assets.domains.rating_model.resources import MODEL_IO_MANAGER
-from amzn_assets.storage.metadata import histogram_markdown
-from amzn_assets.wiring import groups
-from amzn_assets.wiring.celery import ML_QUEUE_TAGS
-from amzn_assets.chunks import TableChunks
 from amzn_assets.settings import Settings
-from amzn_assets.wiring.partitions import daily_backfill_policy, daily_partitions
 from amzn_assets.slicing import slices_by_value
 from amzn_assets.storage.artifacts import ArtifactDir, PartitionedArtifactIOManager, stage
+from amzn_assets.storage.metadata import histogram_markdown
+from amzn_assets.tables import REVIEWS_FACT_SCHEMA
+from amzn_assets.wiring import groups
+from amzn_assets.wiring.celery import ML_QUEUE_TAGS
+from amzn_assets.wiring.partitions import daily_backfill_policy, daily_partitions
+from amzn_assets.wiring.policies import TRANSIENT_RETRY
 
 
 class PredictionConfig(Config):
