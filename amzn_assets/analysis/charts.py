@@ -12,6 +12,8 @@ import statistics
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from amzn_assets.analysis.popularity import top_products
+
 DPI = 80
 STAR_COLOURS = ("#c0392b", "#e67e22", "#f1c40f", "#7fb800", "#27ae60")
 
@@ -41,7 +43,7 @@ def _png(fig) -> bytes:
 
 def top_products_chart(month_rows: pa.Table, month: str, top: int = 10) -> bytes:
     """The month's best products by wilson_lower across categories: one bar each, its reviews beside it."""
-    rows = month_rows.sort_by([("wilson_lower", "descending"), ("reviews", "descending"), ("asin", "ascending")]).slice(0, top).to_pylist()
+    rows = top_products(month_rows, top).to_pylist()
     fig, ax = _figure(8, 0.4 * max(len(rows), 3) + 1)
     labels = [_plain((r["title"] or r["asin"])[:45] + f" ({r['category']})") for r in rows][::-1]
     values = [r["wilson_lower"] for r in rows][::-1]

@@ -16,11 +16,13 @@ import pyarrow as pa
 
 from amzn_assets.analysis.sql import month_of, query
 from amzn_assets.analysis.trends import UNKNOWN_CATEGORY
-from amzn_assets.tables import PRODUCT_POPULARITY
+from amzn_assets.tables import PRODUCT_POPULARITY, PRODUCTS_SCHEMA, REVIEWS_FACT_SCHEMA
 
 REVIEW_COLUMNS = ("review_date", "category", "asin", "rating")  # what it reads of reviews_fact
 PRODUCT_COLUMNS = ("asin", "title", "seen_date")  # and of products
 Z = 1.959963984540054  # the 97.5% normal quantile: a two-sided 95% interval
+# The order of "the best products": the rank within a category, the top across categories.
+TOP_ORDER = [("wilson_lower", "descending"), ("reviews", "descending"), ("asin", "ascending")]
 
 COUNTS_SQL = f"""
     SELECT {month_of('review_date')} AS month, coalesce(category, '{UNKNOWN_CATEGORY}') AS category, asin,
@@ -36,10 +38,7 @@ def month_counts(reviews: pa.Table) -> pa.Table:
 
 
 def combine_counts(parts: Iterable[pa.Table]) -> pa.Table:
-    tables = [t for t in parts if t.num_rows]
-    if not tables:
-        return query(COUNTS_SQL, {"reviews": pa.table({c: pa.array([], t) for c, t in (
-            ("review_date", pa.date32()), ("category", pa.string()), ("asin", pa.string()), ("rating", pa.int8()))})})
+    tables = [t for t in parts if t.num_rows] or [month_counts(REVIEWS_FACT_SCHEMA.empty_table())]
     return query(
         "SELECT month, category, asin, sum(reviews) AS reviews, sum(rating_sum) AS rating_sum, sum(positive) AS positive "
         "FROM counts GROUP BY ALL",
@@ -50,8 +49,7 @@ def combine_counts(parts: Iterable[pa.Table]) -> pa.Table:
 def latest_titles(products: Iterable[pa.Table]) -> pa.Table:
     """Each product's title as last seen in these products partitions (null titles ignored)."""
     tables = [t.select(list(PRODUCT_COLUMNS)) for t in products if t.num_rows]
-    if not tables:
-        return pa.table({"asin": pa.array([], pa.string()), "title": pa.array([], pa.string())})
+    tables = tables or [PRODUCTS_SCHEMA.empty_table().select(list(PRODUCT_COLUMNS))]
     return query(
         "SELECT asin, arg_max(title, seen_date) AS title FROM products WHERE title IS NOT NULL GROUP BY asin",
         {"products": pa.concat_tables(tables)},
@@ -91,3 +89,8 @@ def product_popularity(counts: pa.Table, titles: pa.Table, months: Sequence[date
         PRODUCT_POPULARITY.schema,
         [list(months)],
     )
+
+
+def top_products(rows: pa.Table, n: int) -> pa.Table:
+    """The n best of these product_popularity rows (TOP_ORDER), whatever their categories."""
+    return rows.sort_by(TOP_ORDER).slice(0, n)

@@ -8,8 +8,7 @@ an association, not an effect; each figure carries the number of days behind it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections.abc import Iterable
 
 import pyarrow as pa
 
@@ -35,27 +34,25 @@ def daily_weather(climate: pa.Table) -> pa.Table:
     )
 
 
-def weather_effect(trends: pa.Table, weather: Iterable[pa.Table], months: Sequence[date]) -> pa.Table:
-    """Rows of weather_effect for `months`: every day of a month with reviews or weather, for every
-    category reviewed in that month (0 reviews on its days without any), beside the day's weather."""
-    days = [t for t in weather if t.num_rows]
+def weather_effect(trends: pa.Table, weather: Iterable[pa.Table]) -> pa.Table:
+    """Rows of weather_effect for the months of `trends` (category_trends) and `weather` (daily_weather
+    of the same months' days): every day of a month with reviews or weather, for every category
+    reviewed in that month (0 reviews on its days without any), beside the day's weather."""
+    days = [t for t in weather if t.num_rows] or [DAILY_WEATHER.empty_table()]
     return query(
         f"""
-        WITH trend AS (SELECT month, review_date, category, reviews FROM trends WHERE month IN (SELECT unnest(?::DATE[]))),
-        weather AS (SELECT * FROM daily WHERE {month_of('date')} IN (SELECT unnest(?::DATE[]))),
-        days AS (SELECT month, review_date AS day FROM trend UNION SELECT {month_of('date')}, date FROM weather),
-        categories AS (SELECT DISTINCT month, category FROM trend)
+        WITH days AS (SELECT month, review_date AS day FROM trends UNION SELECT {month_of('date')}, date FROM weather),
+        categories AS (SELECT DISTINCT month, category FROM trends)
         SELECT d.month, d.day AS review_date, c.category, coalesce(t.reviews, 0) AS reviews,
                coalesce(w.stations, 0) AS stations, w.tmax_mean, w.tmin_mean, w.prcp_mean
         FROM days AS d
         JOIN categories AS c ON c.month = d.month
-        LEFT JOIN trend AS t ON t.review_date = d.day AND t.category = c.category
+        LEFT JOIN trends AS t ON t.review_date = d.day AND t.category = c.category
         LEFT JOIN weather AS w ON w.date = d.day
         ORDER BY review_date, category
         """,
-        {"trends": trends, "daily": pa.concat_tables(days) if days else DAILY_WEATHER.empty_table()},
+        {"trends": trends, "weather": pa.concat_tables(days)},
         WEATHER_EFFECT.schema,
-        [list(months), list(months)],
     )
 
 

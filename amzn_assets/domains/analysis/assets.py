@@ -49,7 +49,7 @@ def cell(text: str) -> str:
 
 
 def top_markdown(rows: pa.Table) -> str:
-    top = rows.sort_by([("wilson_lower", "descending"), ("reviews", "descending"), ("asin", "ascending")]).slice(0, TOP_SHOWN)
+    top = popularity.top_products(rows, TOP_SHOWN)
     lines = ["| # | product | category | reviews | mean | 4-5★ lower bound |", "|---:|---|---|---:|---:|---:|"]
     for n, r in enumerate(top.to_pylist(), 1):
         name = cell(f"{(r['title'] or r['asin'])[:60]} ({r['asin']})")
@@ -80,7 +80,7 @@ def category_trends(context: AssetExecutionContext, reviews_fact: TableChunks) -
 
 
 def weather_effect(context: AssetExecutionContext, category_trends: TableChunks, climate: TableChunks) -> pa.Table:
-    table = weather.weather_effect(category_trends.read_all(), (weather.daily_weather(chunk) for chunk in climate), months_of(context))
+    table = weather.weather_effect(category_trends.read_all(), (weather.daily_weather(chunk) for chunk in climate))
     record_months(context, table, lambda rows, month: {
         "weather_chart": MetadataValue.md(charts.markdown_image(charts.weather_chart(rows, month), f"Reviews vs. temperature, {month}")),
         "days_with_weather": pc.count_distinct(pc.filter(rows["review_date"], pc.greater(rows["stations"], 0))).as_py(),
