@@ -151,7 +151,7 @@ class Lander:
 
         seen = self.ledger.known_paths([f.rel_path for f in fresh] + [c.ledger_path for c in refused])
         file_rows, plan = self._file_rows(kind, batch_id, fresh, duplicates, parsed, seen)
-        moves = [(c, self._unread_path(c, batch_id, c.ledger_path in seen)) for c in refused]
+        moves = [(c, archived_name("quarantine", c.ledger_path, batch_id, c.ledger_path in seen)) for c in refused]
         file_rows += [unread_row(c, kind, dest) for c, dest in moves]
         rejected = [
             {"kind": kind.name, "source": r.source, "line": r.line, "reason": bounded(r.reason), "record": r.record}
@@ -218,12 +218,7 @@ class Lander:
         """
         if bundle is not None and f.size_bytes < BUNDLE_MAX_FILE_BYTES:
             return member_path(bundle, f.rel_path)
-        dest = f"{area}/{f.rel_path[len('uploaded/'):]}"
-        return with_suffix(dest, f".{batch_id}") if seen_before else dest
-
-    def _unread_path(self, c: Candidate, batch_id: str, seen_before: bool) -> str:
-        dest = f"quarantine/{c.ledger_path[len('uploaded/'):]}"
-        return with_suffix(dest, f".{batch_id}") if seen_before else dest
+        return archived_name(area, f.rel_path, batch_id, seen_before)
 
     def _quarantine_unread(self, moves: Sequence[tuple[Candidate, str]], batch_id: str | None) -> None:
         """Move refused entries to quarantine/ unread (a rename moves a link, a FIFO or a folder
@@ -270,6 +265,13 @@ class Lander:
             done.set_result(self.store.delete_many(paths))
             return done
         return self._deleter.submit(self.store.delete_many, paths)
+
+def archived_name(area: str, rel_path: str, batch_id: str, seen_before: bool) -> str:
+    """Where an upload (uploaded/...) goes under `area` (raw, quarantine): the same path, the batch id
+    appended when the ledger has seen the path before (so nothing archived is overwritten)."""
+    dest = f"{area}/{rel_path[len('uploaded/'):]}"
+    return with_suffix(dest, f".{batch_id}") if seen_before else dest
+
 
 def lander_for(
     dirs: DataDirs, *, upload_url: str = "", ledger_url: str = "", s3_client=None, limits: ReadLimits = ReadLimits()
