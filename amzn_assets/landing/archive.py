@@ -205,11 +205,11 @@ class Archive:
 
 
 def _walk(store: SourceStore, folder: str) -> Iterator[str]:
-    for name, is_dir in store.entries(folder):
-        if name.startswith("."):
+    for entry in store.listing(folder):
+        if entry.name.startswith("."):
             continue  # a bundle being written
-        path = f"{folder}/{name}"
-        if is_dir:
+        path = f"{folder}/{entry.name}"
+        if entry.what == "folder":
             yield from _walk(store, path)
         else:
             yield path

@@ -4,7 +4,7 @@ SourceStore contract and the local store)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from amzn_assets.landing.store_types import Entry, Found, ReadOutcome, Refused
@@ -30,15 +30,6 @@ class S3Store:
 
     def _key(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
-
-    def entries(self, folder: str) -> Iterator[tuple[str, bool]]:
-        base = self._key(folder).rstrip("/") + "/"
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=base, Delimiter="/"):
-            for common in page.get("CommonPrefixes", []):
-                yield common["Prefix"][len(base) :].rstrip("/"), True
-            for obj in page.get("Contents", []):
-                yield obj["Key"][len(base) :], False
 
     def listing(self, folder: str) -> list[Entry]:
         base = self._key(folder).rstrip("/") + "/"

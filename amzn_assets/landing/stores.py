@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO, Protocol
 
@@ -20,12 +20,9 @@ from amzn_assets.landing.store_types import Entry, ReadOutcome
 class SourceStore(Protocol):
     url: str
 
-    def entries(self, folder: str) -> Iterator[tuple[str, bool]]:
-        """(name, is_folder) of each entry directly in folder (a link to a folder is not one);
-        nothing if the folder is absent."""
-
     def listing(self, folder: str) -> list[Entry]:
-        """Each entry directly in folder, with what it is (links are not followed)."""
+        """Each entry directly in folder, with what it is (links are not followed); nothing if the
+        folder is absent."""
 
     def read(self, path: str) -> tuple[bytes, int] | None:
         """(content, mtime in ns), or None when the file has gone."""
@@ -61,14 +58,6 @@ class LocalStore:
 
     def _abs(self, path: str) -> str:
         return os.path.join(self.root, path)
-
-    def entries(self, folder: str) -> Iterator[tuple[str, bool]]:
-        try:
-            with os.scandir(self._abs(folder)) as listing:
-                for entry in listing:
-                    yield entry.name, entry.is_dir(follow_symlinks=False)
-        except FileNotFoundError:
-            return
 
     def listing(self, folder: str) -> list[Entry]:
         # Through folder descriptors opened with O_NOFOLLOW: a link standing for a folder of the
