@@ -150,9 +150,12 @@ def predictions_follow_the_data(instance, dirs: DataDirs, source: Path, log: Pat
     wait_for(lambda: new_day in predicted_days(instance), 180, f"predictions of {new_day}", log)
     wait_for(lambda: freshness(instance, FACT) == FreshnessState.PASS, 30, "reviews_fact freshness PASS again", log)
 
+    # A run's materialization is recorded before the run ends: read the runs' statuses once they have.
     made = instance.fetch_materializations(PREDICTIONS, limit=1000).records
-    runs = {r.run_id: instance.get_run_by_id(r.run_id) for r in made}
+    run_ids = {r.run_id for r in made}
+    wait_for(lambda: all(instance.get_run_by_id(i).is_finished for i in run_ids), 60, "the prediction runs to finish", log)
+    runs = {i: instance.get_run_by_id(i) for i in run_ids}
     assert all(run.tags.get("dagster/from_automation_condition") == "true" or "dagster/backfill" in run.tags for run in runs.values()), [r.tags for r in runs.values()]
-    assert all(r.status == DagsterRunStatus.SUCCESS for r in runs.values())
+    assert all(r.status == DagsterRunStatus.SUCCESS for r in runs.values()), [(r.run_id, r.status) for r in runs.values()]
     newest = instance.get_latest_materialization_event(PREDICTIONS).asset_materialization
     assert newest.partition == new_day and newest.metadata["model_partition"].value == MONTH and newest.metadata["rows"].value == 1
