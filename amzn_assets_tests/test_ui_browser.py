@@ -43,12 +43,19 @@ def browser() -> Iterator:
 def open_page(browser, url: str):
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.set_default_timeout(60_000)
+    # The community sign-up dialog of a new instance may open at any moment: dismissed whenever it does.
+    skip = page.get_by_role("button", name="Skip")
+    page.add_locator_handler(skip, lambda: skip.click())
     page.goto(url)
     page.wait_for_load_state("networkidle")
-    skip = page.get_by_role("button", name="Skip")  # the community sign-up dialog of a new instance
-    if skip.count():
-        skip.click()
     return page
+
+
+def shown(page, *texts: str) -> str:
+    """The page's text once every one of `texts` is on it (the UI loads its parts by separate queries)."""
+    for text in texts:
+        page.wait_for_function("text => document.body.innerText.includes(text)", arg=text, timeout=30_000)
+    return page.inner_text("body")
 
 
 @pytest.mark.timeout(300)
@@ -75,18 +82,15 @@ def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, di
 
         wait_for(fresh, 60, "the daemon's freshness evaluation of reviews_fact", tmp_path / "daemon.log")
         page = open_page(browser, f"{base}/assets/rating_model?view=lineage&lineageScope=upstream")
-        graph = page.locator("text=rating_tokenizer").first
-        graph.wait_for()
-        body = page.inner_text("body")
         months = len(monthly_partitions.get_partition_keys())  # grows with the calendar
+        body = shown(page, "rating_tokenizer", f"{months:,} partitions")
         for name in ("reviews_fact", "rating_tokenizer", "rating_model", f"{months:,} partitions"):
             assert name in body, name
         page.screenshot(path=str(tmp_path / "rating_model_lineage.png"))
         assert (tmp_path / "rating_model_lineage.png").stat().st_size > 10_000
 
         page = open_page(browser, f"{base}/asset-groups")
-        page.locator("text=rating_model").first.wait_for()
-        body = page.inner_text("body")
+        body = shown(page, "rating_model")
         for group in ("reviews", "climate", "rating_model"):
             assert group in body, group
 
@@ -95,11 +99,13 @@ def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, di
         page.get_by_role("button", name="Materialize…").first.click()
         dialog = page.get_by_role("dialog")
         dialog.get_by_text("Launch runs to materialize datetime").wait_for()
+        dialog.get_by_text("Backfills all partitions in a single run.").wait_for(timeout=30_000)
         assert "Backfills all partitions in a single run." in dialog.inner_text()
 
         # The warehouse asset checks, declared on the asset and evaluated by the stream run: its Checks tab.
         page = open_page(browser, f"{base}/assets/reviews_fact?view=checks")
-        page.locator("text=matches_landed_reviews").first.wait_for()
+        body = shown(page, "matches_landed_reviews", "Passed")
+        page.wait_for_function("() => !document.body.innerText.includes('Not evaluated')", timeout=30_000)
         body = page.inner_text("body")
         for check in ("references_exist", "matches_landed_reviews", "ratings_in_range", "unique_review_keys", "fresh"):
             assert check in body, check
@@ -114,12 +120,11 @@ def test_ui_shows_the_lineage_and_the_backfill_of_each_kind_of_asset(browser, di
 
         # What a catalog reads: the column descriptions (tables.py), the freshness state, the kind icon.
         page = open_page(browser, f"{base}/assets/reviews_fact")
-        page.locator("text=Star rating, 1 to 5").first.wait_for()
         # The freshness section loads after the columns (its own query): wait for its state.
-        page.locator("text=Passing").first.wait_for(timeout=30_000)
-        body = page.inner_text("body")
+        body = shown(page, "Star rating, 1 to 5", "Freshness policy", "Passing")
         assert "Freshness policy" in body and "Passing" in body and "not evaluated" not in body.lower(), body[:3000]
         page.screenshot(path=str(tmp_path / "reviews_fact_overview.png"), full_page=True)
+        page.wait_for_function("() => document.body.innerHTML.includes('tool-parquet-color')", timeout=30_000)
         assert "tool-parquet-color" in page.content(), "no parquet kind icon"  # AMZN_BACKEND=local: the parquet kind's icon
 
         # An analysis month's chart: the overview lists the latest materialization's (2018-01-01) markdown

@@ -49,11 +49,12 @@ def running_webserver(env: dict[str, str], timeout: float = 120) -> Iterator[tup
         deadline = time.monotonic() + timeout
         nodes = None
         while time.monotonic() < deadline:
+            assert server.poll() is None, f"dagster-webserver exited with {server.returncode} before serving"
             try:
                 nodes = requests.post(f"{base}/graphql", json={"query": ASSET_GRAPH}, timeout=10).json()["data"]["assetNodes"]
                 if nodes:
                     break
-            except (requests.ConnectionError, KeyError, TypeError, ValueError):
+            except (requests.RequestException, KeyError, TypeError, ValueError):
                 pass
             time.sleep(1)
         assert nodes, "webserver did not answer with the asset graph"

@@ -304,6 +304,7 @@ def test_concurrent_upserts_of_overlapping_keys_neither_deadlock_nor_lose_the_la
         t.start()
     for t in threads:
         t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a writer did not finish in 120 s"
     assert not errors, errors
     latest = max(DAY0 + dt.timedelta(days=(w * 4 + rnd) % 9) for w in range(8) for rnd in range(4))
     with psycopg2.connect(libpq_url(postgres_url)) as conn, conn.cursor() as cur:

@@ -47,7 +47,7 @@ WINDOW = ("2018-04-01", "2018-05-31")
 DAY = "2018-05-12"  # scored by rating_predictions
 
 WORKER_READY_S = 90  # both workers answer the broker
-RUN_TIMEOUT_S = 240  # one `dagster job execute`
+RUN_TIMEOUT_S = 420  # one `dagster job execute` (the model job imports TensorFlow in each step)
 WAREHOUSE_STEPS = {
     "landed_reviews", "users", "products", "datetime", "reviews_fact", "landed_climate", "stations", "climate",
     "station_list", "product_catalog",  # unpartitioned reference data, in the same groups

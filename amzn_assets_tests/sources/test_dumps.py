@@ -324,11 +324,15 @@ def test_empty_dump_raises(tmp_path, raw):
 
 def test_stopping_early_ends_the_reader_thread(tmp_path, beauty_lines):
     path = write(tmp_path, b"\n".join(beauty_lines * 4) + b"\n")
-    before = threading.active_count()
+    def readers() -> list[threading.Thread]:  # other tests' threads (moto, dagster) come and go
+        return [t for t in threading.enumerate() if t.name == "review-dump-reader" and t.is_alive()]
+
+    assert not readers()
     dump = iter_review_dump(path, category="All_Beauty", source=SOURCE, batch_lines=100, today=TODAY)
     assert len(next(dump).table) == 100
+    assert len(readers()) == 1
     dump.close()
-    assert threading.active_count() == before
+    assert not readers()
 
 
 def test_memory_stays_bounded(tmp_path, beauty_lines):

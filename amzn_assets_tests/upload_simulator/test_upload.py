@@ -184,7 +184,7 @@ def test_sigint_stops_after_current_file(source: Path, tmp_path: Path):
 def test_cli_sigint_exits_130(source: Path, tmp_path: Path):
     target = tmp_path / "up"
     command = [sys.executable, "-m", "amzn_assets.cli", "--data-dir", str(source), "upload",
-               "--categories", "a,b", "--rate", "20/s", "--target", str(target)]  # fmt: skip
+               "--categories", "a,b", "--rate", "4/s", "--target", str(target)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
@@ -267,7 +267,7 @@ def test_progress_throttled_on_a_terminal_final_line_only_elsewhere():
     assert log.getvalue().startswith("upload 1000/1000 in ") and log.getvalue().count("\n") == 1
 
     term = Terminal()
-    with Progress("split x", stream=term, interval=0.01) as bar:
+    with Progress("split x", stream=term, interval=0.05) as bar:
         for _ in range(50):
             bar.update()
             time.sleep(0.002)
