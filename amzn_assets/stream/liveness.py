@@ -32,8 +32,13 @@ def started_before(pid: int, timestamp: float) -> bool:
 
 
 def _start_time(pid: int) -> str:
-    """The process's start time (seconds since the epoch, as psutil gives it), or "" if gone."""
+    """The process's start time (seconds since the epoch, as psutil gives it), or "" if gone. A
+    zombie is gone: a worker killed with its daemon is reparented, and an init that does not reap
+    (as in some containers) keeps it a zombie forever, with its start time still readable."""
     try:
-        return f"{psutil.Process(pid).create_time():.2f}"
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return ""
+        return f"{process.create_time():.2f}"
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         return ""

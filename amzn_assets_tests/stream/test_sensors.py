@@ -201,3 +201,74 @@ def test_a_stream_run_whose_worker_was_killed_is_failed_by_the_next_tick(dirs, s
     tick(dirs, instance)
     assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
     assert instance.get_run_by_id(alive.run_id).status == DagsterRunStatus.STARTED
+
+
+def test_a_zombie_worker_is_gone(tmp_path):
+    """A worker killed with its daemon is reparented; where init does not reap it, it stays a
+    zombie whose start time psutil still reads: it must count as gone, or its run holds the
+    amzn/serial slot forever."""
+    import subprocess
+    import time
+
+    import psutil
+
+    from amzn_assets.stream.liveness import worker_id, worker_is_gone
+
+    child = subprocess.Popen(["sleep", "0.2"])
+    worker = worker_id(child.pid)
+    assert not worker_is_gone(worker)
+    deadline = time.monotonic() + 30
+    while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:  # exited, not yet reaped
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    try:
+        assert worker_is_gone(worker)
+    finally:
+        child.wait()
+
+
+def test_a_run_created_but_never_submitted_neither_blocks_nor_stays(dirs, sample, instance, monkeypatch):
+    """A daemon killed between creating a tick's run and submitting it leaves it NOT_STARTED, which
+    nothing else starts or ends: a young one does not hold the stream back (were its key requested
+    again, Dagster would submit it), an old one is canceled and the next key moves past it."""
+    from dagster import DagsterRunStatus
+    from dagster._core.test_utils import create_run_for_test
+
+    from amzn_assets.domains.stream import sensor as stream_sensor_module
+
+    before = tick(dirs, instance).run_key
+    orphan = create_run_for_test(instance, job_name="stream_job", status=DagsterRunStatus.NOT_STARTED, tags={"dagster/sensor_name": "stream_sensor"})
+    assert tick(dirs, instance).run_key == before
+    assert instance.get_run_by_id(orphan.run_id).status == DagsterRunStatus.NOT_STARTED
+
+    monkeypatch.setattr(stream_sensor_module, "UNSUBMITTED_GRACE_S", -1)
+    after = tick(dirs, instance)
+    assert instance.get_run_by_id(orphan.run_id).status == DagsterRunStatus.CANCELED
+    assert after.run_key != before and after.run_key.endswith(orphan.run_id)
+
+
+def test_after_failed_runs_the_sensor_waits_longer_each_time_then_moves_the_key(dirs, sample, instance, monkeypatch):
+    """Dagster never starts a run key twice: after a failure the key includes the failed run, so the
+    stream goes on by itself; the wait before it doubles with each failure in a row."""
+    from dagster import DagsterRunStatus, SkipReason
+    from dagster._core.test_utils import create_run_for_test
+
+    from amzn_assets.domains.stream import sensor as stream_sensor_module
+
+    before = tick(dirs, instance).run_key
+    failed = []
+    for _ in range(3):
+        run = create_run_for_test(instance, job_name="stream_job", status=DagsterRunStatus.STARTED)
+        instance.report_run_failed(run, "the database was down")
+        failed.append(run)
+    waiting = tick(dirs, instance)
+    assert isinstance(waiting, SkipReason) and "failed" in waiting.skip_message
+    assert 90 <= stream_sensor_module.retry_wait_s(instance) <= 120  # 30 s, doubled twice, less the time since
+
+    monkeypatch.setattr(stream_sensor_module, "RETRY_AFTER_S", 0)
+    again = tick(dirs, instance)
+    assert again.run_key != before and again.run_key.endswith(failed[-1].run_id)
+    assert tick(dirs, instance).run_key == again.run_key  # a repeated tick still starts nothing twice
+
+    stream(dirs, instance)  # a success: no wait is left
+    assert stream_sensor_module.retry_wait_s(instance) == 0
