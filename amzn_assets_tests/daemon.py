@@ -66,11 +66,55 @@ def create_instance(home: Path) -> None:
             os.environ["DAGSTER_HOME"] = previous
 
 
-def wait_for(condition, timeout: float, what: str, log: Path | None = None) -> None:
+def wait_for(condition, timeout: float, what: str, log: Path | None = None, home: Path | None = None) -> None:
+    """Poll `condition` every second; past `timeout`, fail with the daemon log's tail and, given its
+    DAGSTER_HOME, the runs of the instance and the stream sensor's last ticks."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(1)
-    tail = f"\n{log.read_text(errors='replace')[-3000:]}" if log else ""
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}{tail}")
+    tail = f"\n{log_tail(log)}" if log else ""
+    state = f"\n{instance_state(home)}" if home else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}{state}{tail}")
+
+
+def log_tail(log: Path, chars: int = 3000) -> str:
+    """The log's end without the warnings every process prints as it loads the definitions."""
+    kept, skip_indented = [], False
+    for line in log.read_text(errors="replace").splitlines():
+        if "Warning: " in line:
+            skip_indented = True
+            continue
+        if skip_indented and line.startswith(" "):
+            continue
+        skip_indented = False
+        kept.append(line)
+    return "\n".join(kept)[-chars:]
+
+
+def instance_state(home: Path) -> str:
+    """Each run (job, status, sensor, parent run) and the stream sensor's last ticks, for a failure's message."""
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)  # dagster.yaml reads it
+    try:
+        with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+            lines = [
+                f"run {r.run_id[:8]} {r.job_name} {r.status.value} sensor={r.tags.get('dagster/sensor_name')} parent={r.tags.get('dagster/parent_run_id', '')[:8]}"
+                for r in instance.get_runs(limit=30)
+            ]
+            for state in instance.all_instigator_state():
+                if state.name == "stream_sensor":
+                    for t in instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=5):
+                        lines.append(f"tick {t.status.value} runs={[r[:8] for r in t.run_ids]} skip={t.skip_reason} error={t.error and t.error.message[:300]}")
+            return "\n".join(lines)
+    except Exception as error:  # noqa: BLE001 - a diagnostic must not hide the failure it explains
+        return f"(instance state unreadable: {error!r})"
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = previous

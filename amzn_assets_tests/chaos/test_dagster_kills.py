@@ -219,7 +219,7 @@ def test_daemon_killed_while_streaming_then_restarted_equals_a_clean_stream(tmp_
             except Exception:  # noqa: BLE001 - not materialized yet
                 return False
 
-        wait_for(caught_up, 360, "the restarted daemon to finish the stream", log)
+        wait_for(caught_up, 360, "the restarted daemon to finish the stream", log, home)
         os.environ["DAGSTER_HOME"] = str(home)
         try:
             instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))

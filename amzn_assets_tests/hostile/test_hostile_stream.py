@@ -48,7 +48,7 @@ def test_the_stream_goes_on_past_a_fifo_a_symlink_and_a_bomb(tmp_path, monkeypat
         (folder / f"r{n:04d}.json.gz").write_bytes(gz(review))
 
     with running_daemon(dirs, home, log):
-        wait_for(lambda: reviews_in_fact(dirs) >= NORMAL, 240, f"{NORMAL} reviews in reviews_fact", log)
+        wait_for(lambda: reviews_in_fact(dirs) >= NORMAL, 240, f"{NORMAL} reviews in reviews_fact", log, home)
         monkeypatch.setenv("DAGSTER_HOME", str(home))
         instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
         wait_for(lambda: all(r.is_finished for r in instance.get_runs(RunsFilter(job_name="stream_job"))), 120, "runs to finish", log)

@@ -83,8 +83,8 @@ def test_daemon_trains_the_month_the_stream_moved_past(tmp_path, monkeypatch):
             # tiny model on one month may not beat both baselines; the check runs after the evaluation)
             return any(r.tags.get("dagster/partition") == MONTH and r.is_finished for r in model_runs())
 
-        wait_for(may_trained, 360, f"a finished rating_model_job run for {MONTH}", log)
-        wait_for(lambda: all(r.is_finished for r in instance.get_runs()), 120, "every run to finish", log)
+        wait_for(may_trained, 360, f"a finished rating_model_job run for {MONTH}", log, home)
+        wait_for(lambda: all(r.is_finished for r in instance.get_runs()), 120, "every run to finish", log, home)
         predictions_follow_the_data(instance, dirs, source, log)
 
     runs = model_runs()

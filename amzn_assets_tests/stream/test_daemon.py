@@ -63,12 +63,12 @@ def test_daemon_streams_a_real_category_over_years_in_a_few_runs(tmp_path, monke
     with running_daemon(dirs, home, log):
         sent = upload_files([CATEGORY], source_dir=tmp_path / "split", target=dirs.uploaded, rate="6000/s", progress=False)
         assert sent.uploaded > expected - 10
-        wait_for(lambda: fact_counts(dirs)[0] >= expected, 300, f"{expected} distinct reviews in reviews_fact", log)
+        wait_for(lambda: fact_counts(dirs)[0] >= expected, 300, f"{expected} distinct reviews in reviews_fact", log, home)
 
         monkeypatch.setenv("DAGSTER_HOME", str(home))  # dagster.yaml reads it
         instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
         runs = instance.get_runs(RunsFilter(job_name="stream_job"))
-        wait_for(lambda: all(r.is_finished for r in instance.get_runs(RunsFilter(job_name="stream_job"))), 120, "runs to finish", log)
+        wait_for(lambda: all(r.is_finished for r in instance.get_runs(RunsFilter(job_name="stream_job"))), 120, "runs to finish", log, home)
         runs = instance.get_runs(RunsFilter(job_name="stream_job"))
         assert all(r.status == DagsterRunStatus.SUCCESS for r in runs)
         assert fact_counts(dirs) == (expected, expected)  # every distinct review, exactly once
