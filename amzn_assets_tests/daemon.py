@@ -93,15 +93,28 @@ def log_tail(log: Path, chars: int = 3000) -> str:
     return "\n".join(kept)[-chars:]
 
 
-def instance_state(home: Path) -> str:
-    """Each run (job, status, sensor, parent run) and the stream sensor's last ticks, for a failure's message."""
+@contextmanager
+def instance_at(home: Path) -> Iterator:
+    """The daemon's instance, opened from its DAGSTER_HOME (which dagster.yaml reads)."""
     from dagster import DagsterInstance
     from dagster._core.instance.ref import InstanceRef
 
     previous = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)  # dagster.yaml reads it
+    os.environ["DAGSTER_HOME"] = str(home)
     try:
         with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+            yield instance
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+
+
+def instance_state(home: Path) -> str:
+    """Each run (job, status, sensor, parent run) and the stream sensor's last ticks, for a failure's message."""
+    try:
+        with instance_at(home) as instance:
             lines = [
                 f"run {r.run_id[:8]} {r.job_name} {r.status.value} sensor={r.tags.get('dagster/sensor_name')} parent={r.tags.get('dagster/parent_run_id', '')[:8]}"
                 for r in instance.get_runs(limit=30)
@@ -113,8 +126,3 @@ def instance_state(home: Path) -> str:
             return "\n".join(lines)
     except Exception as error:  # noqa: BLE001 - a diagnostic must not hide the failure it explains
         return f"(instance state unreadable: {error!r})"
-    finally:
-        if previous is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = previous

@@ -272,3 +272,31 @@ def test_after_failed_runs_the_sensor_waits_longer_each_time_then_moves_the_key(
 
     stream(dirs, instance)  # a success: no wait is left
     assert stream_sensor_module.retry_wait_s(instance) == 0
+
+
+def test_a_run_killed_before_it_tagged_its_worker_is_failed_by_the_process_that_started_it(dirs, sample, instance, monkeypatch):
+    """Killed between RUN_START and its worker tag: the sensor judges the process that logged
+    RUN_START (after a grace a live run tags itself within); a live one is left alone."""
+    import os
+    import subprocess
+
+    from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus
+    from dagster._core.test_utils import create_run_for_test
+
+    from amzn_assets.domains.stream import sensor as stream_sensor_module
+
+    def started_by(pid: int):
+        run = create_run_for_test(instance, job_name="stream_job", status=DagsterRunStatus.STARTED)
+        instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_START.value, "stream_job", pid=pid), run.run_id)
+        return run
+
+    finished = subprocess.Popen(["sleep", "0"])
+    finished.wait()
+    dead, alive = started_by(finished.pid), started_by(os.getpid())
+    tick(dirs, instance)  # within the grace: neither is judged
+    assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.STARTED
+
+    monkeypatch.setattr(stream_sensor_module, "UNTAGGED_GRACE_S", -1)
+    tick(dirs, instance)
+    assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(alive.run_id).status == DagsterRunStatus.STARTED

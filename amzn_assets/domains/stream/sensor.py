@@ -36,9 +36,10 @@ def run_worker_is_gone(instance, run) -> bool:
     if run.tags.get(WORKER_TAG):
         return worker_is_gone(run.tags[WORKER_TAG])
     starts = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_START)
-    if not starts or not starts[0].pid or time.time() - starts[0].timestamp < UNTAGGED_GRACE_S:
+    pid = starts[0].dagster_event.pid if starts and starts[0].dagster_event else None
+    if not pid or time.time() - starts[0].timestamp < UNTAGGED_GRACE_S:
         return False
-    return not started_before(starts[0].pid, starts[0].timestamp)
+    return not started_before(pid, starts[0].timestamp)
 
 
 def stream_sensor(settings: Settings) -> SensorDefinition:
