@@ -52,18 +52,8 @@ def running_daemon(dirs: DataDirs, home: Path, log: Path, kill_with: int = signa
 def create_instance(home: Path) -> None:
     """Create the instance's SQLite tables before any process opens it: a daemon and a test creating
     them at once collide ("table secondary_indexes already exists")."""
-    from dagster import DagsterInstance
-    from dagster._core.instance.ref import InstanceRef
-
-    previous = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)  # dagster.yaml reads it
-    try:
-        DagsterInstance.from_ref(InstanceRef.from_dir(str(home))).dispose()
-    finally:
-        if previous is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = previous
+    with instance_at(home):
+        pass
 
 
 def wait_for(condition, timeout: float, what: str, log: Path | None = None, home: Path | None = None) -> None:

@@ -4,15 +4,22 @@ per-day materializations, scattered days in one run, files arriving mid-landing,
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import time
 
+import psutil
 import pytest
-from dagster import AssetKey, DagsterInstance, SkipReason, build_sensor_context
+from dagster import AssetKey, DagsterEvent, DagsterEventType, DagsterInstance, DagsterRunStatus, SkipReason, build_sensor_context
+from dagster._core.test_utils import create_run_for_test
 
 from amzn_assets_tests.deployment import ENV_SETTINGS, resources_for
 from amzn_assets.landing.intake import Lander
 from amzn_assets.landing.readers import LandedReader
-from amzn_assets.domains.stream.job import stream_job
+from amzn_assets.domains.stream import sensor as stream_sensor_module
+from amzn_assets.domains.stream.job import WORKER_TAG, stream_job
 from amzn_assets.domains.stream.sensor import stream_sensor
+from amzn_assets.stream.liveness import worker_id, worker_is_gone
 from amzn_assets.stream.apply import STREAM_WATERMARK
 from amzn_assets.backends.local.query import run_query
 from amzn_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_REVIEWS, gz_review, upload
@@ -185,14 +192,6 @@ def test_the_same_file_uploaded_twice_lands_once(dirs, instance):
 def test_a_stream_run_whose_worker_was_killed_is_failed_by_the_next_tick(dirs, sample, instance):
     """A killed daemon (or machine) leaves its run STARTED forever, holding the amzn/serial slot:
     the sensor fails it when its worker process is gone, and leaves a live one alone."""
-    import subprocess
-
-    from dagster import DagsterRunStatus
-    from dagster._core.test_utils import create_run_for_test
-
-    from amzn_assets.domains.stream.job import WORKER_TAG
-    from amzn_assets.stream.liveness import worker_id
-
     finished = subprocess.Popen(["sleep", "0"])
     gone = worker_id(finished.pid)
     finished.wait()
@@ -207,13 +206,6 @@ def test_a_zombie_worker_is_gone(tmp_path):
     """A worker killed with its daemon is reparented; where init does not reap it, it stays a
     zombie whose start time psutil still reads: it must count as gone, or its run holds the
     amzn/serial slot forever."""
-    import subprocess
-    import time
-
-    import psutil
-
-    from amzn_assets.stream.liveness import worker_id, worker_is_gone
-
     child = subprocess.Popen(["sleep", "0.2"])
     worker = worker_id(child.pid)
     assert not worker_is_gone(worker)
@@ -231,11 +223,6 @@ def test_a_run_created_but_never_submitted_neither_blocks_nor_stays(dirs, sample
     """A daemon killed between creating a tick's run and submitting it leaves it NOT_STARTED, which
     nothing else starts or ends: a young one does not hold the stream back (were its key requested
     again, Dagster would submit it), an old one is canceled and the next key moves past it."""
-    from dagster import DagsterRunStatus
-    from dagster._core.test_utils import create_run_for_test
-
-    from amzn_assets.domains.stream import sensor as stream_sensor_module
-
     before = tick(dirs, instance).run_key
     orphan = create_run_for_test(instance, job_name="stream_job", status=DagsterRunStatus.NOT_STARTED, tags={"dagster/sensor_name": "stream_sensor"})
     assert tick(dirs, instance).run_key == before
@@ -250,11 +237,6 @@ def test_a_run_created_but_never_submitted_neither_blocks_nor_stays(dirs, sample
 def test_after_failed_runs_the_sensor_waits_longer_each_time_then_moves_the_key(dirs, sample, instance, monkeypatch):
     """Dagster never starts a run key twice: after a failure the key includes the failed run, so the
     stream goes on by itself; the wait before it doubles with each failure in a row."""
-    from dagster import DagsterRunStatus, SkipReason
-    from dagster._core.test_utils import create_run_for_test
-
-    from amzn_assets.domains.stream import sensor as stream_sensor_module
-
     before = tick(dirs, instance).run_key
     failed = []
     for _ in range(3):
@@ -277,14 +259,6 @@ def test_after_failed_runs_the_sensor_waits_longer_each_time_then_moves_the_key(
 def test_a_run_killed_before_it_tagged_its_worker_is_failed_by_the_process_that_started_it(dirs, sample, instance, monkeypatch):
     """Killed between RUN_START and its worker tag: the sensor judges the process that logged
     RUN_START (after a grace a live run tags itself within); a live one is left alone."""
-    import os
-    import subprocess
-
-    from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus
-    from dagster._core.test_utils import create_run_for_test
-
-    from amzn_assets.domains.stream import sensor as stream_sensor_module
-
     def started_by(pid: int):
         run = create_run_for_test(instance, job_name="stream_job", status=DagsterRunStatus.STARTED)
         instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_START.value, "stream_job", pid=pid), run.run_id)
